@@ -1,0 +1,262 @@
+// Package config is Yubin's configuration: the schema of maild.toml, the
+// defaults for every key, strict loading, and the TLS certificate the
+// listeners serve.
+//
+// # Schema and defaults
+//
+// [Config] is the schema. Each field's doc comment is the user-facing
+// documentation of its TOML key, and the defaults live in one place:
+// [Default] for a production install and [Dev] for `maild --dev`. The example
+// file packaging/maild.toml lists every key with its default; a test keeps it
+// in step with [Default].
+//
+// # Loading
+//
+// [Load] decodes a file over a base configuration key by key, so a file
+// names only what it changes. Decoding is strict: an unknown key, a value of
+// the wrong type, or a value that fails [Config.Validate] is an error naming
+// the file and line, e.g.
+//
+//	/etc/yubin/maild.toml:12: unknown key "smtp.tls_cert"
+//
+// # On disk
+//
+// Everything Yubin keeps lives under data_dir; [Config.Paths] names the
+// parts. The self-signed fallback certificate is tls/selfsigned.crt and
+// tls/selfsigned.key (mode 0600).
+//
+// # Invariants
+//
+// The package holds no mutable package-level state: a [Config] is a plain
+// value, and [Certificates] is safe for concurrent use.
+package config
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Config is the whole of maild.toml.
+type Config struct {
+	// Hostname is the server's own DNS name: the EHLO name, the name in
+	// Received headers and the name the TLS certificate must cover.
+	// Default: the system hostname, or "localhost" when it has none.
+	Hostname string `toml:"hostname"`
+
+	// DataDir is where all state lives: yubin.db, queue/, mail/ and tls/.
+	// Default: "/var/lib/yubin".
+	DataDir string `toml:"data_dir"`
+
+	// Log is the [log] section.
+	Log Log `toml:"log"`
+
+	// TLS is the [tls] section.
+	TLS TLS `toml:"tls"`
+
+	// SMTP is the [smtp] section: the inbound MX listener.
+	SMTP SMTP `toml:"smtp"`
+
+	// Delivery is the [delivery] section: the queue and local delivery.
+	Delivery Delivery `toml:"delivery"`
+
+	// Dev is true under `maild --dev`. It is not a TOML key.
+	Dev bool `toml:"-"`
+}
+
+// Log is the [log] section.
+type Log struct {
+	// Format is "text" (key=value lines) or "json" (one object per line).
+	// Default: "text".
+	Format string `toml:"format"`
+
+	// Level is the least severe level written: "debug", "info", "warn" or
+	// "error". Default: "info".
+	Level string `toml:"level"`
+}
+
+// TLS is the [tls] section.
+type TLS struct {
+	// CertFile is the PEM certificate chain, leaf first. It is re-read on
+	// SIGHUP. Set both CertFile and KeyFile, or neither: with neither, maild
+	// generates a self-signed certificate under data_dir/tls, which clients
+	// will warn about. Default: "".
+	CertFile string `toml:"cert_file"`
+
+	// KeyFile is the PEM private key for CertFile. It is re-read on SIGHUP.
+	// Default: "".
+	KeyFile string `toml:"key_file"`
+}
+
+// SMTP is the [smtp] section: the inbound MX listener.
+type SMTP struct {
+	// Listen lists the "host:port" addresses to accept inbound mail on.
+	// Default: ["0.0.0.0:25"].
+	Listen []string `toml:"listen"`
+
+	// MaxMessageBytes is the largest message accepted, in bytes, announced
+	// with the SIZE extension. Default: 26214400 (25 MiB).
+	MaxMessageBytes int64 `toml:"max_message_bytes"`
+
+	// MaxRecipients is the most RCPT TO commands accepted per message.
+	// Default: 100.
+	MaxRecipients int `toml:"max_recipients"`
+
+	// MaxLineLength is the longest command or text line accepted, in bytes,
+	// including CRLF. RFC 5321 §4.5.3.1.6 requires at least 1000; the
+	// default doubles it for tolerance. Default: 2000.
+	MaxLineLength int `toml:"max_line_length"`
+
+	// MaxConnections is the most concurrent SMTP sessions in total.
+	// Default: 500.
+	MaxConnections int `toml:"max_connections"`
+
+	// MaxConnectionsPerIP is the most concurrent SMTP sessions from one
+	// client IP address. Default: 20.
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+
+	// ReadTimeout is how long to wait for each command, and for the whole
+	// DATA transfer, before dropping the session. Default: "5m".
+	ReadTimeout time.Duration `toml:"read_timeout"`
+
+	// WriteTimeout is how long to wait for the client to take each reply.
+	// Default: "1m".
+	WriteTimeout time.Duration `toml:"write_timeout"`
+
+	// ShutdownTimeout is how long SIGTERM waits for open sessions to finish
+	// before closing them. Default: "30s".
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+}
+
+// Delivery is the [delivery] section.
+type Delivery struct {
+	// Workers is the number of concurrent local deliveries. Default: 4.
+	Workers int `toml:"workers"`
+
+	// RetryMin is the delay before the first retry after a temporary
+	// failure; later retries back off exponentially. Default: "1m".
+	RetryMin time.Duration `toml:"retry_min"`
+
+	// RetryMax caps the backoff between retries. Default: "1h".
+	RetryMax time.Duration `toml:"retry_max"`
+
+	// MaxAge is how long a message is retried before it is given up and
+	// bounced to its sender. Default: "120h" (5 days).
+	MaxAge time.Duration `toml:"max_age"`
+}
+
+// Default returns the production defaults. A production install needs to
+// set only hostname (when the system hostname is not the mail name).
+func Default() Config {
+	return Config{
+		Hostname: defaultHostname(),
+		DataDir:  "/var/lib/yubin",
+		Log: Log{
+			Format: "text",
+			Level:  "info",
+		},
+		SMTP: SMTP{
+			Listen:              []string{"0.0.0.0:25"},
+			MaxMessageBytes:     25 << 20,
+			MaxRecipients:       100,
+			MaxLineLength:       2000,
+			MaxConnections:      500,
+			MaxConnectionsPerIP: 20,
+			ReadTimeout:         5 * time.Minute,
+			WriteTimeout:        time.Minute,
+			ShutdownTimeout:     30 * time.Second,
+		},
+		Delivery: Delivery{
+			Workers:  4,
+			RetryMin: time.Minute,
+			RetryMax: time.Hour,
+			MaxAge:   120 * time.Hour,
+		},
+	}
+}
+
+// Dev returns the embedded configuration of `maild --dev`: the production
+// limits, but hostname "mail.example.test", listeners on 127.0.0.1 with
+// unprivileged ports, and state in dataDir ("./var" when empty).
+func Dev(dataDir string) Config {
+	if dataDir == "" {
+		dataDir = "./var"
+	}
+	c := Default()
+	c.Hostname = "mail.example.test"
+	c.DataDir = dataDir
+	c.Dev = true
+	c.SMTP.Listen = []string{"127.0.0.1:2525"}
+	return c
+}
+
+// defaultHostname is the system hostname when it is a usable DNS name, else
+// "localhost".
+func defaultHostname() string {
+	h, err := os.Hostname()
+	if err != nil || validDNSName(h) != nil {
+		return "localhost"
+	}
+	return h
+}
+
+// clone returns a copy of c that shares no memory with it, so decoding into
+// the copy cannot change c.
+func (c Config) clone() Config {
+	c.SMTP.Listen = slices.Clone(c.SMTP.Listen)
+	return c
+}
+
+// Paths are the locations derived from data_dir.
+type Paths struct {
+	DB    string // data_dir/yubin.db: the SQLite database
+	Queue string // data_dir/queue: the outbound and local delivery queue
+	Mail  string // data_dir/mail: mailboxes
+	TLS   string // data_dir/tls: the self-signed fallback certificate
+}
+
+// Paths returns the locations derived from c.DataDir.
+func (c Config) Paths() Paths {
+	return Paths{
+		DB:    filepath.Join(c.DataDir, "yubin.db"),
+		Queue: filepath.Join(c.DataDir, "queue"),
+		Mail:  filepath.Join(c.DataDir, "mail"),
+		TLS:   filepath.Join(c.DataDir, "tls"),
+	}
+}
+
+// parseLevel maps a value of log.level to its slog level.
+func parseLevel(s string) (slog.Level, error) {
+	switch s {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log.level: unknown level %q (want debug, info, warn or error)", s)
+}
+
+// Handler returns a slog handler writing to w in l.Format at l.Level.
+func (l Log) Handler(w io.Writer) (slog.Handler, error) {
+	level, err := parseLevel(l.Level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch l.Format {
+	case "text":
+		return slog.NewTextHandler(w, opts), nil
+	case "json":
+		return slog.NewJSONHandler(w, opts), nil
+	default:
+		return nil, fmt.Errorf("log.format: unknown format %q (want text or json)", l.Format)
+	}
+}

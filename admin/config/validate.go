@@ -1,0 +1,144 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// fieldError is a problem with the value of one key.
+type fieldError struct {
+	Key string // TOML key, e.g. "smtp.max_recipients"
+	Msg string // what is wrong, e.g. "must be > 0"
+}
+
+func (e *fieldError) Error() string { return e.Key + ": " + e.Msg }
+
+// Validate reports every key of c whose value is unusable, one error per
+// key, each naming the key: `smtp.max_recipients: must be > 0`.
+func (c Config) Validate() error {
+	errs := c.validate()
+	joined := make([]error, len(errs))
+	for i, e := range errs {
+		joined[i] = e
+	}
+	return errors.Join(joined...)
+}
+
+func (c Config) validate() []*fieldError {
+	var errs []*fieldError
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &fieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	positive := func(key string, v int64) {
+		if v <= 0 {
+			bad(key, "must be > 0")
+		}
+	}
+	duration := func(key string, d time.Duration) {
+		if d <= 0 {
+			bad(key, "must be > 0")
+		}
+	}
+
+	if c.Hostname == "" {
+		bad("hostname", "must not be empty")
+	} else if err := validDNSName(c.Hostname); err != nil {
+		bad("hostname", "%q is not a valid DNS name: %v", c.Hostname, err)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		bad("log.level", "unknown level %q (want debug, info, warn or error)", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "unknown format %q (want text or json)", c.Log.Format)
+	}
+
+	if c.TLS.CertFile == "" && c.TLS.KeyFile != "" {
+		bad("tls.cert_file", "must be set when tls.key_file is")
+	}
+	if c.TLS.CertFile != "" && c.TLS.KeyFile == "" {
+		bad("tls.key_file", "must be set when tls.cert_file is")
+	}
+
+	if len(c.SMTP.Listen) == 0 {
+		bad("smtp.listen", "must list at least one address")
+	}
+	for _, addr := range c.SMTP.Listen {
+		if err := validListen(addr); err != nil {
+			bad("smtp.listen", "%q: %v", addr, err)
+		}
+	}
+	positive("smtp.max_message_bytes", c.SMTP.MaxMessageBytes)
+	positive("smtp.max_recipients", int64(c.SMTP.MaxRecipients))
+	if c.SMTP.MaxLineLength < 1000 {
+		bad("smtp.max_line_length", "must be >= 1000 (RFC 5321 §4.5.3.1.6)")
+	}
+	positive("smtp.max_connections", int64(c.SMTP.MaxConnections))
+	positive("smtp.max_connections_per_ip", int64(c.SMTP.MaxConnectionsPerIP))
+	duration("smtp.read_timeout", c.SMTP.ReadTimeout)
+	duration("smtp.write_timeout", c.SMTP.WriteTimeout)
+	duration("smtp.shutdown_timeout", c.SMTP.ShutdownTimeout)
+
+	positive("delivery.workers", int64(c.Delivery.Workers))
+	duration("delivery.retry_min", c.Delivery.RetryMin)
+	duration("delivery.retry_max", c.Delivery.RetryMax)
+	if c.Delivery.RetryMin > 0 && c.Delivery.RetryMax > 0 && c.Delivery.RetryMax < c.Delivery.RetryMin {
+		bad("delivery.retry_max", "must be >= delivery.retry_min (%v)", c.Delivery.RetryMin)
+	}
+	duration("delivery.max_age", c.Delivery.MaxAge)
+	return errs
+}
+
+// validListen checks that addr is "host:port" with a numeric port and a host
+// that is empty (all addresses), an IP address or a DNS name.
+func validListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("bad port %q", port)
+	}
+	if host == "" || net.ParseIP(host) != nil {
+		return nil
+	}
+	if err := validDNSName(host); err != nil {
+		return fmt.Errorf("bad host %q: %v", host, err)
+	}
+	return nil
+}
+
+// validDNSName checks that name is a DNS host name: dot-separated labels of
+// letters, digits and hyphens (RFC 1123 §2.1), no label longer than 63
+// bytes and no longer than 253 bytes in all.
+func validDNSName(name string) error {
+	if name == "" {
+		return errors.New("empty")
+	}
+	if len(name) > 253 {
+		return errors.New("longer than 253 bytes")
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		switch {
+		case label == "":
+			return errors.New("empty label")
+		case len(label) > 63:
+			return fmt.Errorf("label %q longer than 63 bytes", label)
+		case label[0] == '-' || label[len(label)-1] == '-':
+			return fmt.Errorf("label %q starts or ends with '-'", label)
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return fmt.Errorf("label %q contains %q", label, r)
+			}
+		}
+	}
+	return nil
+}

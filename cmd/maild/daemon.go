@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"yubin/admin"
+	"yubin/admin/config"
+	"yubin/delivery"
+	"yubin/smtpd"
+	"yubin/storage"
+)
+
+// daemon is the running set of servers.
+type daemon struct {
+	cfg    config.Config
+	log    *slog.Logger
+	store  *storage.Store
+	queue  *delivery.Queue
+	certs  *config.Certificates
+	smtp   *smtpd.Server
+	failed chan error
+}
+
+// start opens storage and the queue, loads TLS, binds every listener and
+// logs "ready" with the bound addresses.
+func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) (*daemon, error) {
+	paths := cfg.Paths()
+	log.Info("starting", "hostname", cfg.Hostname, "data_dir", cfg.DataDir, "dev", cfg.Dev,
+		"smtp_listen", cfg.SMTP.Listen, "max_message_bytes", cfg.SMTP.MaxMessageBytes,
+		"max_recipients", cfg.SMTP.MaxRecipients, "tls_cert", cfg.TLS.CertFile)
+	st, err := storage.Open(cfg.DataDir, storage.Options{Logger: log.With("component", "storage")})
+	if err != nil {
+		return nil, err
+	}
+	d := &daemon{cfg: cfg, log: log, store: st, failed: make(chan error, 8)}
+	ok := false
+	defer func() {
+		if !ok {
+			d.close()
+		}
+	}()
+	if cfg.Dev {
+		pw, err := admin.EnsureDemo(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		if pw != "" {
+			fmt.Fprintf(stdout, "\nDemo user created: %s\nPassword (shown once): %s\n\n", admin.DemoUser, pw)
+		}
+	}
+	if d.certs, err = config.LoadCertificates(cfg.TLS, paths.TLS, cfg.Hostname, log.With("component", "tls")); err != nil {
+		return nil, err
+	}
+	d.queue, err = delivery.Open(delivery.Options{
+		Dir:      paths.Queue,
+		Local:    delivery.NewMDA(delivery.StoreDirectory{Store: st}, log.With("component", "mda")),
+		Logger:   log.With("component", "queue"),
+		Workers:  cfg.Delivery.Workers,
+		RetryMin: cfg.Delivery.RetryMin,
+		RetryMax: cfg.Delivery.RetryMax,
+		MaxAge:   cfg.Delivery.MaxAge,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.smtp, err = smtpd.New(smtpd.Options{
+		Mode:                smtpd.MX,
+		Hostname:            cfg.Hostname,
+		TLS:                 d.certs.TLSConfig(),
+		MaxMessageBytes:     cfg.SMTP.MaxMessageBytes,
+		MaxRecipients:       cfg.SMTP.MaxRecipients,
+		MaxLineLength:       cfg.SMTP.MaxLineLength,
+		MaxConnections:      cfg.SMTP.MaxConnections,
+		MaxConnectionsPerIP: cfg.SMTP.MaxConnectionsPerIP,
+		ReadTimeout:         cfg.SMTP.ReadTimeout,
+		WriteTimeout:        cfg.SMTP.WriteTimeout,
+		Logger:              log,
+		Policy:              smtpd.MXPolicy{Recipients: st},
+		Queue:               d.queue,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Bind everything before serving anything: a port in use fails the
+	// start instead of leaving a half-running server.
+	var ls []net.Listener
+	for _, addr := range cfg.SMTP.Listen {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			return nil, fmt.Errorf("smtp listen %s: %w", addr, err)
+		}
+		ls = append(ls, l)
+	}
+	for _, l := range ls {
+		log.Info("listening", "proto", "smtp", "addr", l.Addr().String())
+		go func() {
+			if err := d.smtp.Serve(l); err != nil {
+				d.failed <- fmt.Errorf("smtp %s: %w", l.Addr(), err)
+			}
+		}()
+	}
+	ok = true
+	log.Info("ready")
+	return d, nil
+}
+
+// reload re-reads what can change without a restart: TLS certificates.
+// Users, domains and aliases need no reload: every lookup reads yubin.db.
+func (d *daemon) reload() {
+	if err := d.certs.Reload(); err != nil {
+		d.log.Error("reload TLS certificates; keeping the old ones", "err", err)
+		return
+	}
+	d.log.Info("reloaded TLS certificates")
+}
+
+// shutdown stops accepting, lets sessions finish up to the configured
+// timeout, then stops the queue (after its in-flight deliveries) and closes
+// storage.
+func (d *daemon) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.SMTP.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if d.smtp != nil {
+		errs = append(errs, d.smtp.Shutdown(ctx))
+	}
+	errs = append(errs, d.close())
+	return errors.Join(errs...)
+}
+
+func (d *daemon) close() error {
+	var errs []error
+	if d.queue != nil {
+		start := time.Now()
+		errs = append(errs, d.queue.Close())
+		d.log.Debug("queue closed", "took", time.Since(start))
+	}
+	errs = append(errs, d.store.Close())
+	return errors.Join(errs...)
+}

@@ -1,0 +1,56 @@
+package delivery
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is a failure classified once: the SMTP reply, the DSN text and the
+// retry decision all come from it. Functions return it last, as error;
+// callers match it with errors.As.
+type Error struct {
+	// Code is the SMTP reply code (e.g. 550).
+	Code int
+	// Enhanced is the RFC 3463 status code (e.g. {5, 1, 1}).
+	Enhanced [3]int
+	// Temporary failures are retried; permanent ones bounce.
+	Temporary bool
+	// Public is the text safe to show to the peer.
+	Public string
+	// Err is the private detail for logs; may be nil.
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%d %d.%d.%d %s", e.Code, e.Enhanced[0], e.Enhanced[1], e.Enhanced[2], e.Public)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Temporaryf builds a temporary failure with a 451 code by default.
+func Temporaryf(enhanced [3]int, public string, err error) *Error {
+	return &Error{Code: 451, Enhanced: enhanced, Temporary: true, Public: public, Err: err}
+}
+
+// Permanentf builds a permanent failure with a 550 code by default.
+func Permanentf(enhanced [3]int, public string, err error) *Error {
+	return &Error{Code: 550, Enhanced: enhanced, Public: public, Err: err}
+}
+
+// AsError classifies err: a *Error inside it is returned as is; anything
+// else (I/O errors, a full disk, a closed database) is a temporary local
+// failure, so nothing is ever refused permanently by accident.
+func AsError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var de *Error
+	if errors.As(err, &de) {
+		return de
+	}
+	return &Error{Code: 451, Enhanced: [3]int{4, 3, 0}, Temporary: true, Public: "Local error in processing, try again later", Err: err}
+}

@@ -1,0 +1,174 @@
+package delivery
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"yubin/storage"
+)
+
+// Directory is what the MDA needs from storage.
+type Directory interface {
+	IsLocalDomain(ctx context.Context, domain string) (bool, error)
+	// Resolve expands an address to its final targets (aliases, plus
+	// addressing, catch-all), with loop protection.
+	Resolve(ctx context.Context, addr string) ([]storage.Target, error)
+	// Deliver writes one message durably into a user's mailbox.
+	Deliver(ctx context.Context, user storage.Address, mailbox string, r io.Reader, opts storage.DeliverOptions) (storage.Message, error)
+}
+
+// StoreDirectory adapts a *storage.Store to Directory.
+type StoreDirectory struct{ *storage.Store }
+
+// Deliver opens the user's account and delivers into mailbox.
+func (d StoreDirectory) Deliver(ctx context.Context, user storage.Address, mailbox string, r io.Reader, opts storage.DeliverOptions) (storage.Message, error) {
+	acct, err := d.Account(ctx, user)
+	if err != nil {
+		return storage.Message{}, err
+	}
+	return acct.Deliver(ctx, mailbox, r, opts)
+}
+
+// MDA is the local delivery agent: it resolves a recipient to mailboxes
+// and writes the message into each.
+type MDA struct {
+	dir Directory
+	log *slog.Logger
+}
+
+// NewMDA returns an MDA over dir. A nil logger discards.
+func NewMDA(dir Directory, logger *slog.Logger) *MDA {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &MDA{dir: dir, log: logger}
+}
+
+// Accepts reports whether rcpt's domain is local.
+func (d *MDA) Accepts(ctx context.Context, rcpt string) (bool, error) {
+	addr, err := storage.ParseAddress(rcpt)
+	if err != nil {
+		// Not deliverable anywhere; the local route will refuse it.
+		return true, nil
+	}
+	return d.dir.IsLocalDomain(ctx, addr.Domain)
+}
+
+// Deliver implements LocalDeliverer.
+func (d *MDA) Deliver(ctx context.Context, m *Spooled, rcpt string) ([]string, error) {
+	targets, err := d.dir.Resolve(ctx, rcpt)
+	switch {
+	case errors.Is(err, storage.ErrNoSuchUser), errors.Is(err, storage.ErrNotLocalDomain):
+		return nil, Permanentf([3]int{5, 1, 1}, "Mailbox unavailable", err)
+	case err != nil:
+		return nil, AsError(err)
+	}
+	loops, err := deliveredToHeaders(m)
+	if err != nil {
+		return nil, AsError(err)
+	}
+	var remote []string
+	var errs []*Error
+	for _, t := range targets {
+		target := t.Address.String()
+		if !t.Local {
+			remote = append(remote, target)
+			continue
+		}
+		if done, err := m.Delivered(ctx, target); err != nil {
+			errs = append(errs, AsError(err))
+			continue
+		} else if done {
+			continue
+		}
+		if loops[target] {
+			errs = append(errs, &Error{Code: 554, Enhanced: [3]int{5, 4, 6}, Public: "Mail loop detected", Err: fmt.Errorf("message already has Delivered-To: %s", target)})
+			continue
+		}
+		if err := d.deliverOne(ctx, m, rcpt, t.Address); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// Temporary failures win: the retry skips what was delivered.
+	var perm *Error
+	for _, e := range errs {
+		if e.Temporary {
+			return remote, e
+		}
+		perm = e
+	}
+	if perm != nil {
+		return remote, perm
+	}
+	return remote, nil
+}
+
+func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user storage.Address) *Error {
+	f, err := m.Open()
+	if err != nil {
+		return AsError(fmt.Errorf("open spool file: %w", err))
+	}
+	defer f.Close()
+	// RFC 5321 §4.4: the final delivery adds Return-Path; Delivered-To
+	// (as Postfix and Dovecot write it) lets us detect loops.
+	hdr := fmt.Sprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n", m.Envelope.From, user.String())
+	msg, err := d.dir.Deliver(ctx, user, "INBOX", io.MultiReader(strings.NewReader(hdr), bufio.NewReaderSize(f, 64<<10)), storage.DeliverOptions{EnforceQuota: true})
+	log := d.log.With("queue_id", m.ID, "rcpt", rcpt, "user", user.String())
+	switch {
+	case errors.Is(err, storage.ErrQuotaExceeded):
+		log.Warn("mailbox over quota", "err", err)
+		return &Error{Code: 452, Enhanced: [3]int{4, 2, 2}, Temporary: true, Public: "Mailbox full", Err: err}
+	case errors.Is(err, storage.ErrNoSuchUser):
+		return Permanentf([3]int{5, 1, 1}, "Mailbox unavailable", err)
+	case err != nil:
+		return AsError(err)
+	}
+	if err := m.MarkDelivered(ctx, user.String()); err != nil {
+		// Delivered but not recorded: a retry may deliver it twice,
+		// which is better than losing it.
+		log.Error("record delivery", "err", err)
+	}
+	log.Info("delivered", "mailbox", "INBOX", "uid", msg.UID, "size", msg.Size)
+	return nil
+}
+
+// maxHeaderScan bounds how much of a message is read looking for
+// Delivered-To headers.
+const maxHeaderScan = 1 << 20
+
+// deliveredToHeaders returns the addresses in the message's Delivered-To
+// header fields (lower-cased).
+func deliveredToHeaders(m *Spooled) (map[string]bool, error) {
+	f, err := m.Open()
+	if err != nil {
+		return nil, fmt.Errorf("open spool file: %w", err)
+	}
+	defer f.Close()
+	out := map[string]bool{}
+	br := bufio.NewReader(io.LimitReader(f, maxHeaderScan))
+	prefix := []byte("delivered-to:")
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return out, nil // end of header (or of input)
+		}
+		if len(line) > len(prefix) && bytes.EqualFold(line[:len(prefix)], prefix) {
+			out[strings.ToLower(strings.TrimSpace(string(line[len(prefix):])))] = true
+		}
+		if err == bufio.ErrBufferFull {
+			// An overlong line: skip its rest.
+			for err == bufio.ErrBufferFull {
+				_, err = br.ReadSlice('\n')
+			}
+		}
+		if err != nil {
+			return out, nil
+		}
+	}
+}

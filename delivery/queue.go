@@ -1,0 +1,383 @@
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // queue.db
+)
+
+// LocalDeliverer takes the recipients in local domains: the MDA.
+type LocalDeliverer interface {
+	// Accepts reports whether rcpt is in a local domain.
+	Accepts(ctx context.Context, rcpt string) (bool, error)
+	// Deliver delivers m to rcpt. It returns the remote addresses rcpt
+	// expanded to (alias targets elsewhere), which the queue adds as new
+	// recipients of m. Errors are *Error (see AsError).
+	Deliver(ctx context.Context, m *Spooled, rcpt string) (remote []string, err error)
+}
+
+// RemoteDeliverer takes recipients in other domains.
+type RemoteDeliverer interface {
+	Deliver(ctx context.Context, m *Spooled, rcpt string) error
+}
+
+// Options configure a Queue.
+type Options struct {
+	// Dir holds the spool and queue.db (data_dir/queue). Created if missing.
+	Dir string
+	// Local delivers to local domains. Required.
+	Local LocalDeliverer
+	// Remote delivers elsewhere. Nil defers such recipients (retried until
+	// MaxAge) with a clear error.
+	Remote RemoteDeliverer
+	// Logger receives queued/delivered/deferred/bounced events.
+	Logger *slog.Logger
+	// Workers is the number of messages processed at once (default 4).
+	Workers int
+	// RetryMin is the first retry delay (default 1m); it doubles per attempt
+	// up to RetryMax (default 1h).
+	RetryMin, RetryMax time.Duration
+	// MaxAge is how long a recipient is retried before it fails (default 5 days).
+	MaxAge time.Duration
+}
+
+// Queue is the durable message queue. Safe for concurrent use.
+type Queue struct {
+	opts     Options
+	log      *slog.Logger
+	db       *sql.DB
+	tmpDir   string
+	spoolDir string
+	sched    *scheduler
+	wg       sync.WaitGroup
+	closed   chan struct{}
+	once     sync.Once
+}
+
+// Open opens (or creates) the queue in opts.Dir, cleans up what a crash left
+// behind and schedules every pending recipient. Workers start at once.
+func Open(opts Options) (*Queue, error) {
+	if opts.Local == nil {
+		return nil, errors.New("delivery: Options.Local is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	if opts.RetryMin <= 0 {
+		opts.RetryMin = time.Minute
+	}
+	if opts.RetryMax < opts.RetryMin {
+		opts.RetryMax = max(time.Hour, opts.RetryMin)
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = 5 * 24 * time.Hour
+	}
+	q := &Queue{
+		opts:     opts,
+		log:      opts.Logger,
+		tmpDir:   filepath.Join(opts.Dir, "tmp"),
+		spoolDir: filepath.Join(opts.Dir, "spool"),
+		closed:   make(chan struct{}),
+	}
+	for _, d := range []string{opts.Dir, q.tmpDir, q.spoolDir} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("create queue dir: %w", err)
+		}
+	}
+	db, err := openDB(filepath.Join(opts.Dir, "queue.db"))
+	if err != nil {
+		return nil, err
+	}
+	q.db = db
+	pending, err := q.recover()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	q.sched = newScheduler(opts.Workers * 4)
+	for id, at := range pending {
+		q.sched.add(id, at)
+	}
+	q.wg.Add(1)
+	go func() { defer q.wg.Done(); q.sched.run(q.closed) }()
+	for range opts.Workers {
+		q.wg.Add(1)
+		go func() { defer q.wg.Done(); q.work() }()
+	}
+	return q, nil
+}
+
+// Close stops the workers after the messages they are delivering, and
+// closes the queue database. Pending mail stays queued for the next Open.
+func (q *Queue) Close() error {
+	q.once.Do(func() { close(q.closed) })
+	q.wg.Wait()
+	return q.db.Close()
+}
+
+// Enqueue writes msg durably and records env; it returns only when both are
+// on disk, and then schedules delivery. env.ID is used when set.
+func (q *Queue) Enqueue(ctx context.Context, env Envelope, msg io.Reader) (ID, error) {
+	if len(env.To) == 0 {
+		return "", errors.New("delivery: envelope has no recipients")
+	}
+	if env.ID == "" {
+		env.ID = NewID()
+	}
+	if !env.ID.Valid() {
+		return "", fmt.Errorf("delivery: invalid queue id %q", env.ID)
+	}
+	if env.ReceivedAt.IsZero() {
+		env.ReceivedAt = time.Now()
+	}
+	size, err := q.spool(env.ID, msg)
+	if err != nil {
+		return "", err
+	}
+	if err := q.insert(ctx, env, size); err != nil {
+		q.removeSpool(env.ID)
+		return "", AsError(fmt.Errorf("record message: %w", err))
+	}
+	q.log.Info("queued", "queue_id", env.ID, "from", env.From, "rcpts", len(env.To), "size", size)
+	q.sched.add(env.ID, time.Now())
+	return env.ID, nil
+}
+
+// spool streams msg into tmp/, fsyncs it and renames it into spool/.
+func (q *Queue) spool(id ID, msg io.Reader) (int64, error) {
+	tmp := filepath.Join(q.tmpDir, string(id))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return 0, AsError(fmt.Errorf("create spool file: %w", err))
+	}
+	buf := make([]byte, 64<<10)
+	size, err := io.CopyBuffer(f, msg, buf)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(q.spoolDir, string(id)))
+	}
+	if err == nil {
+		err = syncDir(q.spoolDir)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		q.removeSpool(id)
+		// A reader error (size limit, dropped client) keeps its own
+		// classification; disk errors become temporary failures.
+		return 0, AsError(fmt.Errorf("spool message %s: %w", id, err))
+	}
+	return size, nil
+}
+
+func (q *Queue) removeSpool(id ID) {
+	p := filepath.Join(q.spoolDir, string(id))
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		q.log.Error("remove spool file", "queue_id", id, "err", err)
+	}
+}
+
+// open returns the spool file of id.
+func (q *Queue) open(id ID) (*os.File, error) {
+	return os.Open(filepath.Join(q.spoolDir, string(id)))
+}
+
+// recover removes what an interrupted Enqueue left behind and returns the
+// earliest next attempt of every message with pending recipients.
+func (q *Queue) recover() (map[ID]time.Time, error) {
+	if ents, err := os.ReadDir(q.tmpDir); err == nil {
+		for _, e := range ents {
+			os.Remove(filepath.Join(q.tmpDir, e.Name()))
+		}
+	}
+	pending, err := q.pendingMessages()
+	if err != nil {
+		return nil, err
+	}
+	known, err := q.messageIDs()
+	if err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(q.spoolDir)
+	if err != nil {
+		return nil, fmt.Errorf("read spool: %w", err)
+	}
+	onDisk := make(map[ID]bool, len(ents))
+	for _, e := range ents {
+		id := ID(e.Name())
+		onDisk[id] = true
+		if !known[id] {
+			// Spooled but never recorded: the client got no 250.
+			q.log.Warn("removing unacknowledged spool file", "queue_id", id)
+			os.Remove(filepath.Join(q.spoolDir, e.Name()))
+		}
+	}
+	for id := range known {
+		if !onDisk[id] {
+			q.log.Error("queue record without spool file; dropping it", "queue_id", id)
+			if err := q.deleteMessage(id); err != nil {
+				return nil, err
+			}
+			delete(pending, id)
+		}
+	}
+	if len(pending) > 0 {
+		q.log.Info("rescheduling queued messages", "count", len(pending))
+	}
+	return pending, nil
+}
+
+// Spooled is one queued message as a deliverer sees it.
+type Spooled struct {
+	ID       ID
+	Envelope Envelope
+	Size     int64
+	q        *Queue
+}
+
+// Open returns the message bytes exactly as spooled.
+func (m *Spooled) Open() (*os.File, error) { return m.q.open(m.ID) }
+
+// Delivered reports whether target already got this message (an earlier
+// attempt, or another recipient that expanded to the same mailbox).
+func (m *Spooled) Delivered(ctx context.Context, target string) (bool, error) {
+	return m.q.isDelivered(ctx, m.ID, target)
+}
+
+// MarkDelivered records that target got this message.
+func (m *Spooled) MarkDelivered(ctx context.Context, target string) error {
+	return m.q.markDelivered(ctx, m.ID, target)
+}
+
+// work processes scheduled messages until Close.
+func (q *Queue) work() {
+	for {
+		select {
+		case <-q.closed:
+			return
+		case id := <-q.sched.ready:
+			q.process(id)
+		}
+	}
+}
+
+// process attempts every due recipient of one message, then reschedules it
+// or removes it when nothing is pending.
+func (q *Queue) process(id ID) {
+	// Deliveries run to completion even during Close: an interrupted
+	// Maildir write would only be retried.
+	ctx := context.Background()
+	m, rcpts, err := q.load(ctx, id)
+	if err != nil {
+		q.log.Error("load queued message", "queue_id", id, "err", err)
+		q.sched.add(id, time.Now().Add(q.opts.RetryMin))
+		return
+	}
+	if m == nil {
+		return // already settled
+	}
+	now := time.Now()
+	for _, r := range rcpts {
+		if r.next.After(now) {
+			continue
+		}
+		q.attempt(ctx, m, r)
+	}
+	next, any, err := q.nextAttempt(ctx, id)
+	if err != nil {
+		q.log.Error("reschedule", "queue_id", id, "err", err)
+		q.sched.add(id, time.Now().Add(q.opts.RetryMin))
+		return
+	}
+	if any {
+		q.sched.add(id, next)
+		return
+	}
+	if err := q.deleteMessage(id); err != nil {
+		q.log.Error("remove settled message", "queue_id", id, "err", err)
+		return
+	}
+	q.removeSpool(id)
+}
+
+// attempt delivers m to one recipient and records the outcome.
+func (q *Queue) attempt(ctx context.Context, m *Spooled, r pendingRcpt) {
+	log := q.log.With("queue_id", m.ID, "rcpt", r.rcpt)
+	var err error
+	local, lerr := q.opts.Local.Accepts(ctx, r.rcpt)
+	switch {
+	case lerr != nil:
+		err = lerr
+	case local:
+		var remote []string
+		remote, err = q.opts.Local.Deliver(ctx, m, r.rcpt)
+		if len(remote) > 0 {
+			if aerr := q.addRecipients(ctx, m.ID, remote); aerr != nil {
+				err = errors.Join(err, aerr)
+			} else {
+				log.Info("expanded to remote recipients", "targets", remote)
+			}
+		}
+	case q.opts.Remote != nil:
+		err = q.opts.Remote.Deliver(ctx, m, r.rcpt)
+	default:
+		err = Temporaryf([3]int{4, 4, 0}, "Remote delivery is not available yet", nil)
+	}
+	if err == nil {
+		q.settle(ctx, m.ID, r.rcpt, stateDelivered, "", log)
+		return
+	}
+	de := AsError(err)
+	age := time.Since(m.Envelope.ReceivedAt)
+	if de.Temporary && age < q.opts.MaxAge {
+		delay := q.backoff(r.attempts + 1)
+		if uerr := q.defer_(ctx, m.ID, r.rcpt, de.Error(), time.Now().Add(delay)); uerr != nil {
+			log.Error("record deferral", "err", uerr)
+		}
+		log.Warn("deferred", "attempt", r.attempts+1, "retry_in", delay, "err", de.Error())
+		return
+	}
+	// Permanent, or retried for too long. DSNs to the sender come with
+	// the remote deliverer; until then the failure is logged.
+	q.settle(ctx, m.ID, r.rcpt, stateFailed, de.Error(), log)
+	log.Error("bounced", "from", m.Envelope.From, "age", age.Round(time.Second), "err", de.Error())
+}
+
+func (q *Queue) backoff(attempt int) time.Duration {
+	d := q.opts.RetryMin
+	for i := 1; i < attempt && d < q.opts.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, q.opts.RetryMax)
+}
+
+func (q *Queue) settle(ctx context.Context, id ID, rcpt string, st int, lastErr string, log *slog.Logger) {
+	if err := q.setState(ctx, id, rcpt, st, lastErr); err != nil {
+		log.Error("record delivery state", "err", err)
+	}
+}
+
+// remoteAddr formats a client address for queue.db.
+func remoteAddr(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}

@@ -1,0 +1,265 @@
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Recipient states in queue.db.
+const (
+	statePending   = 0
+	stateDelivered = 1
+	stateFailed    = 2
+)
+
+const queueSchema = `
+CREATE TABLE IF NOT EXISTS messages (
+	id          TEXT PRIMARY KEY,
+	mail_from   TEXT NOT NULL,
+	auth_user   TEXT NOT NULL,
+	remote      TEXT NOT NULL,
+	helo        TEXT NOT NULL,
+	tls         INTEGER NOT NULL,
+	received_at INTEGER NOT NULL,
+	size        INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS recipients (
+	msg_id       TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+	rcpt         TEXT NOT NULL,
+	state        INTEGER NOT NULL DEFAULT 0,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	next_attempt INTEGER NOT NULL,
+	last_error   TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (msg_id, rcpt)
+);
+CREATE INDEX IF NOT EXISTS recipients_pending ON recipients(state, next_attempt);
+CREATE TABLE IF NOT EXISTS delivered (
+	msg_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+	target TEXT NOT NULL,
+	PRIMARY KEY (msg_id, target)
+);
+`
+
+// openDB opens queue.db. synchronous=FULL: a commit is on disk before
+// Enqueue returns, which is what the 250 promises.
+func openDB(path string) (*sql.DB, error) {
+	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open queue db: %w", err)
+	}
+	// One writer connection: SQLite allows one writer anyway, and this
+	// keeps busy retries out of the hot path.
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(queueSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create queue schema in %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func (q *Queue) insert(ctx context.Context, env Envelope, size int64) error {
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	tlsFlag := 0
+	if env.TLS {
+		tlsFlag = 1
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages(id, mail_from, auth_user, remote, helo, tls, received_at, size) VALUES (?,?,?,?,?,?,?,?)`,
+		string(env.ID), env.From, env.AuthUser, remoteAddr(env.Remote), env.Helo, tlsFlag, env.ReceivedAt.UnixNano(), size); err != nil {
+		return err
+	}
+	now := time.Now().UnixNano()
+	for _, rcpt := range env.To {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO recipients(msg_id, rcpt, next_attempt) VALUES (?,?,?)`, string(env.ID), rcpt, now); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (q *Queue) addRecipients(ctx context.Context, id ID, rcpts []string) error {
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := time.Now().UnixNano()
+	for _, rcpt := range rcpts {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO recipients(msg_id, rcpt, next_attempt) VALUES (?,?,?)`, string(id), rcpt, now); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+type pendingRcpt struct {
+	rcpt     string
+	attempts int
+	next     time.Time
+}
+
+// load reads a message and its pending recipients; nil when it is gone.
+func (q *Queue) load(ctx context.Context, id ID) (*Spooled, []pendingRcpt, error) {
+	m := &Spooled{ID: id, q: q, Envelope: Envelope{ID: id}}
+	var remote string
+	var tlsFlag int
+	var received int64
+	err := q.db.QueryRowContext(ctx, `SELECT mail_from, auth_user, remote, helo, tls, received_at, size FROM messages WHERE id = ?`, string(id)).
+		Scan(&m.Envelope.From, &m.Envelope.AuthUser, &remote, &m.Envelope.Helo, &tlsFlag, &received, &m.Size)
+	if err == sql.ErrNoRows {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	m.Envelope.TLS = tlsFlag == 1
+	m.Envelope.ReceivedAt = time.Unix(0, received)
+	if remote != "" {
+		m.Envelope.Remote, _ = netip.ParseAddrPort(remote)
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT rcpt, state, attempts, next_attempt FROM recipients WHERE msg_id = ? ORDER BY rowid`, string(id))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var pending []pendingRcpt
+	for rows.Next() {
+		var r pendingRcpt
+		var st int
+		var next int64
+		if err := rows.Scan(&r.rcpt, &st, &r.attempts, &next); err != nil {
+			return nil, nil, err
+		}
+		m.Envelope.To = append(m.Envelope.To, r.rcpt)
+		if st == statePending {
+			r.next = time.Unix(0, next)
+			pending = append(pending, r)
+		}
+	}
+	return m, pending, rows.Err()
+}
+
+func (q *Queue) setState(ctx context.Context, id ID, rcpt string, st int, lastErr string) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE recipients SET state = ?, attempts = attempts + 1, last_error = ? WHERE msg_id = ? AND rcpt = ?`, st, lastErr, string(id), rcpt)
+	return err
+}
+
+func (q *Queue) defer_(ctx context.Context, id ID, rcpt, lastErr string, next time.Time) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE recipients SET attempts = attempts + 1, last_error = ?, next_attempt = ? WHERE msg_id = ? AND rcpt = ?`, lastErr, next.UnixNano(), string(id), rcpt)
+	return err
+}
+
+// nextAttempt returns the earliest next attempt among pending recipients.
+func (q *Queue) nextAttempt(ctx context.Context, id ID) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := q.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM recipients WHERE msg_id = ? AND state = 0`, string(id)).Scan(&next)
+	if err != nil || !next.Valid {
+		return time.Time{}, false, err
+	}
+	return time.Unix(0, next.Int64), true, nil
+}
+
+func (q *Queue) isDelivered(ctx context.Context, id ID, target string) (bool, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM delivered WHERE msg_id = ? AND target = ?`, string(id), target).Scan(&n)
+	return n > 0, err
+}
+
+func (q *Queue) markDelivered(ctx context.Context, id ID, target string) error {
+	_, err := q.db.ExecContext(ctx, `INSERT OR IGNORE INTO delivered(msg_id, target) VALUES (?, ?)`, string(id), target)
+	return err
+}
+
+func (q *Queue) deleteMessage(id ID) error {
+	_, err := q.db.Exec(`DELETE FROM messages WHERE id = ?`, string(id))
+	return err
+}
+
+// pendingMessages maps every message with pending recipients to its
+// earliest next attempt.
+func (q *Queue) pendingMessages() (map[ID]time.Time, error) {
+	rows, err := q.db.Query(`SELECT msg_id, MIN(next_attempt) FROM recipients WHERE state = 0 GROUP BY msg_id`)
+	if err != nil {
+		return nil, fmt.Errorf("scan queue: %w", err)
+	}
+	defer rows.Close()
+	out := map[ID]time.Time{}
+	for rows.Next() {
+		var id string
+		var next int64
+		if err := rows.Scan(&id, &next); err != nil {
+			return nil, err
+		}
+		out[ID(id)] = time.Unix(0, next)
+	}
+	return out, rows.Err()
+}
+
+func (q *Queue) messageIDs() (map[ID]bool, error) {
+	rows, err := q.db.Query(`SELECT id FROM messages`)
+	if err != nil {
+		return nil, fmt.Errorf("scan queue: %w", err)
+	}
+	defer rows.Close()
+	out := map[ID]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[ID(id)] = true
+	}
+	return out, rows.Err()
+}
+
+// Entry is one queued message as `mailctl queue` shows it.
+type Entry struct {
+	ID         ID
+	From       string
+	ReceivedAt time.Time
+	Size       int64
+	Recipients []EntryRecipient
+}
+
+// EntryRecipient is a recipient's delivery state.
+type EntryRecipient struct {
+	Address     string
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+}
+
+// List returns the messages still queued with their pending recipients.
+func (q *Queue) List(ctx context.Context) ([]Entry, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT m.id, m.mail_from, m.received_at, m.size, r.rcpt, r.attempts, r.next_attempt, r.last_error
+		FROM messages m JOIN recipients r ON r.msg_id = m.id WHERE r.state = 0 ORDER BY m.received_at, m.id, r.rowid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var r EntryRecipient
+		var received, next int64
+		if err := rows.Scan(&e.ID, &e.From, &received, &e.Size, &r.Address, &r.Attempts, &next, &r.LastError); err != nil {
+			return nil, err
+		}
+		r.NextAttempt = time.Unix(0, next)
+		if n := len(out); n > 0 && out[n-1].ID == e.ID {
+			out[n-1].Recipients = append(out[n-1].Recipients, r)
+			continue
+		}
+		e.ReceivedAt = time.Unix(0, received)
+		e.Recipients = []EntryRecipient{r}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,61 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+
+	"yubin/delivery"
+	"yubin/storage"
+)
+
+// State is what a Policy knows about the session asking it.
+type State struct {
+	ConnID   string
+	Remote   netip.AddrPort
+	Helo     string
+	TLS      bool
+	AuthUser string
+}
+
+// Policy decides what a session may send. The MX policy accepts mail for
+// local recipients from anyone; submission plugs in its own.
+// Errors are *delivery.Error; anything else becomes a temporary failure.
+type Policy interface {
+	Mail(ctx context.Context, s *State, from string) error
+	Rcpt(ctx context.Context, s *State, to string) error
+}
+
+// RecipientResolver finds where mail for an address goes; *storage.Store
+// implements it.
+type RecipientResolver interface {
+	Resolve(ctx context.Context, addr string) ([]storage.Target, error)
+}
+
+// MXPolicy is the port 25 policy: anyone may send, but only to existing
+// local recipients. There is no relaying on port 25, ever.
+type MXPolicy struct {
+	Recipients RecipientResolver
+}
+
+// Mail accepts any reverse path go-smtp could parse, including the null
+// sender (bounces must get through).
+func (p MXPolicy) Mail(ctx context.Context, s *State, from string) error { return nil }
+
+// Rcpt accepts local users, aliases and catch-alls.
+func (p MXPolicy) Rcpt(ctx context.Context, s *State, to string) error {
+	if _, err := storage.ParseAddress(to); err != nil {
+		return &delivery.Error{Code: 501, Enhanced: [3]int{5, 1, 3}, Public: "Bad recipient address syntax", Err: err}
+	}
+	_, err := p.Recipients.Resolve(ctx, to)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrNotLocalDomain):
+		return &delivery.Error{Code: 554, Enhanced: [3]int{5, 7, 1}, Public: "Relay access denied", Err: err}
+	case errors.Is(err, storage.ErrNoSuchUser):
+		return &delivery.Error{Code: 550, Enhanced: [3]int{5, 1, 1}, Public: "No such user here", Err: err}
+	default:
+		return delivery.AsError(err)
+	}
+}

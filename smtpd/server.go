@@ -1,0 +1,178 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"yubin/delivery"
+)
+
+// Mode is the listener's role.
+type Mode int
+
+const (
+	// MX is the inbound server on port 25: mail for local domains only.
+	MX Mode = iota
+	// Submission is port 587 with STARTTLS.
+	Submission
+	// SubmissionTLS is port 465 with implicit TLS (RFC 8314).
+	SubmissionTLS
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Submission:
+		return "submission"
+	case SubmissionTLS:
+		return "submissions"
+	default:
+		return "smtp"
+	}
+}
+
+// Enqueuer makes an accepted message durable. It returns only when the
+// message and its envelope are on disk; errors are *delivery.Error or are
+// treated as temporary.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, env delivery.Envelope, msg io.Reader) (delivery.ID, error)
+}
+
+// Options configure a Server. Zero limits take the documented defaults.
+type Options struct {
+	Mode Mode
+	// Hostname is announced in the greeting and the Received header.
+	Hostname string
+	// TLS enables STARTTLS (MX, Submission) or is the implicit TLS
+	// configuration (SubmissionTLS). Nil disables STARTTLS.
+	TLS *tls.Config
+	// MaxMessageBytes is the SIZE limit (default 25 MiB).
+	MaxMessageBytes int64
+	// MaxRecipients per message (default 100).
+	MaxRecipients int
+	// MaxLineLength for command and data lines (default 2000).
+	MaxLineLength int
+	// MaxConnections in total and per client IP (defaults 500 and 20).
+	MaxConnections, MaxConnectionsPerIP int
+	// ReadTimeout bounds each command and a whole DATA transfer (default
+	// 5m); WriteTimeout each reply (default 1m).
+	ReadTimeout, WriteTimeout time.Duration
+	// Logger gets connection and message events.
+	Logger *slog.Logger
+	// Policy decides MAIL and RCPT. Required.
+	Policy Policy
+	// Queue receives accepted messages. Required.
+	Queue Enqueuer
+}
+
+// Server is one SMTP listener role; Serve may be called for several
+// listeners.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	smtp *smtp.Server
+}
+
+// New returns a Server for opts.
+func New(opts Options) (*Server, error) {
+	if opts.Policy == nil || opts.Queue == nil {
+		return nil, errors.New("smtpd: Options.Policy and Options.Queue are required")
+	}
+	if opts.Mode == SubmissionTLS && opts.TLS == nil {
+		return nil, errors.New("smtpd: implicit TLS needs Options.TLS")
+	}
+	if opts.Hostname == "" {
+		opts.Hostname = "localhost"
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = 25 << 20
+	}
+	if opts.MaxRecipients <= 0 {
+		opts.MaxRecipients = 100
+	}
+	if opts.MaxLineLength <= 0 {
+		opts.MaxLineLength = 2000
+	}
+	if opts.MaxConnections <= 0 {
+		opts.MaxConnections = 500
+	}
+	if opts.MaxConnectionsPerIP <= 0 {
+		opts.MaxConnectionsPerIP = 20
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = 5 * time.Minute
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, log: opts.Logger.With("proto", opts.Mode.String())}
+	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv.Domain = opts.Hostname
+	srv.MaxMessageBytes = opts.MaxMessageBytes
+	srv.MaxRecipients = opts.MaxRecipients
+	srv.MaxLineLength = opts.MaxLineLength
+	srv.ReadTimeout = opts.ReadTimeout
+	srv.WriteTimeout = opts.WriteTimeout
+	srv.EnableSMTPUTF8 = true
+	srv.ErrorLog = log.New(&slogWriter{s.log}, "", 0)
+	if opts.Mode != SubmissionTLS {
+		srv.TLSConfig = opts.TLS
+	}
+	s.smtp = srv
+	return s, nil
+}
+
+// Serve accepts connections on l until Shutdown or Close. For
+// SubmissionTLS it wraps l in TLS itself.
+func (s *Server) Serve(l net.Listener) error {
+	var wrapped net.Listener = newLimitListener(l, s.opts.MaxConnections, s.opts.MaxConnectionsPerIP, s.log)
+	if s.opts.Mode == SubmissionTLS {
+		// TLS outside the limit wrapper: go-smtp and the policies see a
+		// *tls.Conn, and NetConn() leads back to the tracked conn.
+		wrapped = tls.NewListener(wrapped, s.opts.TLS)
+	}
+	err := s.smtp.Serve(wrapped)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting and waits for sessions to end until ctx is
+// done; then it closes the remaining connections.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.smtp.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.log.Warn("shutdown timeout: closing remaining sessions")
+		s.smtp.Close()
+	}
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// slogWriter turns go-smtp's log.Logger output into slog lines.
+type slogWriter struct{ log *slog.Logger }
+
+func (w *slogWriter) Write(p []byte) (int, error) {
+	w.log.Warn("smtp server", "err", string(trimNewline(p)))
+	return len(p), nil
+}
+
+func trimNewline(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}

@@ -1,0 +1,153 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"yubin/delivery"
+)
+
+// session is one SMTP session: go-smtp creates it at EHLO/HELO and again
+// after STARTTLS.
+type session struct {
+	srv   *Server
+	conn  *smtp.Conn
+	log   *slog.Logger
+	state State
+
+	from    string
+	hasFrom bool
+	to      []string
+}
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	st := State{Helo: c.Hostname()}
+	netConn := c.Conn()
+	if tc, ok := netConn.(*tls.Conn); ok {
+		st.TLS = true
+		netConn = tc.NetConn()
+	}
+	log := s.log
+	if tc, ok := netConn.(*trackedConn); ok {
+		st.ConnID = tc.id
+		log = tc.log.With("proto", s.opts.Mode.String())
+	}
+	if ap, err := netip.ParseAddrPort(netConn.RemoteAddr().String()); err == nil {
+		st.Remote = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	log.Debug("session", "helo", st.Helo, "tls", st.TLS)
+	return &session{srv: s, conn: c, log: log, state: st}, nil
+}
+
+// policyTimeout bounds one policy decision (directory lookups, later DNS).
+const policyTimeout = 30 * time.Second
+
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)
+	defer cancel()
+	if err := s.srv.opts.Policy.Mail(ctx, &s.state, from); err != nil {
+		return s.reject("mail", err, "from", from)
+	}
+	s.from, s.hasFrom = from, true
+	s.to = s.to[:0]
+	return nil
+}
+
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)
+	defer cancel()
+	if err := s.srv.opts.Policy.Rcpt(ctx, &s.state, to); err != nil {
+		return s.reject("rcpt", err, "from", s.from, "rcpt", to)
+	}
+	s.to = append(s.to, to)
+	return nil
+}
+
+func (s *session) Data(r io.Reader) error {
+	env := delivery.Envelope{
+		ID:         delivery.NewID(),
+		From:       s.from,
+		To:         append([]string(nil), s.to...),
+		AuthUser:   s.state.AuthUser,
+		Remote:     s.state.Remote,
+		Helo:       s.state.Helo,
+		TLS:        s.state.TLS,
+		ReceivedAt: time.Now(),
+	}
+	var tlsState *tls.ConnectionState
+	if cs, ok := s.conn.TLSConnectionState(); ok {
+		tlsState = &cs
+	}
+	hdr := receivedHeader(s.srv.opts.Hostname, env, tlsState)
+	body := &errReader{r: r}
+	// The queue outlives the session: a client that drops after DATA
+	// must not interrupt a write that is about to be acknowledged.
+	id, err := s.srv.opts.Queue.Enqueue(context.Background(), env, io.MultiReader(strings.NewReader(hdr), body))
+	if body.err != nil {
+		// The client's data failed (size limit, timeout, dropped
+		// connection): its own error decides the reply.
+		var se *smtp.SMTPError
+		if errors.As(body.err, &se) {
+			s.log.Warn("rejected", "queue_id", env.ID, "from", s.from, "reason", se.Message)
+			return se
+		}
+		s.log.Warn("data aborted", "queue_id", env.ID, "err", body.err)
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message data"}
+	}
+	if err != nil {
+		return s.reject("data", err, "queue_id", env.ID, "from", s.from)
+	}
+	s.log.Info("accepted", "queue_id", id, "from", s.from, "rcpts", len(env.To), "tls", env.TLS)
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK: queued as " + string(id)}
+}
+
+func (s *session) Reset() {
+	s.from, s.hasFrom = "", false
+	s.to = nil
+}
+
+func (s *session) Logout() error { return nil }
+
+// reject logs a refusal and turns it into an SMTP reply.
+func (s *session) reject(stage string, err error, attrs ...any) error {
+	de := delivery.AsError(err)
+	attrs = append(attrs, "stage", stage, "code", de.Code, "err", de.Error())
+	if de.Temporary {
+		s.log.Warn("rejected", attrs...)
+	} else {
+		s.log.Info("rejected", attrs...)
+	}
+	return SMTPError(de)
+}
+
+// SMTPError maps a delivery.Error onto go-smtp's reply type.
+func SMTPError(de *delivery.Error) *smtp.SMTPError {
+	return &smtp.SMTPError{
+		Code:         de.Code,
+		EnhancedCode: smtp.EnhancedCode(de.Enhanced),
+		Message:      de.Public,
+	}
+}
+
+// errReader remembers the first error other than io.EOF of the client's
+// data stream, so Data can tell a client failure from a queue failure.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}

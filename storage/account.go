@@ -1,0 +1,741 @@
+package storage
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Account is one user's Maildir and its index. It is safe for concurrent
+// use; Store.Account returns the same *Account for the same user for the
+// life of the Store.
+//
+// Writers (Deliver's index update, SetFlags, Expunge, Rescan,
+// CreateMailbox) are serialised by mu; readers only take idxMu shared.
+// idxMu is exclusive only while the index is replaced by a rebuild. Lock
+// order: mu before idxMu. Change notification (Watch, for IMAP IDLE) will
+// hang off this type: every write path already goes through mu.
+type Account struct {
+	store   *Store
+	addr    Address
+	dir     string
+	idxPath string
+
+	mu    sync.Mutex   // serialises writes
+	idxMu sync.RWMutex // guards idx (replaced on rebuild)
+	idx   *sql.DB
+}
+
+// DeliverOptions tunes Deliver.
+type DeliverOptions struct {
+	// Flags to set on the new message (IMAP names; system flags go into
+	// the Maildir info suffix, keywords into the index).
+	Flags []string
+	// InternalDate of the message; zero means now.
+	InternalDate time.Time
+	// EnforceQuota refuses the message with ErrQuotaExceeded if it would
+	// take the user over quota.
+	EnforceQuota bool
+}
+
+// Message describes one message in a mailbox.
+type Message struct {
+	UID uint32
+	// Key is the Maildir unique name up to (not including) ":2,",
+	// including ",S=<size>"; it does not change when flags change.
+	Key          string
+	Flags        []string // sorted IMAP flags
+	InternalDate time.Time
+	Size         int64
+	Path         string // absolute path of the file when last seen
+}
+
+// MailboxInfo names a mailbox and its RFC 6154 special use.
+type MailboxInfo struct {
+	Name       string // IMAP name, "/" separated; "INBOX" for the root
+	SpecialUse string // `\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive` or ""
+}
+
+// Status summarises a mailbox.
+type Status struct {
+	UIDValidity uint32
+	UIDNext     uint32
+	Messages    int
+	Unseen      int
+	Size        int64
+}
+
+// Account returns the account of user addr, which must exist
+// (ErrNoSuchUser; disabled users are returned). The first call in a
+// process makes sure the Maildir exists, opens the index (rebuilding it if
+// missing or corrupt) and rescans every mailbox, so files delivered by
+// other tools or left unindexed by a crash are picked up. The Account is
+// cached and closed by Store.Close.
+func (s *Store) Account(ctx context.Context, addr Address) (*Account, error) {
+	if _, err := s.user(ctx, addr); err != nil {
+		return nil, err
+	}
+	key := addr.String()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("open account: store closed")
+	}
+	if a, ok := s.accounts[key]; ok {
+		return a, nil
+	}
+	dir, err := s.maildirPath(addr)
+	if err != nil {
+		return nil, fmt.Errorf("open account %q: %w", addr, err)
+	}
+	if err := s.ensureMaildir(addr); err != nil {
+		return nil, fmt.Errorf("open account %q: %w", addr, err)
+	}
+	a := &Account{store: s, addr: addr, dir: dir, idxPath: filepath.Join(dir, indexFile)}
+	idx, _, err := s.openIndex(a.idxPath)
+	if err != nil {
+		return nil, fmt.Errorf("open account %q: %w", addr, err)
+	}
+	a.idx = idx
+	a.mu.Lock()
+	err = a.rescanAllLocked(ctx)
+	a.mu.Unlock()
+	if err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("open account %q: %w", addr, err)
+	}
+	s.accounts[key] = a
+	return a, nil
+}
+
+// Address returns the account's address.
+func (a *Account) Address() Address { return a.addr }
+
+// Dir returns the Maildir root, dataDir/mail/<domain>/<local>.
+func (a *Account) Dir() string { return a.dir }
+
+func (a *Account) close() error {
+	a.idxMu.Lock()
+	defer a.idxMu.Unlock()
+	return a.idx.Close()
+}
+
+// mailboxDir validates name and returns its canonical form and directory.
+func (a *Account) mailboxDir(name string) (string, string, error) {
+	canon, err := validateMailboxName(name)
+	if err != nil {
+		return "", "", err
+	}
+	rel, err := mailboxRel(canon)
+	if err != nil {
+		return "", "", err
+	}
+	return canon, filepath.Join(a.dir, rel), nil
+}
+
+// Mailboxes lists INBOX first, then the other folders sorted by name.
+func (a *Account) Mailboxes(ctx context.Context) ([]MailboxInfo, error) {
+	entries, err := os.ReadDir(a.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list mailboxes of %q: %w", a.addr, err)
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() || len(n) < 2 || n[0] != '.' || n == ".." {
+			continue
+		}
+		imapName := ""
+		for i, part := range splitDots(n[1:]) {
+			if i > 0 {
+				imapName += "/"
+			}
+			imapName += part
+		}
+		if _, err := validateMailboxName(imapName); err != nil || imapName == Inbox {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(a.dir, n, "cur")); err != nil || !fi.IsDir() {
+			continue
+		}
+		names = append(names, imapName)
+	}
+	slices.Sort(names)
+	out := []MailboxInfo{{Name: Inbox}}
+	for _, n := range names {
+		out = append(out, MailboxInfo{Name: n, SpecialUse: specialUse(n)})
+	}
+	return out, nil
+}
+
+func splitDots(s string) []string {
+	var parts []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, s[start:])
+}
+
+// CreateMailbox creates a folder. name uses "/" for hierarchy ("A/B" is
+// stored as the Maildir++ folder ".A.B"); '.' is not allowed in names.
+// ErrExists if it exists (INBOX always does).
+func (a *Account) CreateMailbox(ctx context.Context, name string) error {
+	canon, dir, err := a.mailboxDir(name)
+	if err != nil {
+		return fmt.Errorf("create mailbox: %w", err)
+	}
+	if canon == Inbox {
+		return fmt.Errorf("create mailbox %q: %w", canon, ErrExists)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("create mailbox %q: %w", canon, ErrExists)
+	}
+	if err := a.store.own.makeMaildir(dir, true); err != nil {
+		return fmt.Errorf("create mailbox %q: %w", canon, err)
+	}
+	// A new folder gets a fresh UIDVALIDITY even if an index row was left
+	// by an earlier folder of the same name.
+	a.idxMu.RLock()
+	_, err = a.idx.ExecContext(ctx, `DELETE FROM mailboxes WHERE name = ?`, canon)
+	if err == nil {
+		_, err = a.idx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ?`, canon)
+	}
+	a.idxMu.RUnlock()
+	if err != nil {
+		return fmt.Errorf("create mailbox %q: %w", canon, err)
+	}
+	if err := a.rescanLocked(ctx, canon); err != nil {
+		return fmt.Errorf("create mailbox %q: %w", canon, err)
+	}
+	return nil
+}
+
+// Deliver stores a message in mailbox durably: it streams r into tmp/,
+// fsyncs the file, renames it into new/ (or cur/ when system flags are
+// given), fsyncs the directories, and only then records it in the index.
+// When Deliver returns nil the message is on disk. On error nothing is
+// left behind (no tmp file, no half-indexed message). If the process dies
+// after the rename, the next Rescan indexes the file.
+func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts DeliverOptions) (Message, error) {
+	canon, dir, err := a.mailboxDir(mailbox)
+	if err != nil {
+		return Message{}, fmt.Errorf("deliver: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cur")); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return Message{}, fmt.Errorf("deliver to %q: %w", canon, ErrNotFound)
+		}
+		return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
+	}
+	flags, err := normalizeFlags(opts.Flags)
+	if err != nil {
+		return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
+	}
+	date := opts.InternalDate
+	if date.IsZero() {
+		date = time.Now()
+	}
+
+	tmpPath, f, err := a.createTmp(dir, date)
+	if err != nil {
+		return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
+	}
+	keepTmp := false
+	defer func() {
+		if !keepTmp {
+			os.Remove(tmpPath)
+		}
+	}()
+	size, err := writeAndSync(ctx, f, r)
+	if err != nil {
+		return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
+	}
+	if !opts.InternalDate.IsZero() {
+		// Maildir readers such as Dovecot take the received date from mtime.
+		if err := os.Chtimes(tmpPath, date, date); err != nil {
+			return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
+		}
+	}
+	if opts.EnforceQuota {
+		if err := a.checkQuota(ctx, size); err != nil {
+			return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
+		}
+	}
+
+	key := filepath.Base(tmpPath) + ",S=" + strconv.FormatInt(size, 10)
+	rel := "new/" + key
+	if infoLetters(flags) != "" {
+		rel = "cur/" + curName(key, flags, "")
+	}
+	dest := filepath.Join(dir, rel)
+	if err := os.Rename(tmpPath, dest); err != nil {
+		return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
+	}
+	keepTmp = true
+	undo := func(cause error) error {
+		if rerr := os.Remove(dest); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			return fmt.Errorf("deliver to %q: %w (removing %q also failed: %v)", canon, cause, dest, rerr)
+		}
+		syncDir(filepath.Dir(dest))
+		return fmt.Errorf("deliver to %q: %w", canon, cause)
+	}
+	if err := syncDir(filepath.Dir(dest)); err != nil {
+		return Message{}, undo(err)
+	}
+	if err := syncDir(filepath.Join(dir, "tmp")); err != nil {
+		return Message{}, undo(err)
+	}
+
+	uid, err := a.indexDelivered(ctx, canon, key, rel, flags, date, size)
+	if err != nil {
+		return Message{}, undo(err)
+	}
+	return Message{UID: uid, Key: key, Flags: flags, InternalDate: date, Size: size, Path: dest}, nil
+}
+
+// createTmp creates a new file in dir/tmp with a fresh unique name.
+func (a *Account) createTmp(dir string, date time.Time) (string, *os.File, error) {
+	for range 5 {
+		name, err := a.store.uniqueName(date)
+		if err != nil {
+			return "", nil, err
+		}
+		p := filepath.Join(dir, "tmp", name)
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if err := a.store.own.fix(p); err != nil {
+			f.Close()
+			os.Remove(p)
+			return "", nil, err
+		}
+		return p, f, nil
+	}
+	return "", nil, errors.New("cannot find a unique file name in tmp/")
+}
+
+// writeAndSync streams r into f through a 64 KiB buffer, fsyncs and
+// closes f, and returns the number of bytes written.
+func writeAndSync(ctx context.Context, f *os.File, r io.Reader) (int64, error) {
+	bw := bufio.NewWriterSize(f, 64<<10)
+	n, err := io.Copy(bw, ctxReader{ctx: ctx, r: r})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("write message: %w", err)
+	}
+	return n, nil
+}
+
+// checkQuota returns ErrQuotaExceeded if size more bytes would take the
+// user over its quota. The quota is read from the directory every time.
+func (a *Account) checkQuota(ctx context.Context, size int64) error {
+	u, err := a.store.user(ctx, a.addr)
+	if err != nil {
+		return err
+	}
+	if u.QuotaBytes <= 0 {
+		return nil
+	}
+	used, err := a.Usage(ctx)
+	if err != nil {
+		return err
+	}
+	if used+size > u.QuotaBytes {
+		return fmt.Errorf("user %q uses %d of %d bytes, message is %d: %w", a.addr, used, u.QuotaBytes, size, ErrQuotaExceeded)
+	}
+	return nil
+}
+
+// indexDelivered records a delivered file and returns its UID. If a
+// concurrent rescan already indexed the file, its UID is returned.
+func (a *Account) indexDelivered(ctx context.Context, mailbox, key, rel string, flags []string, date time.Time, size int64) (uint32, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	tx, err := a.idx.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("index: %w", err)
+	}
+	defer tx.Rollback()
+	_, uidNext, err := a.ensureMailboxRow(ctx, tx, mailbox)
+	if err != nil {
+		return 0, fmt.Errorf("index: %w", err)
+	}
+	var uid uint32
+	err = tx.QueryRowContext(ctx, `SELECT uid FROM messages WHERE mailbox = ? AND key = ?`, mailbox, key).Scan(&uid)
+	switch {
+	case err == nil:
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET flags = ?, internal_date = ? WHERE mailbox = ? AND uid = ?`,
+			joinFlags(flags), date.UnixNano(), mailbox, uid); err != nil {
+			return 0, fmt.Errorf("index: %w", err)
+		}
+	case errors.Is(err, sql.ErrNoRows):
+		uid = uidNext
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, mailbox, uid, key, rel, joinFlags(flags), date.UnixNano(), size); err != nil {
+			return 0, fmt.Errorf("index: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ? WHERE name = ?`, uid+1, mailbox); err != nil {
+			return 0, fmt.Errorf("index: %w", err)
+		}
+	default:
+		return 0, fmt.Errorf("index: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("index: %w", err)
+	}
+	return uid, nil
+}
+
+// ensureIndexed makes sure mailbox exists on disk and has an index row,
+// and returns its canonical name and directory.
+func (a *Account) ensureIndexed(ctx context.Context, mailbox string) (string, string, error) {
+	canon, dir, err := a.mailboxDir(mailbox)
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cur")); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", "", fmt.Errorf("mailbox %q: %w", canon, ErrNotFound)
+		}
+		return "", "", err
+	}
+	a.idxMu.RLock()
+	var n int
+	err = a.idx.QueryRowContext(ctx, `SELECT COUNT(*) FROM mailboxes WHERE name = ?`, canon).Scan(&n)
+	a.idxMu.RUnlock()
+	if err != nil {
+		return "", "", fmt.Errorf("mailbox %q: %w", canon, err)
+	}
+	if n == 0 {
+		a.mu.Lock()
+		err := a.rescanLocked(ctx, canon)
+		a.mu.Unlock()
+		if err != nil {
+			return "", "", fmt.Errorf("mailbox %q: %w", canon, err)
+		}
+	}
+	return canon, dir, nil
+}
+
+// Status returns the mailbox's UIDVALIDITY, UIDNEXT, message and unseen
+// counts and total size.
+func (a *Account) Status(ctx context.Context, mailbox string) (Status, error) {
+	canon, _, err := a.ensureIndexed(ctx, mailbox)
+	if err != nil {
+		return Status{}, fmt.Errorf("status: %w", err)
+	}
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	var st Status
+	err = a.idx.QueryRowContext(ctx, `SELECT m.uidvalidity, m.uidnext,
+		(SELECT COUNT(*) FROM messages WHERE mailbox = m.name),
+		(SELECT COUNT(*) FROM messages WHERE mailbox = m.name AND instr(' ' || flags || ' ', ' \Seen ') = 0),
+		(SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox = m.name)
+		FROM mailboxes m WHERE m.name = ?`, canon).Scan(&st.UIDValidity, &st.UIDNext, &st.Messages, &st.Unseen, &st.Size)
+	if err != nil {
+		return Status{}, fmt.Errorf("status of %q: %w", canon, err)
+	}
+	return st, nil
+}
+
+const messageColumns = `uid, key, filename, flags, internal_date, size`
+
+func scanMessage(sc interface{ Scan(...any) error }, dir string) (Message, string, error) {
+	var m Message
+	var rel, flags string
+	var date int64
+	if err := sc.Scan(&m.UID, &m.Key, &rel, &flags, &date, &m.Size); err != nil {
+		return Message{}, "", err
+	}
+	m.Flags = splitFlags(flags)
+	m.InternalDate = time.Unix(0, date)
+	m.Path = filepath.Join(dir, rel)
+	return m, rel, nil
+}
+
+// Messages lists the messages in mailbox ordered by UID.
+func (a *Account) Messages(ctx context.Context, mailbox string) ([]Message, error) {
+	canon, dir, err := a.ensureIndexed(ctx, mailbox)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	rows, err := a.idx.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE mailbox = ? ORDER BY uid`, canon)
+	if err != nil {
+		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		m, _, err := scanMessage(rows, dir)
+		if err != nil {
+			return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+	}
+	return out, nil
+}
+
+// message looks up one indexed message. ErrNotFound if absent.
+func (a *Account) message(ctx context.Context, canon, dir string, uid uint32) (Message, string, error) {
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	m, rel, err := scanMessage(a.idx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE mailbox = ? AND uid = ?`, canon, uid), dir)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, "", fmt.Errorf("message %d in %q: %w", uid, canon, ErrNotFound)
+	}
+	if err != nil {
+		return Message{}, "", fmt.Errorf("message %d in %q: %w", uid, canon, err)
+	}
+	return m, rel, nil
+}
+
+// Open opens the message file for reading. If the file has moved (another
+// tool renamed it), the mailbox is rescanned and the open retried once.
+// ErrNotFound if the message does not exist. The caller closes the file.
+func (a *Account) Open(ctx context.Context, mailbox string, uid uint32) (*os.File, Message, error) {
+	canon, dir, err := a.ensureIndexed(ctx, mailbox)
+	if err != nil {
+		return nil, Message{}, fmt.Errorf("open message: %w", err)
+	}
+	for attempt := 0; ; attempt++ {
+		m, _, err := a.message(ctx, canon, dir, uid)
+		if err != nil {
+			return nil, Message{}, err
+		}
+		f, err := os.Open(m.Path)
+		if err == nil {
+			return f, m, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, Message{}, fmt.Errorf("open message %d in %q: %w", uid, canon, err)
+		}
+		if attempt > 0 {
+			return nil, Message{}, fmt.Errorf("open message %d in %q: %w", uid, canon, ErrNotFound)
+		}
+		if err := a.Rescan(ctx, canon); err != nil {
+			return nil, Message{}, fmt.Errorf("open message %d in %q: %w", uid, canon, err)
+		}
+	}
+}
+
+// SetFlags replaces the flags of a message. System flags are written to
+// the Maildir info suffix (the file moves to cur/<key>:2,<letters>;
+// unknown letters set by other tools are kept); keywords live in the
+// index only.
+func (a *Account) SetFlags(ctx context.Context, mailbox string, uid uint32, flags []string) error {
+	canon, dir, err := a.ensureIndexed(ctx, mailbox)
+	if err != nil {
+		return fmt.Errorf("set flags: %w", err)
+	}
+	norm, err := normalizeFlags(flags)
+	if err != nil {
+		return fmt.Errorf("set flags: %w", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		_, rel, err := a.message(ctx, canon, dir, uid)
+		if err != nil {
+			return fmt.Errorf("set flags: %w", err)
+		}
+		key, _, other := parseInfo(filepath.Base(rel))
+		newRel := "cur/" + curName(key, norm, other)
+		if newRel != rel {
+			err := os.Rename(filepath.Join(dir, rel), filepath.Join(dir, newRel))
+			if errors.Is(err, os.ErrNotExist) && attempt == 0 {
+				if err := a.rescanLocked(ctx, canon); err != nil {
+					return fmt.Errorf("set flags: %w", err)
+				}
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+			}
+			if err := syncDir(filepath.Join(dir, "cur")); err != nil {
+				return fmt.Errorf("set flags: %w", err)
+			}
+			if filepath.Dir(rel) != "cur" {
+				if err := syncDir(filepath.Join(dir, filepath.Dir(rel))); err != nil {
+					return fmt.Errorf("set flags: %w", err)
+				}
+			}
+		}
+		a.idxMu.RLock()
+		_, err = a.idx.ExecContext(ctx, `UPDATE messages SET filename = ?, flags = ? WHERE mailbox = ? AND uid = ?`,
+			newRel, joinFlags(norm), canon, uid)
+		a.idxMu.RUnlock()
+		if err != nil {
+			return fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+		}
+		return nil
+	}
+}
+
+// Expunge removes messages: it unlinks the files, fsyncs the directories
+// and removes the index rows. UIDs that do not exist are ignored.
+func (a *Account) Expunge(ctx context.Context, mailbox string, uids []uint32) error {
+	canon, dir, err := a.ensureIndexed(ctx, mailbox)
+	if err != nil {
+		return fmt.Errorf("expunge: %w", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rescanned := false
+	var gone []uint32
+	for _, uid := range uids {
+		for {
+			_, rel, err := a.message(ctx, canon, dir, uid)
+			if errors.Is(err, ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("expunge: %w", err)
+			}
+			err = os.Remove(filepath.Join(dir, rel))
+			if errors.Is(err, os.ErrNotExist) && !rescanned {
+				// Renamed by another tool: find its current name.
+				rescanned = true
+				if err := a.rescanLocked(ctx, canon); err != nil {
+					return fmt.Errorf("expunge: %w", err)
+				}
+				continue
+			}
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("expunge %d from %q: %w", uid, canon, err)
+			}
+			gone = append(gone, uid)
+			break
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	for _, sub := range []string{"new", "cur"} {
+		if err := syncDir(filepath.Join(dir, sub)); err != nil {
+			return fmt.Errorf("expunge: %w", err)
+		}
+	}
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	tx, err := a.idx.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("expunge: %w", err)
+	}
+	defer tx.Rollback()
+	for _, uid := range gone {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ? AND uid = ?`, canon, uid); err != nil {
+			return fmt.Errorf("expunge: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("expunge: %w", err)
+	}
+	return nil
+}
+
+// Rescan brings the index of mailbox in line with the files in new/ and
+// cur/: new files get UIDs (in name-time/mtime order), vanished files are
+// dropped, flags are re-read from the info suffix (keywords are kept). If
+// the index database is missing or corrupt, it is rebuilt from all
+// mailboxes with new UIDVALIDITY values.
+func (a *Account) Rescan(ctx context.Context, mailbox string) error {
+	if _, _, err := a.mailboxDir(mailbox); err != nil {
+		return fmt.Errorf("rescan: %w", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, err := os.Stat(a.idxPath); errors.Is(err, os.ErrNotExist) {
+		return a.rebuildLocked(ctx, false)
+	}
+	err := a.rescanLocked(ctx, mailbox)
+	if isCorrupt(err) {
+		return a.rebuildLocked(ctx, true)
+	}
+	if err != nil {
+		return fmt.Errorf("rescan: %w", err)
+	}
+	return nil
+}
+
+// rebuildLocked replaces the index with a fresh one and rescans every
+// mailbox. The caller holds a.mu.
+func (a *Account) rebuildLocked(ctx context.Context, remove bool) error {
+	a.store.log.Warn("rebuilding account index", "user", a.addr.String())
+	a.idxMu.Lock()
+	a.idx.Close()
+	if remove {
+		if err := removeIndexFiles(a.idxPath); err != nil {
+			a.idxMu.Unlock()
+			return fmt.Errorf("rebuild index: %w", err)
+		}
+	}
+	idx, _, err := a.store.openIndex(a.idxPath)
+	if err != nil {
+		// Keep a usable (closed) handle; every later call reports errors.
+		a.idxMu.Unlock()
+		return fmt.Errorf("rebuild index: %w", err)
+	}
+	a.idx = idx
+	a.idxMu.Unlock()
+	return a.rescanAllLocked(ctx)
+}
+
+// rescanAllLocked rescans every mailbox. The caller holds a.mu.
+func (a *Account) rescanAllLocked(ctx context.Context) error {
+	boxes, err := a.Mailboxes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range boxes {
+		if err := a.rescanLocked(ctx, b.Name); err != nil {
+			return fmt.Errorf("rescan %q: %w", b.Name, err)
+		}
+	}
+	return nil
+}
+
+// Usage returns the total size in bytes of all indexed messages in all
+// mailboxes.
+func (a *Account) Usage(ctx context.Context) (int64, error) {
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	var n int64
+	if err := a.idx.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM messages`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("usage of %q: %w", a.addr, err)
+	}
+	return n, nil
+}

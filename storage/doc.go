@@ -1,0 +1,61 @@
+// Package storage owns Yubin's persistent state: the directory database
+// (domains, users, aliases, password hashes, quotas), address
+// normalisation, the Maildir++ tree, and a per-account message index.
+//
+// It imports no other Yubin package and no protocol library. Protocol
+// packages (smtpd, delivery, imapd, pop3d) declare the small interfaces
+// they need and are handed a *Store or *Account by cmd/maild.
+//
+// # On-disk layout
+//
+//	<dataDir>/                      0750, created by Open
+//	    yubin.db (+ -wal, -shm)      directory database (SQLite, WAL)
+//	    mail/<domain>/<local>/       one Maildir++ per user (INBOX)
+//	        cur/ new/ tmp/
+//	        .Sent/ .Drafts/ .Trash/ .Junk/ .Archive/
+//	            cur/ new/ tmp/ maildirfolder
+//	        .A.B/                    IMAP mailbox "A/B"
+//	        yubin-index.db           the account's message index (SQLite)
+//	        yubin-uidvalidity        last UIDVALIDITY issued
+//
+// <domain> is the NormalizeDomain (ASCII, lower-case) form and <local>
+// passed ValidAccountLocal, so paths are built from validated names only.
+// Message files follow the Maildir convention that Dovecot and mutt use:
+// "<sec>.M<usec>P<pid>Q<n>R<rand>.<host>,S=<size>" in new/, and with a
+// ":2,<flags>" info suffix in cur/ (D draft, F flagged, P forwarded,
+// R answered, S seen, T deleted). Another tool pointed at the same Maildir
+// sees the same mail.
+//
+// # Invariants
+//
+// Durability: Deliver writes to tmp/, fsyncs the file, renames it into
+// new/ (or cur/), and fsyncs the directories before it records the message
+// in the index and returns. When Deliver returns nil the message survives
+// a crash; when it returns an error nothing is left behind. The directory
+// database uses synchronous=FULL.
+//
+// The index is derived data. It is rebuilt from the files when missing or
+// corrupt (with new UIDVALIDITY values), and the first Store.Account call
+// in each process rescans every mailbox, so a file renamed into new/ by a
+// crashed delivery, or by another tool, is picked up.
+//
+// Multi-process use: maild and mailctl open the same data directory at
+// the same time. Directory data is never cached in memory: every lookup
+// reads yubin.db, so changes by one process are seen at once by the
+// other. SQLite's busy timeout (5 s) and immediate write transactions
+// serialise writers across processes; UIDs are assigned inside an index
+// write transaction, so two processes never hand out the same UID.
+//
+// Locking: within a process each Account serialises its writes with a
+// mutex; reads run concurrently (SQLite WAL). Store caches one Account per
+// user and closes them in Close.
+//
+// Ownership: mailctl often runs as root while maild runs as the yubin
+// user. When the effective uid is 0 and the data directory belongs to
+// someone else, every file and directory the store creates is chowned to
+// the data directory's owner.
+//
+// Removing a user removes only its directory entry; its Maildir stays on
+// disk until an operator deletes it, and adding the same user again
+// reuses it.
+package storage

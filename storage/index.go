@@ -1,0 +1,341 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// File names in the Maildir root that belong to the index. Neither starts
+// with '.', so Maildir++ readers do not take them for folders.
+const (
+	indexFile       = "yubin-index.db"
+	uidValidityFile = "yubin-uidvalidity"
+)
+
+const indexSchema = `
+CREATE TABLE IF NOT EXISTS mailboxes (
+	name        TEXT PRIMARY KEY,          -- IMAP name, "INBOX" for the root
+	uidvalidity INTEGER NOT NULL,
+	uidnext     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+	mailbox       TEXT NOT NULL,
+	uid           INTEGER NOT NULL,
+	key           TEXT NOT NULL,           -- unique name up to ":2,"
+	filename      TEXT NOT NULL,           -- "new/<key>" or "cur/<key>:2,<info>"
+	flags         TEXT NOT NULL DEFAULT '',-- space-separated IMAP flags
+	internal_date INTEGER NOT NULL,        -- unix nanoseconds
+	size          INTEGER NOT NULL,
+	PRIMARY KEY (mailbox, uid),
+	UNIQUE (mailbox, key)
+);
+PRAGMA user_version = 1;
+`
+
+// isCorrupt reports whether err says the database file is damaged.
+func isCorrupt(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB)
+}
+
+var errIndexCorrupt = errors.New("index corrupt")
+
+// openIndex opens the account index at path, creating it if missing and
+// rebuilding it (an empty index; the caller rescans) if it is corrupt.
+// The second result reports whether the index was created afresh.
+func (s *Store) openIndex(path string) (*sql.DB, bool, error) {
+	db, fresh, err := s.tryOpenIndex(path)
+	if err == nil {
+		return db, fresh, nil
+	}
+	if !errors.Is(err, errIndexCorrupt) {
+		return nil, false, err
+	}
+	s.log.Warn("account index corrupt, rebuilding", "path", path, "err", err)
+	if err := removeIndexFiles(path); err != nil {
+		return nil, false, err
+	}
+	db, _, err = s.tryOpenIndex(path)
+	return db, true, err
+}
+
+func removeIndexFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove index: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) tryOpenIndex(path string) (*sql.DB, bool, error) {
+	fresh := false
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		fresh = true
+		// A WAL left without its database would be applied to the new one.
+		if err := removeIndexFiles(path); err != nil {
+			return nil, false, err
+		}
+		if err := s.own.touch(path); err != nil {
+			return nil, false, fmt.Errorf("create index: %w", err)
+		}
+	}
+	db, err := openSQLite(path, "NORMAL")
+	if err != nil {
+		if isCorrupt(err) {
+			return nil, false, fmt.Errorf("%w: %w", errIndexCorrupt, err)
+		}
+		return nil, false, err
+	}
+	db.SetMaxOpenConns(4)
+	var check string
+	if err := db.QueryRow(`PRAGMA quick_check`).Scan(&check); err != nil || check != "ok" {
+		db.Close()
+		if err == nil || isCorrupt(err) {
+			return nil, false, fmt.Errorf("%w: quick_check: %s %v", errIndexCorrupt, check, err)
+		}
+		return nil, false, fmt.Errorf("check index %q: %w", path, err)
+	}
+	if _, err := db.Exec(indexSchema); err != nil {
+		db.Close()
+		if isCorrupt(err) {
+			return nil, false, fmt.Errorf("%w: %w", errIndexCorrupt, err)
+		}
+		return nil, false, fmt.Errorf("create index schema %q: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := s.own.fix(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			db.Close()
+			return nil, false, err
+		}
+	}
+	return db, fresh, nil
+}
+
+// nextUIDValidity returns a UIDVALIDITY for a new mailbox: the current
+// unix time, or one more than the last value issued for this account if
+// that is not smaller. The last value is kept in a file beside the index
+// so a rebuilt index never reuses one. Called inside an index write
+// transaction, which serialises it across processes.
+func (a *Account) nextUIDValidity() (uint32, error) {
+	path := filepath.Join(a.dir, uidValidityFile)
+	var last uint64
+	if b, err := os.ReadFile(path); err == nil {
+		last, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32)
+	}
+	v := uint64(time.Now().Unix())
+	if v <= last {
+		v = last + 1
+	}
+	if v > 1<<32-1 {
+		v = 1
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(v, 10)+"\n"), fileMode); err != nil {
+		return 0, fmt.Errorf("write uidvalidity: %w", err)
+	}
+	if err := a.store.own.fix(tmp); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return 0, fmt.Errorf("write uidvalidity: %w", err)
+	}
+	return uint32(v), nil
+}
+
+// ensureMailboxRow returns the mailbox's UIDVALIDITY and UIDNEXT,
+// creating the row if needed.
+func (a *Account) ensureMailboxRow(ctx context.Context, tx *sql.Tx, name string) (uidValidity, uidNext uint32, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT uidvalidity, uidnext FROM mailboxes WHERE name = ?`, name).Scan(&uidValidity, &uidNext)
+	if err == nil {
+		return uidValidity, uidNext, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, err
+	}
+	uidValidity, err = a.nextUIDValidity()
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO mailboxes (name, uidvalidity, uidnext) VALUES (?, ?, 1)`, name, uidValidity); err != nil {
+		return 0, 0, err
+	}
+	return uidValidity, 1, nil
+}
+
+// diskFile is a message file found in new/ or cur/.
+type diskFile struct {
+	rel   string // "new/<name>" or "cur/<name>"
+	key   string
+	flags []string // system flags from the info suffix
+}
+
+// listMailboxFiles lists new/ and cur/ of the mailbox directory dir,
+// keyed by Maildir key. A key present in both prefers cur/.
+func listMailboxFiles(dir string) (map[string]diskFile, error) {
+	files := make(map[string]diskFile)
+	for _, sub := range []string{"new", "cur"} {
+		entries, err := os.ReadDir(filepath.Join(dir, sub))
+		if err != nil {
+			return nil, fmt.Errorf("list %q: %w", filepath.Join(dir, sub), err)
+		}
+		for _, e := range entries {
+			if !isMaildirFile(e) {
+				continue
+			}
+			key, flags, _ := parseInfo(e.Name())
+			files[key] = diskFile{rel: sub + "/" + e.Name(), key: key, flags: flags}
+		}
+	}
+	return files, nil
+}
+
+// keywords returns the flags that are not system flags.
+func keywords(flags []string) []string {
+	var out []string
+	for _, f := range flags {
+		if !slices.ContainsFunc(flagLetters, func(fl flagLetter) bool { return fl.flag == f }) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func joinFlags(flags []string) string { return strings.Join(flags, " ") }
+
+func splitFlags(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Fields(s)
+}
+
+// rescanLocked brings the index of one mailbox in line with its files.
+// The caller holds a.mu.
+func (a *Account) rescanLocked(ctx context.Context, name string) error {
+	rel, err := mailboxRel(name)
+	if err != nil {
+		return err
+	}
+	name, _ = validateMailboxName(name)
+	dir := filepath.Join(a.dir, rel)
+	if _, err := os.Stat(filepath.Join(dir, "cur")); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("mailbox %q: %w", name, ErrNotFound)
+		}
+		return err
+	}
+	files, err := listMailboxFiles(dir)
+	if err != nil {
+		return err
+	}
+
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	tx, err := a.idx.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, uidNext, err := a.ensureMailboxRow(ctx, tx, name)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		uid      uint32
+		filename string
+		flags    string
+	}
+	indexed := make(map[string]row)
+	rows, err := tx.QueryContext(ctx, `SELECT uid, key, filename, flags FROM messages WHERE mailbox = ?`, name)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var r row
+		var key string
+		if err := rows.Scan(&r.uid, &key, &r.filename, &r.flags); err != nil {
+			rows.Close()
+			return err
+		}
+		indexed[key] = r
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+
+	for key, r := range indexed {
+		f, ok := files[key]
+		if !ok {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ? AND uid = ?`, name, r.uid); err != nil {
+				return err
+			}
+			continue
+		}
+		if f.rel != r.filename {
+			flags, _ := normalizeFlags(append(f.flags, keywords(splitFlags(r.flags))...))
+			if _, err := tx.ExecContext(ctx, `UPDATE messages SET filename = ?, flags = ? WHERE mailbox = ? AND uid = ?`,
+				f.rel, joinFlags(flags), name, r.uid); err != nil {
+				return err
+			}
+		}
+	}
+
+	type newFile struct {
+		diskFile
+		date time.Time
+		size int64
+	}
+	var added []newFile
+	for key, f := range files {
+		if _, ok := indexed[key]; ok {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(dir, f.rel))
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue // renamed or removed meanwhile; the next rescan sees it
+			}
+			return err
+		}
+		nf := newFile{diskFile: f, date: fi.ModTime(), size: fi.Size()}
+		if t, ok := timeFromName(key); ok {
+			nf.date = t
+		}
+		if n, ok := sizeFromName(key); ok {
+			nf.size = n
+		}
+		added = append(added, nf)
+	}
+	slices.SortFunc(added, func(x, y newFile) int {
+		if c := x.date.Compare(y.date); c != 0 {
+			return c
+		}
+		return strings.Compare(x.key, y.key)
+	})
+	for _, f := range added {
+		flags, _ := normalizeFlags(f.flags)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, name, uidNext, f.key, f.rel, joinFlags(flags), f.date.UnixNano(), f.size); err != nil {
+			return err
+		}
+		uidNext++
+	}
+	if len(added) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ? WHERE name = ?`, uidNext, name); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
