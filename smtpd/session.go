@@ -38,7 +38,7 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	log := s.log
 	if tc, ok := netConn.(*trackedConn); ok {
 		st.ConnID = tc.id
-		log = tc.log.With("proto", s.opts.Mode.String())
+		log = tc.log
 	}
 	if ap, err := netip.ParseAddrPort(netConn.RemoteAddr().String()); err == nil {
 		st.Remote = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())

@@ -87,7 +87,7 @@ func TestMailctlManagesDirectoryWhileRunning(t *testing.T) {
 	if !strings.Contains(out, `"postmaster@example.test"`) {
 		t.Errorf("demo postmaster alias missing: %s", out)
 	}
-	s.mustMailctl("", "user", "passwd", "mallory@acme.test", "--password-stdin")
+	s.mustMailctl("new-pw\n", "user", "passwd", "mallory@acme.test", "--password-stdin")
 }
 
 // TestMailctlWithServerStopped shows mailctl working on a stopped server's
