@@ -49,6 +49,9 @@ type Options struct {
 	RetryMin, RetryMax time.Duration
 	// MaxAge is how long a recipient is retried before it fails (default 5 days).
 	MaxAge time.Duration
+	// Settled, if set, is called after a message has left the queue
+	// (every recipient delivered or failed). For metrics and tests.
+	Settled func(ID)
 }
 
 // Queue is the durable message queue. Safe for concurrent use.
@@ -315,6 +318,9 @@ func (q *Queue) process(id ID) {
 		return
 	}
 	q.removeSpool(id)
+	if q.opts.Settled != nil {
+		q.opts.Settled(id)
+	}
 }
 
 // attempt delivers m to one recipient and records the outcome.
