@@ -3,7 +3,10 @@ GO ?= go
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: all build dev test unit e2e lint fuzz clean
+.PHONY: all build dev test lint fuzz deps clean
+
+# Commands the build and the tests use; each is also its Debian package.
+DEPS = gcc git swaks python3 curl
 
 all: build
 
@@ -12,11 +15,11 @@ build:
 
 # Start the embedded development server (loopback, unprivileged ports,
 # demo domain, self-signed TLS, state in ./var).
-dev:
+dev: deps
 	$(GO) run ./cmd/maild --dev
 
 # The whole suite: static checks, unit and end-to-end tests, short fuzz runs.
-test: lint
+test: deps lint
 	$(GO) test -count=1 ./...
 	$(MAKE) fuzz
 
@@ -28,6 +31,17 @@ lint:
 # Each fuzz target runs briefly; the corpus in testdata/fuzz is kept.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAddress$$' -fuzztime $(FUZZTIME) ./storage/
+
+# Install what is missing (as root, with apt-get); otherwise say what is.
+deps:
+	@missing=""; for c in $(DEPS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing:$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		else echo "missing:$$missing (apt-get install$$missing)"; fi; \
+	fi
 
 clean:
 	rm -rf bin
