@@ -61,6 +61,16 @@ type Config struct {
 	// SMTP is the [smtp] section: the inbound MX listener.
 	SMTP SMTP `toml:"smtp"`
 
+	// IMAP is the [imap] section.
+	IMAP IMAP `toml:"imap"`
+
+	// POP3 is the [pop3] section.
+	POP3 POP3 `toml:"pop3"`
+
+	// Auth is the [auth] section: login rules shared by IMAP, POP3 and
+	// submission.
+	Auth Auth `toml:"auth"`
+
 	// Delivery is the [delivery] section: the queue and local delivery.
 	Delivery Delivery `toml:"delivery"`
 
@@ -149,6 +159,58 @@ type Delivery struct {
 	MaxAge time.Duration `toml:"max_age"`
 }
 
+// IMAP configures the IMAP listeners.
+type IMAP struct {
+	// Listen lists "host:port" addresses for IMAP with STARTTLS (port 143).
+	// Empty disables it. Default: ["0.0.0.0:143"].
+	Listen []string `toml:"listen"`
+
+	// ListenTLS lists addresses for IMAP over implicit TLS (port 993).
+	// Default: ["0.0.0.0:993"].
+	ListenTLS []string `toml:"listen_tls"`
+
+	// MaxMessageBytes is the largest message APPEND accepts (APPENDLIMIT).
+	// Default: 52428800 (50 MiB).
+	MaxMessageBytes int64 `toml:"max_message_bytes"`
+
+	// MaxConnectionsPerIP bounds concurrent IMAP connections from one client
+	// address (a phone and a desktop open several each). Default: 50.
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+}
+
+// POP3 configures the POP3 listeners.
+type POP3 struct {
+	// Listen lists "host:port" addresses for POP3 with STLS (port 110).
+	// Empty disables it. Default: ["0.0.0.0:110"].
+	Listen []string `toml:"listen"`
+
+	// ListenTLS lists addresses for POP3 over implicit TLS (port 995).
+	// Default: ["0.0.0.0:995"].
+	ListenTLS []string `toml:"listen_tls"`
+}
+
+// Auth holds the login rules shared by every protocol.
+type Auth struct {
+	// PlaintextOnLoopback allows logins without TLS from loopback
+	// addresses (127.0.0.0/8, ::1). Never needed in production; the dev
+	// mode turns it on. Default: false.
+	PlaintextOnLoopback bool `toml:"plaintext_on_loopback"`
+
+	// MaxFailures is how many failed logins one client address, or one
+	// account, may have within failure_window before further attempts
+	// are refused until the window has passed. Default: 10.
+	MaxFailures int `toml:"max_failures"`
+
+	// FailureWindow is the period over which failures are counted.
+	// Default: "15m".
+	FailureWindow time.Duration `toml:"failure_window"`
+
+	// FailureDelay is how long the reply to a failed login is delayed; it
+	// doubles with each further failure, up to 8 times this value.
+	// Default: "1s".
+	FailureDelay time.Duration `toml:"failure_delay"`
+}
+
 // Default returns the production defaults. A production install needs to
 // set only hostname (when the system hostname is not the mail name).
 func Default() Config {
@@ -169,6 +231,21 @@ func Default() Config {
 			ReadTimeout:         5 * time.Minute,
 			WriteTimeout:        time.Minute,
 			ShutdownTimeout:     30 * time.Second,
+		},
+		IMAP: IMAP{
+			Listen:              []string{"0.0.0.0:143"},
+			ListenTLS:           []string{"0.0.0.0:993"},
+			MaxMessageBytes:     50 << 20,
+			MaxConnectionsPerIP: 50,
+		},
+		POP3: POP3{
+			Listen:    []string{"0.0.0.0:110"},
+			ListenTLS: []string{"0.0.0.0:995"},
+		},
+		Auth: Auth{
+			MaxFailures:   10,
+			FailureWindow: 15 * time.Minute,
+			FailureDelay:  time.Second,
 		},
 		Delivery: Delivery{
 			Workers:  4,
@@ -191,6 +268,11 @@ func Dev(dataDir string) Config {
 	c.DataDir = dataDir
 	c.Dev = true
 	c.SMTP.Listen = []string{"127.0.0.1:2525"}
+	c.IMAP.Listen = []string{"127.0.0.1:2143"}
+	c.IMAP.ListenTLS = []string{"127.0.0.1:2993"}
+	c.POP3.Listen = []string{"127.0.0.1:2110"}
+	c.POP3.ListenTLS = []string{"127.0.0.1:2995"}
+	c.Auth.PlaintextOnLoopback = true
 	return c
 }
 
@@ -208,6 +290,10 @@ func defaultHostname() string {
 // the copy cannot change c.
 func (c Config) clone() Config {
 	c.SMTP.Listen = slices.Clone(c.SMTP.Listen)
+	c.IMAP.Listen = slices.Clone(c.IMAP.Listen)
+	c.IMAP.ListenTLS = slices.Clone(c.IMAP.ListenTLS)
+	c.POP3.Listen = slices.Clone(c.POP3.Listen)
+	c.POP3.ListenTLS = slices.Clone(c.POP3.ListenTLS)
 	return c
 }
 

@@ -86,6 +86,22 @@ func (c Config) validate() []*fieldError {
 	duration("smtp.write_timeout", c.SMTP.WriteTimeout)
 	duration("smtp.shutdown_timeout", c.SMTP.ShutdownTimeout)
 
+	for key, addrs := range map[string][]string{"imap.listen": c.IMAP.Listen, "imap.listen_tls": c.IMAP.ListenTLS, "pop3.listen": c.POP3.Listen, "pop3.listen_tls": c.POP3.ListenTLS} {
+		for _, addr := range addrs {
+			if err := validListen(addr); err != nil {
+				bad(key, "%q: %v", addr, err)
+			}
+		}
+	}
+	positive("imap.max_message_bytes", c.IMAP.MaxMessageBytes)
+	if c.IMAP.MaxMessageBytes > 1<<32-1 {
+		bad("imap.max_message_bytes", "must be < 4 GiB")
+	}
+	positive("imap.max_connections_per_ip", int64(c.IMAP.MaxConnectionsPerIP))
+	positive("auth.max_failures", int64(c.Auth.MaxFailures))
+	duration("auth.failure_window", c.Auth.FailureWindow)
+	duration("auth.failure_delay", c.Auth.FailureDelay)
+
 	positive("delivery.workers", int64(c.Delivery.Workers))
 	duration("delivery.retry_min", c.Delivery.RetryMin)
 	duration("delivery.retry_max", c.Delivery.RetryMax)

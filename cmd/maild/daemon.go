@@ -24,7 +24,19 @@ type daemon struct {
 	queue  *delivery.Queue
 	certs  *config.Certificates
 	smtp   *smtpd.Server
+	logins *storage.LoginGuard
 	failed chan error
+	// closers stop the IMAP and POP3 servers at shutdown.
+	closers []func() error
+	// bound holds listeners bound by start, served once all are bound.
+	bound []boundListener
+}
+
+// boundListener is a listener waiting to be served.
+type boundListener struct {
+	proto string
+	l     net.Listener
+	serve func(net.Listener) error
 }
 
 // start opens storage and the queue, loads TLS, binds every listener and
@@ -87,30 +99,46 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return nil, err
 	}
+	d.logins = storage.NewLoginGuard(st, storage.LoginOptions{
+		MaxFailures: cfg.Auth.MaxFailures,
+		Window:      cfg.Auth.FailureWindow,
+		Delay:       cfg.Auth.FailureDelay,
+	})
 	// Bind everything before serving anything: a port in use fails the
 	// start instead of leaving a half-running server.
-	var ls []net.Listener
-	for _, addr := range cfg.SMTP.Listen {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			for _, l := range ls {
-				l.Close()
-			}
-			return nil, fmt.Errorf("smtp listen %s: %w", addr, err)
-		}
-		ls = append(ls, l)
+	if err := d.bind("smtp", cfg.SMTP.Listen, d.smtp.Serve); err != nil {
+		return nil, err
 	}
-	for _, l := range ls {
-		log.Info("listening", "proto", "smtp", "addr", l.Addr().String())
+	for _, setup := range []func() error{d.setupIMAP, d.setupPOP3} {
+		if err := setup(); err != nil {
+			return nil, err
+		}
+	}
+	for _, b := range d.bound {
+		log.Info("listening", "proto", b.proto, "addr", b.l.Addr().String())
 		go func() {
-			if err := d.smtp.Serve(l); err != nil {
-				d.failed <- fmt.Errorf("smtp %s: %w", l.Addr(), err)
+			if err := b.serve(b.l); err != nil {
+				d.failed <- fmt.Errorf("%s %s: %w", b.proto, b.l.Addr(), err)
 			}
 		}()
 	}
+	d.bound = nil
 	ok = true
 	log.Info("ready")
 	return d, nil
+}
+
+// bind listens on every address for proto; serve runs once start has bound
+// all listeners.
+func (d *daemon) bind(proto string, addrs []string, serve func(net.Listener) error) error {
+	for _, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s listen %s: %w", proto, addr, err)
+		}
+		d.bound = append(d.bound, boundListener{proto: proto, l: l, serve: serve})
+	}
+	return nil
 }
 
 // reload re-reads what can change without a restart: TLS certificates.
@@ -133,12 +161,18 @@ func (d *daemon) shutdown() error {
 	if d.smtp != nil {
 		errs = append(errs, d.smtp.Shutdown(ctx))
 	}
+	for _, c := range d.closers {
+		errs = append(errs, c())
+	}
 	errs = append(errs, d.close())
 	return errors.Join(errs...)
 }
 
 func (d *daemon) close() error {
 	var errs []error
+	for _, b := range d.bound {
+		b.l.Close()
+	}
 	if d.queue != nil {
 		start := time.Now()
 		errs = append(errs, d.queue.Close())

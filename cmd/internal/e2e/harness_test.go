@@ -67,6 +67,17 @@ level = "debug"
 [smtp]
 listen = ["127.0.0.1:0"]
 
+[imap]
+listen = ["127.0.0.1:0"]
+listen_tls = ["127.0.0.1:0"]
+
+[pop3]
+listen = ["127.0.0.1:0"]
+listen_tls = ["127.0.0.1:0"]
+
+[auth]
+failure_delay = "50ms"
+
 [delivery]
 retry_min = "100ms"
 retry_max = "500ms"
