@@ -33,6 +33,11 @@ type Account struct {
 	mu    sync.Mutex   // serialises writes
 	idxMu sync.RWMutex // guards idx (replaced on rebuild)
 	idx   *sql.DB
+
+	// stamps remembers, per mailbox, the new/ and cur/ modification
+	// times the index is known to match (guarded by mu); Refresh rescans
+	// only when they changed.
+	stamps map[string]dirStamp
 }
 
 // DeliverOptions tunes Deliver.
@@ -100,7 +105,7 @@ func (s *Store) Account(ctx context.Context, addr Address) (*Account, error) {
 	if err := s.ensureMaildir(addr); err != nil {
 		return nil, fmt.Errorf("open account %q: %w", addr, err)
 	}
-	a := &Account{store: s, addr: addr, dir: dir, idxPath: filepath.Join(dir, indexFile)}
+	a := &Account{store: s, addr: addr, dir: dir, idxPath: filepath.Join(dir, indexFile), stamps: map[string]dirStamp{}}
 	idx, _, err := s.openIndex(a.idxPath)
 	if err != nil {
 		return nil, fmt.Errorf("open account %q: %w", addr, err)
@@ -283,6 +288,11 @@ func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts
 		rel = "cur/" + curName(key, flags, "")
 	}
 	dest := filepath.Join(dir, rel)
+	// Rename and index under the write lock, so the directory stamps
+	// stay known (see Refresh) and observers see UIDs in order.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fresh := a.stampFresh(canon)
 	if err := os.Rename(tmpPath, dest); err != nil {
 		return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
 	}
@@ -301,7 +311,7 @@ func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts
 		return Message{}, undo(err)
 	}
 
-	uid, err := a.indexDelivered(ctx, canon, key, rel, flags, date, size)
+	uid, err := a.indexDeliveredLocked(ctx, canon, key, rel, flags, date, size, fresh)
 	if err != nil {
 		return Message{}, undo(err)
 	}
@@ -373,11 +383,10 @@ func (a *Account) checkQuota(ctx context.Context, size int64) error {
 	return nil
 }
 
-// indexDelivered records a delivered file and returns its UID. If a
-// concurrent rescan already indexed the file, its UID is returned.
-func (a *Account) indexDelivered(ctx context.Context, mailbox, key, rel string, flags []string, date time.Time, size int64) (uint32, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+// indexDeliveredLocked records a delivered file and returns its UID. If a
+// rescan already indexed the file, its UID is returned. The caller holds
+// a.mu; fresh says whether the stamps matched before the rename.
+func (a *Account) indexDeliveredLocked(ctx context.Context, mailbox, key, rel string, flags []string, date time.Time, size int64, fresh bool) (uint32, error) {
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
 	tx, err := a.idx.BeginTx(ctx, nil)
@@ -390,6 +399,7 @@ func (a *Account) indexDelivered(ctx context.Context, mailbox, key, rel string, 
 		return 0, fmt.Errorf("index: %w", err)
 	}
 	var uid uint32
+	inserted := false
 	err = tx.QueryRowContext(ctx, `SELECT uid FROM messages WHERE mailbox = ? AND key = ?`, mailbox, key).Scan(&uid)
 	switch {
 	case err == nil:
@@ -399,6 +409,7 @@ func (a *Account) indexDelivered(ctx context.Context, mailbox, key, rel string, 
 		}
 	case errors.Is(err, sql.ErrNoRows):
 		uid = uidNext
+		inserted = true
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, mailbox, uid, key, rel, joinFlags(flags), date.UnixNano(), size); err != nil {
 			return 0, fmt.Errorf("index: %w", err)
@@ -411,6 +422,10 @@ func (a *Account) indexDelivered(ctx context.Context, mailbox, key, rel string, 
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("index: %w", err)
+	}
+	a.restamp(mailbox, fresh)
+	if inserted {
+		a.notify(ctx, Change{Mailbox: mailbox, Kind: MessageAdded, UID: uid, Flags: flags})
 	}
 	return uid, nil
 }
@@ -567,8 +582,9 @@ func (a *Account) SetFlags(ctx context.Context, mailbox string, uid uint32, flag
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	fresh := a.stampFresh(canon)
 	for attempt := 0; ; attempt++ {
-		_, rel, err := a.message(ctx, canon, dir, uid)
+		old, rel, err := a.message(ctx, canon, dir, uid)
 		if err != nil {
 			return fmt.Errorf("set flags: %w", err)
 		}
@@ -601,6 +617,10 @@ func (a *Account) SetFlags(ctx context.Context, mailbox string, uid uint32, flag
 		if err != nil {
 			return fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
 		}
+		a.restamp(canon, fresh)
+		if !slices.Equal(old.Flags, norm) {
+			a.notify(ctx, Change{Mailbox: canon, Kind: MessageFlags, UID: uid, Flags: norm})
+		}
 		return nil
 	}
 }
@@ -614,6 +634,7 @@ func (a *Account) Expunge(ctx context.Context, mailbox string, uids []uint32) er
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	fresh := a.stampFresh(canon)
 	rescanned := false
 	var gone []uint32
 	for _, uid := range uids {
@@ -663,6 +684,10 @@ func (a *Account) Expunge(ctx context.Context, mailbox string, uids []uint32) er
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("expunge: %w", err)
+	}
+	a.restamp(canon, fresh)
+	for _, uid := range gone {
+		a.notify(ctx, Change{Mailbox: canon, Kind: MessageExpunged, UID: uid})
 	}
 	return nil
 }

@@ -235,10 +235,14 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		}
 		return err
 	}
+	// Stamp before listing: a change during the listing shows up as a
+	// newer stamp at the next Refresh.
+	stamp, stampErr := readStamp(dir)
 	files, err := listMailboxFiles(dir)
 	if err != nil {
 		return err
 	}
+	var changes []Change
 
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
@@ -281,6 +285,7 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ? AND uid = ?`, name, r.uid); err != nil {
 				return err
 			}
+			changes = append(changes, Change{Mailbox: name, Kind: MessageExpunged, UID: r.uid})
 			continue
 		}
 		if f.rel != r.filename {
@@ -288,6 +293,9 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE messages SET filename = ?, flags = ? WHERE mailbox = ? AND uid = ?`,
 				f.rel, joinFlags(flags), name, r.uid); err != nil {
 				return err
+			}
+			if joinFlags(flags) != r.flags {
+				changes = append(changes, Change{Mailbox: name, Kind: MessageFlags, UID: r.uid, Flags: flags})
 			}
 		}
 	}
@@ -330,6 +338,7 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, name, uidNext, f.key, f.rel, joinFlags(flags), f.date.UnixNano(), f.size); err != nil {
 			return err
 		}
+		changes = append(changes, Change{Mailbox: name, Kind: MessageAdded, UID: uidNext, Flags: flags})
 		uidNext++
 	}
 	if len(added) > 0 {
@@ -337,5 +346,24 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if stampErr == nil {
+		a.stamps[name] = stamp
+	}
+	// Expunges first, in UID order, then flags, then additions in UID
+	// order: the order an observer can apply them in.
+	slices.SortStableFunc(changes, func(x, y Change) int {
+		if x.Kind != y.Kind {
+			return changeOrder[x.Kind] - changeOrder[y.Kind]
+		}
+		return int(x.UID) - int(y.UID)
+	})
+	for _, c := range changes {
+		a.notify(ctx, c)
+	}
+	return nil
 }
+
+var changeOrder = map[ChangeKind]int{MessageExpunged: 0, MessageFlags: 1, MessageAdded: 2}

@@ -59,6 +59,8 @@ type Store struct {
 	mu       sync.Mutex
 	accounts map[string]*Account // key: Address.String()
 	closed   bool
+
+	observer atomic.Pointer[Observer]
 }
 
 // Open opens (creating if needed) the data directory dataDir: it creates
