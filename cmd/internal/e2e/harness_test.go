@@ -396,3 +396,20 @@ func (l *lockedBuffer) Reset() {
 	defer l.mu.Unlock()
 	l.b.Reset()
 }
+
+// maildirList lists the message files (new/ and cur/) of a user's folder
+// ("" for INBOX, ".Sent" for Sent).
+func (s *server) maildirList(addr, folder string) []string {
+	s.t.Helper()
+	var out []string
+	for _, sub := range []string{"new", "cur"} {
+		ents, err := os.ReadDir(filepath.Join(s.maildir(addr), folder, sub))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		for _, e := range ents {
+			out = append(out, sub+"/"+e.Name())
+		}
+	}
+	return out
+}

@@ -1,0 +1,239 @@
+package imapd
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-message/textproto"
+
+	"yubin/storage"
+)
+
+// metaBatch is the number of messages above which one index query for the
+// whole mailbox is cheaper than one per message.
+const metaBatch = 64
+
+// Fetch implements FETCH and UID FETCH. Flags, dates and sizes come from
+// the index; message files are opened only for items that need them, and
+// header items read only the header.
+func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	v := s.sel
+	items := v.resolve(numSet)
+	meta, err := s.metadata(v.name, items)
+	if err != nil {
+		return s.fail("fetch", err)
+	}
+	markSeen := !v.readOnly && wantsSeen(options)
+	for _, it := range items {
+		m, ok := meta[it.uid]
+		if !ok || it.seq == 0 {
+			continue // expunged meanwhile, or not announced yet
+		}
+		if markSeen && !slices.Contains(m.Flags, storage.FlagSeen) {
+			flags := append(slices.Clone(m.Flags), storage.FlagSeen)
+			if err := s.acct.SetFlags(s.ctx(), v.name, it.uid, flags); err == nil {
+				m.Flags = flags
+			}
+		}
+		if err := s.fetchOne(w.CreateMessage(it.seq), m, options); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func wantsSeen(o *imap.FetchOptions) bool {
+	for _, bs := range o.BodySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	for _, bs := range o.BinarySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	return false
+}
+
+// metadata returns the index entries of items, by UID.
+func (s *session) metadata(mailbox string, items []item) (map[uint32]storage.Message, error) {
+	out := make(map[uint32]storage.Message, len(items))
+	if len(items) > metaBatch {
+		msgs, err := s.acct.Messages(s.ctx(), mailbox)
+		if err != nil {
+			return nil, err
+		}
+		want := make(map[uint32]bool, len(items))
+		for _, it := range items {
+			want[it.uid] = true
+		}
+		for _, m := range msgs {
+			if want[m.UID] {
+				out[m.UID] = m
+			}
+		}
+		return out, nil
+	}
+	for _, it := range items {
+		m, err := s.acct.Message(s.ctx(), mailbox, it.uid)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[it.uid] = m
+	}
+	return out, nil
+}
+
+// fetchOne writes one FETCH response.
+func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m storage.Message, o *imap.FetchOptions) error {
+	w.WriteUID(imap.UID(m.UID))
+	if o.Flags {
+		w.WriteFlags(imapFlags(m.Flags))
+	}
+	if o.InternalDate {
+		w.WriteInternalDate(m.InternalDate)
+	}
+	if o.RFC822Size {
+		w.WriteRFC822Size(m.Size)
+	}
+	needFile := o.Envelope || o.BodyStructure != nil || len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+	if !needFile {
+		return w.Close()
+	}
+	f, _, err := s.acct.Open(s.ctx(), s.sel.name, m.UID)
+	if err != nil {
+		// Gone since the command started: send what we have.
+		s.log.Warn("fetch: open message", "mailbox", s.sel.name, "uid", m.UID, "err", err)
+		return w.Close()
+	}
+	defer f.Close()
+	if o.Envelope {
+		if h, err := readHeader(f); err == nil {
+			w.WriteEnvelope(imapserver.ExtractEnvelope(h))
+		}
+	}
+	if o.BodyStructure != nil {
+		if _, err := f.Seek(0, io.SeekStart); err == nil {
+			w.WriteBodyStructure(imapserver.ExtractBodyStructure(bufio.NewReader(f)))
+		}
+	}
+	for _, bs := range o.BodySection {
+		if err := writeBodySection(w, f, m.Size, bs); err != nil {
+			return err
+		}
+	}
+	for _, bs := range o.BinarySection {
+		f.Seek(0, io.SeekStart)
+		buf := imapserver.ExtractBinarySection(bufio.NewReader(f), bs)
+		if err := writeAll(w.WriteBinarySection(bs, int64(len(buf))), buf); err != nil {
+			return err
+		}
+	}
+	for _, bss := range o.BinarySectionSize {
+		f.Seek(0, io.SeekStart)
+		w.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bufio.NewReader(f), bss))
+	}
+	return w.Close()
+}
+
+// writeBodySection writes BODY[section]<partial>. The whole message and
+// its header are streamed from the file; other sections are extracted by
+// the library.
+func writeBodySection(w *imapserver.FetchResponseWriter, f *os.File, size int64, bs *imap.FetchItemBodySection) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	whole := len(bs.Part) == 0 && len(bs.HeaderFields) == 0 && len(bs.HeaderFieldsNot) == 0
+	switch {
+	case whole && bs.Specifier == imap.PartSpecifierNone:
+		off, n := partial(bs.Partial, size)
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			return err
+		}
+		wc := w.WriteBodySection(bs, n)
+		_, err := io.CopyN(wc, f, n)
+		if cerr := wc.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	case whole && bs.Specifier == imap.PartSpecifierHeader:
+		hdr, err := headerBytes(f)
+		if err != nil {
+			return err
+		}
+		off, n := partial(bs.Partial, int64(len(hdr)))
+		return writeAll(w.WriteBodySection(bs, n), hdr[off:off+n])
+	}
+	var r io.Reader = f
+	if len(bs.Part) == 0 && bs.Specifier == imap.PartSpecifierHeader {
+		// HEADER.FIELDS of the top level: the header is enough.
+		hdr, err := headerBytes(f)
+		if err != nil {
+			return err
+		}
+		r = bytes.NewReader(hdr)
+	}
+	buf := imapserver.ExtractBodySection(bufio.NewReader(r), bs)
+	return writeAll(w.WriteBodySection(bs, int64(len(buf))), buf)
+}
+
+// partial returns the offset and length of <offset.size> within size.
+func partial(p *imap.SectionPartial, size int64) (int64, int64) {
+	if p == nil {
+		return 0, size
+	}
+	off := min(p.Offset, size)
+	return off, min(p.Size, size-off)
+}
+
+func writeAll(wc io.WriteCloser, b []byte) error {
+	_, err := wc.Write(b)
+	if cerr := wc.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// maxHeader bounds how much is read as a message header.
+const maxHeader = 1 << 20
+
+// headerBytes returns the header section including the blank line that
+// ends it (or the whole message when it has no body).
+func headerBytes(f *os.File) ([]byte, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(io.LimitReader(f, maxHeader))
+	var out []byte
+	inLine := false // the previous read ended mid-line
+	for {
+		line, err := br.ReadSlice('\n')
+		out = append(out, line...)
+		if err == bufio.ErrBufferFull {
+			inLine = true
+			continue
+		}
+		if err != nil || (!inLine && len(bytes.TrimRight(line, "\r\n")) == 0) {
+			return out, nil
+		}
+		inLine = false
+	}
+}
+
+func readHeader(f *os.File) (textproto.Header, error) {
+	hdr, err := headerBytes(f)
+	if err != nil {
+		return textproto.Header{}, err
+	}
+	return textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdr)))
+}

@@ -1,0 +1,295 @@
+package imapd
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	gomessage "github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // decode non-UTF-8 text for TEXT/BODY
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+
+	"yubin/storage"
+)
+
+// Search implements SEARCH and UID SEARCH with ESEARCH and SEARCHRES.
+// Flags, internal dates, sizes and numbers come from the index; a
+// message's file is read only when a criterion needs its header or body,
+// and then only the header when that is enough.
+func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	v := s.sel
+	items := v.resolve(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}})
+	meta, err := s.metadata(v.name, items)
+	if err != nil {
+		return nil, s.fail("search", err)
+	}
+	c := v.static(criteria)
+	var data imap.SearchData
+	var seqs imap.SeqSet
+	var uids imap.UIDSet
+	for _, it := range items {
+		m, ok := meta[it.uid]
+		if !ok {
+			continue
+		}
+		mm := &searchMessage{meta: m, seq: it.seq, open: func() (*os.File, error) {
+			f, _, err := s.acct.Open(s.ctx(), v.name, m.UID)
+			return f, err
+		}}
+		matched := mm.match(c)
+		mm.close()
+		if !matched {
+			continue
+		}
+		uids.AddNum(imap.UID(it.uid))
+		num := it.uid
+		if kind == imapserver.NumKindSeq {
+			if it.seq == 0 {
+				continue
+			}
+			seqs.AddNum(it.seq)
+			num = it.seq
+		}
+		if data.Min == 0 || num < data.Min {
+			data.Min = num
+		}
+		if num > data.Max {
+			data.Max = num
+		}
+		data.Count++
+	}
+	if kind == imapserver.NumKindSeq {
+		data.All = seqs
+	} else {
+		data.All = uids
+	}
+	if options != nil && options.ReturnSave {
+		v.searchRes = uids
+	}
+	return &data, nil
+}
+
+// static resolves "*" and "$" in a criteria tree against the view.
+func (v *view) static(c *imap.SearchCriteria) *imap.SearchCriteria {
+	out := *c
+	out.SeqNum = nil
+	out.UID = nil
+	v.box.mu.Lock()
+	n := uint32(len(v.box.uids))
+	last := uint32(0)
+	if n > 0 {
+		last = v.box.uids[n-1]
+	}
+	v.box.mu.Unlock()
+	for _, set := range c.SeqNum {
+		if imap.IsSearchRes(set) {
+			out.UID = append(out.UID, v.searchRes)
+			continue
+		}
+		out.SeqNum = append(out.SeqNum, staticSeqSet(set, n))
+	}
+	for _, set := range c.UID {
+		if imap.IsSearchRes(set) {
+			out.UID = append(out.UID, v.searchRes)
+			continue
+		}
+		out.UID = append(out.UID, staticUIDSet(set, last))
+	}
+	out.Not = make([]imap.SearchCriteria, len(c.Not))
+	for i := range c.Not {
+		out.Not[i] = *v.static(&c.Not[i])
+	}
+	out.Or = make([][2]imap.SearchCriteria, len(c.Or))
+	for i := range c.Or {
+		out.Or[i] = [2]imap.SearchCriteria{*v.static(&c.Or[i][0]), *v.static(&c.Or[i][1])}
+	}
+	return &out
+}
+
+// searchMessage evaluates criteria against one message, opening its file
+// at most once and only when needed.
+type searchMessage struct {
+	meta   storage.Message
+	seq    uint32
+	open   func() (*os.File, error)
+	f      *os.File
+	failed bool
+	header *textproto.Header
+}
+
+func (m *searchMessage) close() {
+	if m.f != nil {
+		m.f.Close()
+	}
+}
+
+func (m *searchMessage) file() *os.File {
+	if m.f == nil && !m.failed {
+		f, err := m.open()
+		if err != nil {
+			m.failed = true
+			return nil
+		}
+		m.f = f
+	}
+	if m.f != nil {
+		m.f.Seek(0, io.SeekStart)
+	}
+	return m.f
+}
+
+func (m *searchMessage) hdr() *textproto.Header {
+	if m.header == nil {
+		h := textproto.Header{}
+		if f := m.file(); f != nil {
+			if parsed, err := readHeader(f); err == nil {
+				h = parsed
+			}
+		}
+		m.header = &h
+	}
+	return m.header
+}
+
+func (m *searchMessage) match(c *imap.SearchCriteria) bool {
+	for _, set := range c.SeqNum {
+		if m.seq == 0 || !set.Contains(m.seq) {
+			return false
+		}
+	}
+	for _, set := range c.UID {
+		if !set.Contains(imap.UID(m.meta.UID)) {
+			return false
+		}
+	}
+	if !dateInRange(m.meta.InternalDate, c.Since, c.Before) {
+		return false
+	}
+	for _, f := range c.Flag {
+		if !containsFold(m.meta.Flags, string(f)) {
+			return false
+		}
+	}
+	for _, f := range c.NotFlag {
+		if containsFold(m.meta.Flags, string(f)) {
+			return false
+		}
+	}
+	if c.Larger != 0 && m.meta.Size <= c.Larger {
+		return false
+	}
+	if c.Smaller != 0 && m.meta.Size >= c.Smaller {
+		return false
+	}
+	for _, not := range c.Not {
+		if m.match(&not) {
+			return false
+		}
+	}
+	for _, or := range c.Or {
+		if !m.match(&or[0]) && !m.match(&or[1]) {
+			return false
+		}
+	}
+	// Criteria that need the file come last, so cheap ones can fail first.
+	for _, hc := range c.Header {
+		if !headerContains(m.hdr(), hc.Key, hc.Value) {
+			return false
+		}
+	}
+	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		t, err := (&mail.Header{Header: gomessage.Header{Header: *m.hdr()}}).Date()
+		if err != nil || !dateInRange(t, c.SentSince, c.SentBefore) {
+			return false
+		}
+	}
+	for _, text := range c.Text {
+		if !m.bodyContains(text, true) {
+			return false
+		}
+	}
+	for _, text := range c.Body {
+		if !m.bodyContains(text, false) {
+			return false
+		}
+	}
+	return true
+}
+
+// dateInRange compares dates only, ignoring time and zone (RFC 3501 §6.4.4).
+func dateInRange(t, since, before time.Time) bool {
+	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	if !since.IsZero() && d.Before(since) {
+		return false
+	}
+	return before.IsZero() || d.Before(before)
+}
+
+func headerContains(h *textproto.Header, key, value string) bool {
+	fields := h.FieldsByKey(key)
+	if value == "" {
+		return fields.Len() > 0
+	}
+	value = strings.ToLower(value)
+	for fields.Next() {
+		if strings.Contains(strings.ToLower(fields.Value()), value) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxSearchPart bounds how much of one text part is searched.
+const maxSearchPart = 16 << 20
+
+func (m *searchMessage) bodyContains(text string, withHeader bool) bool {
+	if text == "" {
+		return true
+	}
+	f := m.file()
+	if f == nil {
+		return false
+	}
+	e, err := gomessage.Read(bufio.NewReader(f))
+	if e == nil {
+		return false
+	}
+	_ = err // unknown charsets still give a readable entity
+	return entityContains(e, []byte(strings.ToLower(text)), withHeader, 0)
+}
+
+func entityContains(e *gomessage.Entity, needle []byte, withHeader bool, depth int) bool {
+	if withHeader {
+		for fields := e.Header.Fields(); fields.Next(); {
+			if bytes.Contains(bytes.ToLower([]byte(fields.Value())), needle) {
+				return true
+			}
+		}
+	}
+	if mr := e.MultipartReader(); mr != nil {
+		if depth > 20 {
+			return false
+		}
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				return false
+			}
+			if entityContains(part, needle, withHeader, depth+1) {
+				return true
+			}
+		}
+	}
+	t, _, _ := e.Header.ContentType()
+	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
+		return false
+	}
+	body, _ := io.ReadAll(io.LimitReader(e.Body, maxSearchPart))
+	return bytes.Contains(bytes.ToLower(body), needle)
+}

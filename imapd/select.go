@@ -1,0 +1,184 @@
+package imapd
+
+import (
+	"slices"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"yubin/storage"
+)
+
+// view is a session's selected mailbox.
+type view struct {
+	reg       *registry
+	box       *mailbox
+	name      string
+	readOnly  bool
+	tracker   *imapserver.SessionTracker
+	searchRes imap.UIDSet
+}
+
+func (v *view) close() {
+	v.tracker.Close()
+	v.reg.release(v.box)
+}
+
+var (
+	mailboxFlags   = []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagDraft, imap.FlagForwarded}
+	permanentFlags = append(slices.Clone(mailboxFlags), imap.FlagWildcard)
+)
+
+// Select implements SELECT and EXAMINE.
+func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	if s.sel != nil {
+		s.sel.close()
+		s.sel = nil
+	}
+	canon, err := storage.ValidMailboxName(name)
+	if err != nil {
+		return nil, s.fail("select", err)
+	}
+	ctx := s.ctx()
+	// Files other programs added or removed are indexed before the view
+	// is built (their changes reach open views through the observer).
+	if _, err := s.acct.Refresh(ctx, canon); err != nil {
+		return nil, s.fail("select", err)
+	}
+	st, err := s.acct.Status(ctx, canon)
+	if err != nil {
+		return nil, s.fail("select", err)
+	}
+	box, err := s.srv.reg.open(ctx, s.acct, canon)
+	if err != nil {
+		return nil, s.fail("select", err)
+	}
+	box.mu.Lock()
+	tracker := box.tracker.NewSession()
+	n := uint32(len(box.uids))
+	box.mu.Unlock()
+	s.sel = &view{reg: s.srv.reg, box: box, name: canon, readOnly: options.ReadOnly, tracker: tracker}
+	data := &imap.SelectData{
+		Flags:          mailboxFlags,
+		PermanentFlags: permanentFlags,
+		NumMessages:    n,
+		UIDNext:        imap.UID(st.UIDNext),
+		UIDValidity:    st.UIDValidity,
+	}
+	if options.ReadOnly {
+		data.PermanentFlags = nil
+	}
+	return data, nil
+}
+
+// Unselect implements UNSELECT and the end of CLOSE (go-imap expunges
+// first for CLOSE).
+func (s *session) Unselect() error {
+	if s.sel != nil {
+		s.sel.close()
+		s.sel = nil
+	}
+	return nil
+}
+
+// Poll implements NOOP and the updates sent after each command. It first
+// looks for changes other programs made to the files.
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	if s.sel == nil {
+		return nil
+	}
+	if allowExpunge {
+		if _, err := s.acct.Refresh(s.ctx(), s.sel.name); err != nil {
+			s.log.Warn("refresh", "mailbox", s.sel.name, "err", err)
+		}
+	}
+	return s.sel.tracker.Poll(w, allowExpunge)
+}
+
+// Idle implements IDLE: updates are pushed as the registry queues them.
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if s.sel == nil {
+		<-stop
+		return nil
+	}
+	if _, err := s.acct.Refresh(s.ctx(), s.sel.name); err != nil {
+		s.log.Warn("refresh", "mailbox", s.sel.name, "err", err)
+	}
+	return s.sel.tracker.Idle(w, stop)
+}
+
+// item is one message of a command's number set.
+type item struct {
+	seq uint32 // the client's sequence number (0 if the client does not know it yet)
+	uid uint32
+}
+
+// resolve turns a sequence or UID set into the messages it names, in
+// mailbox order, with the sequence numbers the client knows them by.
+func (v *view) resolve(numSet imap.NumSet) []item {
+	if imap.IsSearchRes(numSet) {
+		numSet = v.searchRes
+	}
+	b := v.box
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []item
+	switch set := numSet.(type) {
+	case imap.SeqSet:
+		set = staticSeqSet(set, uint32(len(b.uids)))
+		for i, uid := range b.uids {
+			seq := v.tracker.EncodeSeqNum(uint32(i + 1))
+			if seq != 0 && set.Contains(seq) {
+				out = append(out, item{seq, uid})
+			}
+		}
+	case imap.UIDSet:
+		last := uint32(0)
+		if n := len(b.uids); n > 0 {
+			last = b.uids[n-1]
+		}
+		set = staticUIDSet(set, last)
+		for i, uid := range b.uids {
+			if set.Contains(imap.UID(uid)) {
+				out = append(out, item{v.tracker.EncodeSeqNum(uint32(i + 1)), uid})
+			}
+		}
+	}
+	return out
+}
+
+// staticSeqSet replaces "*" with the highest sequence number.
+func staticSeqSet(set imap.SeqSet, max uint32) imap.SeqSet {
+	out := make(imap.SeqSet, len(set))
+	for i, r := range set {
+		if r.Start == 0 {
+			r.Start = max
+		}
+		if r.Stop == 0 {
+			r.Stop = max
+		}
+		if r.Start > r.Stop {
+			r.Start, r.Stop = r.Stop, r.Start
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// staticUIDSet replaces "*" with the highest UID in use.
+func staticUIDSet(set imap.UIDSet, max uint32) imap.UIDSet {
+	out := make(imap.UIDSet, len(set))
+	for i, r := range set {
+		if r.Start == 0 {
+			r.Start = imap.UID(max)
+		}
+		if r.Stop == 0 {
+			r.Stop = imap.UID(max)
+		}
+		if r.Start > r.Stop {
+			r.Start, r.Stop = r.Stop, r.Start
+		}
+		out[i] = r
+	}
+	return out
+}
