@@ -2,8 +2,8 @@ package imapd
 
 import (
 	"context"
-	"strings"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/emersion/go-imap/v2"

@@ -30,7 +30,7 @@ type session struct {
 }
 
 var (
-	_ imapserver.SessionIMAP4rev2    = (*session)(nil)
+	_ imapserver.SessionIMAP4rev2   = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
 )
 
