@@ -124,7 +124,7 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m storage.Message,
 	}
 	if o.BodyStructure != nil {
 		if _, err := f.Seek(0, io.SeekStart); err == nil {
-			w.WriteBodyStructure(imapserver.ExtractBodyStructure(bufio.NewReader(f)))
+			w.WriteBodyStructure(imapserver.ExtractBodyStructure(wire(f)))
 		}
 	}
 	for _, bs := range o.BodySection {
@@ -134,14 +134,14 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m storage.Message,
 	}
 	for _, bs := range o.BinarySection {
 		f.Seek(0, io.SeekStart)
-		buf := imapserver.ExtractBinarySection(bufio.NewReader(f), bs)
+		buf := imapserver.ExtractBinarySection(wire(f), bs)
 		if err := writeAll(w.WriteBinarySection(bs, int64(len(buf))), buf); err != nil {
 			return err
 		}
 	}
 	for _, bss := range o.BinarySectionSize {
 		f.Seek(0, io.SeekStart)
-		w.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bufio.NewReader(f), bss))
+		w.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(wire(f), bss))
 	}
 	return w.Close()
 }
@@ -156,12 +156,14 @@ func writeBodySection(w *imapserver.FetchResponseWriter, f *os.File, size int64,
 	whole := len(bs.Part) == 0 && len(bs.HeaderFields) == 0 && len(bs.HeaderFieldsNot) == 0
 	switch {
 	case whole && bs.Specifier == imap.PartSpecifierNone:
+		// Size is the wire size (CRLF), which the index knows.
 		off, n := partial(bs.Partial, size)
-		if _, err := f.Seek(off, io.SeekStart); err != nil {
+		r := wire(f)
+		if _, err := io.CopyN(io.Discard, r, off); err != nil {
 			return err
 		}
 		wc := w.WriteBodySection(bs, n)
-		_, err := io.CopyN(wc, f, n)
+		_, err := io.CopyN(wc, r, n)
 		if cerr := wc.Close(); err == nil {
 			err = cerr
 		}
@@ -174,17 +176,22 @@ func writeBodySection(w *imapserver.FetchResponseWriter, f *os.File, size int64,
 		off, n := partial(bs.Partial, int64(len(hdr)))
 		return writeAll(w.WriteBodySection(bs, n), hdr[off:off+n])
 	}
-	var r io.Reader = f
+	r := wire(f)
 	if len(bs.Part) == 0 && bs.Specifier == imap.PartSpecifierHeader {
 		// HEADER.FIELDS of the top level: the header is enough.
 		hdr, err := headerBytes(f)
 		if err != nil {
 			return err
 		}
-		r = bytes.NewReader(hdr)
+		r = bufio.NewReader(bytes.NewReader(hdr))
 	}
-	buf := imapserver.ExtractBodySection(bufio.NewReader(r), bs)
+	buf := imapserver.ExtractBodySection(r, bs)
 	return writeAll(w.WriteBodySection(bs, int64(len(buf))), buf)
+}
+
+// wire reads a message file as IMAP sends it: CRLF line ends.
+func wire(f *os.File) *bufio.Reader {
+	return bufio.NewReaderSize(storage.CRLFReader(f), 64<<10)
 }
 
 // partial returns the offset and length of <offset.size> within size.
@@ -213,7 +220,7 @@ func headerBytes(f *os.File) ([]byte, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	br := bufio.NewReader(io.LimitReader(f, maxHeader))
+	br := bufio.NewReader(io.LimitReader(storage.CRLFReader(f), maxHeader))
 	var out []byte
 	inLine := false // the previous read ended mid-line
 	for {

@@ -1,7 +1,6 @@
 package imapd
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"os"
@@ -256,7 +255,7 @@ func (m *searchMessage) bodyContains(text string, withHeader bool) bool {
 	if f == nil {
 		return false
 	}
-	e, err := gomessage.Read(bufio.NewReader(f))
+	e, err := gomessage.Read(wire(f))
 	if e == nil {
 		return false
 	}

@@ -321,7 +321,11 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		if t, ok := timeFromName(key); ok {
 			nf.date = t
 		}
-		if n, ok := sizeFromName(key); ok {
+		// The size clients see: with CRLF line ends. A file from
+		// another tool may use bare LFs, so ",S=" is not trusted.
+		if n, err := wireSize(filepath.Join(dir, f.rel), key); err == nil {
+			nf.size = n
+		} else if n, ok := sizeFromName(key); ok {
 			nf.size = n
 		}
 		added = append(added, nf)

@@ -1,0 +1,87 @@
+package storage
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Message files written by Yubin hold the message exactly as received over
+// SMTP, with CRLF line ends. Other tools (Dovecot's LDA, mutt, procmail)
+// write LF line ends. IMAP and POP3 send CRLF, so readers convert bare LFs
+// with CRLFReader and Message.Size is the converted ("wire") size.
+
+// CRLFReader returns r with every bare LF turned into CRLF. Files that are
+// already CRLF pass through unchanged.
+func CRLFReader(r io.Reader) io.Reader { return &crlfReader{r: r} }
+
+type crlfReader struct {
+	r       io.Reader
+	lastCR  bool // the previous byte read was '\r'
+	pending bool // an LF is owed after an inserted CR
+	buf     []byte
+}
+
+func (c *crlfReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := 0
+	if c.pending {
+		p[0] = '\n'
+		n, c.pending, c.lastCR = 1, false, false
+	}
+	// Read at most half the room: each byte may become two.
+	want := (len(p) - n) / 2
+	if want == 0 {
+		if n > 0 {
+			return n, nil
+		}
+		want = 1
+	}
+	if cap(c.buf) < want {
+		c.buf = make([]byte, want)
+	}
+	m, err := c.r.Read(c.buf[:want])
+	for _, b := range c.buf[:m] {
+		if b == '\n' && !c.lastCR {
+			if n+1 >= len(p) {
+				p[n] = '\r'
+				n++
+				c.pending = true
+				continue
+			}
+			p[n] = '\r'
+			n++
+		}
+		p[n] = b
+		n++
+		c.lastCR = b == '\r'
+	}
+	if c.pending && err == io.EOF {
+		err = nil // the owed LF comes first; the source reports EOF again
+	}
+	return n, err
+}
+
+// wireSize returns the size of a message file as CRLFReader delivers it:
+// Dovecot's ",W=<n>" when the name has it, else counted from the file.
+func wireSize(path, key string) (int64, error) {
+	if _, rest, ok := strings.Cut(key, ",W="); ok {
+		if end := strings.IndexAny(rest, ",:"); end >= 0 {
+			rest = rest[:end]
+		}
+		if n, err := strconv.ParseInt(rest, 10, 64); err == nil && n >= 0 {
+			return n, nil
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n, err := io.Copy(io.Discard, CRLFReader(bufio.NewReaderSize(f, 64<<10)))
+	return n, err
+}
