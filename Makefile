@@ -6,7 +6,9 @@ FUZZTIME ?= 10s
 .PHONY: all build dev test lint fuzz deps clean
 
 # Commands the build and the tests use; each is also its Debian package.
-DEPS = gcc git swaks python3 curl
+DEPS = gcc git swaks python3 curl fetchmail
+# Packages whose command name differs: dovecot (dovecot-imapd).
+DEPS_PKGS = dovecot:dovecot-imapd
 
 all: build
 
@@ -29,12 +31,18 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 # Each fuzz target runs briefly; the corpus in testdata/fuzz is kept.
+FUZZ_TARGETS = storage:FuzzParseAddress pop3d:FuzzCommand pop3d:FuzzSession pop3d:FuzzMessage
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseAddress$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./storage/
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./$${t%%:*}/ || exit 1; \
+	done
 
 # Install what is missing (as root, with apt-get); otherwise say what is.
 deps:
 	@missing=""; for c in $(DEPS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	for cp in $(DEPS_PKGS); do command -v $${cp%%:*} >/dev/null || missing="$$missing $${cp#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing:$$missing"; \
