@@ -47,7 +47,7 @@ func distinct(files []string, tag string) map[string]bool {
 // in the Maildir: both those already delivered and those still queued.
 func TestKill9AfterAcceptLosesNothing(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.addUser("kim@acme.test")
 	s.addUser("leo@acme.test")
 	// leo's quota is tiny, so his mail is accepted but stays queued

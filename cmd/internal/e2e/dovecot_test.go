@@ -103,7 +103,7 @@ func TestDovecotInterop(t *testing.T) {
 	dataDir := filepath.Join(base, "data")
 	os.Mkdir(dataDir, 0o750)
 	os.Chown(dataDir, nobody, nobody)
-	s := startServer(t, dataDir, "")
+	s := startServer(t, dataDir)
 	s.addUser("yuri@acme.test")
 	for i := range 3 {
 		msg := fmt.Sprintf("Subject: hello %d\r\nFrom: f%d@remote.test\r\n\r\nbody %d\r\n", i, i, i)

@@ -51,38 +51,45 @@ type server struct {
 	exited  chan error
 }
 
-// startServer writes a config that overrides the dev defaults (ports 0 so
-// the kernel picks free ones, JSON logs) plus extra TOML, and starts
-// maild --dev on dataDir (a new temp dir when "").
-func startServer(t *testing.T, dataDir, extra string) *server {
+// baseConfig overrides the dev defaults for tests: ports 0 so the kernel
+// picks free ones, JSON logs, fast retries and login delays. Keys are
+// dotted so overrides can replace them one by one.
+var baseConfig = []string{
+	`log.format = "json"`,
+	`log.level = "debug"`,
+	`smtp.listen = ["127.0.0.1:0"]`,
+	`imap.listen = ["127.0.0.1:0"]`,
+	`imap.listen_tls = ["127.0.0.1:0"]`,
+	`pop3.listen = ["127.0.0.1:0"]`,
+	`pop3.listen_tls = ["127.0.0.1:0"]`,
+	`auth.failure_delay = "50ms"`,
+	`delivery.retry_min = "100ms"`,
+	`delivery.retry_max = "500ms"`,
+}
+
+// startServer starts maild --dev on dataDir (a new temp dir when "") with
+// baseConfig, where each override ("key = value", dotted key) replaces
+// the line of the same key or is added.
+func startServer(t *testing.T, dataDir string, overrides ...string) *server {
 	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
+	lines := append([]string(nil), baseConfig...)
+	for _, o := range overrides {
+		key, _, _ := strings.Cut(o, "=")
+		replaced := false
+		for i, l := range lines {
+			if k, _, _ := strings.Cut(l, "="); strings.TrimSpace(k) == strings.TrimSpace(key) {
+				lines[i], replaced = o, true
+			}
+		}
+		if !replaced {
+			lines = append(lines, o)
+		}
+	}
 	cfgPath := filepath.Join(dataDir, "test-maild.toml")
-	cfg := `[log]
-format = "json"
-level = "debug"
-
-[smtp]
-listen = ["127.0.0.1:0"]
-
-[imap]
-listen = ["127.0.0.1:0"]
-listen_tls = ["127.0.0.1:0"]
-
-[pop3]
-listen = ["127.0.0.1:0"]
-listen_tls = ["127.0.0.1:0"]
-
-[auth]
-failure_delay = "50ms"
-
-[delivery]
-retry_min = "100ms"
-retry_max = "500ms"
-` + extra
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s := &server{t: t, dataDir: dataDir, config: cfgPath}

@@ -57,7 +57,7 @@ func (r *rawIMAP) until(prefix string) string {
 // closed connection, while a well-behaved session keeps working.
 func TestIMAPAbuse(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.addUser("xena@acme.test")
 	good := dialIMAP(t, s, nil)
 	if err := good.Login("xena@acme.test", "secret-pw").Wait(); err != nil {

@@ -34,7 +34,7 @@ func dialIMAP(t *testing.T, s *server, handler *imapclient.UnilateralDataHandler
 // SEARCH with OR/NOT, COPY, MOVE, UID EXPUNGE, and IDLE updates.
 func TestIMAPGoClient(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.addUser("vic@acme.test")
 
 	st, err := imapclient.DialStartTLS(s.addrs["imap"], &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
@@ -223,7 +223,7 @@ func waitEvent(t *testing.T, ch chan struct{}) {
 func TestIMAPCurl(t *testing.T) {
 	t.Parallel()
 	curl := needTool(t, "curl")
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.addUser("wendy@acme.test")
 	body := "Subject: for curl\r\n\r\nfetched by curl\r\n"
 	if err := sendWithGo(s.smtpAddr(), "c@remote.test", []string{"wendy@acme.test"}, []byte(body)); err != nil {

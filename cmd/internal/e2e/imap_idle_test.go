@@ -10,7 +10,7 @@ import (
 // idling client gets EXISTS and FETCH FLAGS without asking.
 func TestIMAPIdlePushesDeliveryAndFlags(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.addUser("uma@acme.test")
 	if err := sendWithGo(s.smtpAddr(), "x@remote.test", []string{"uma@acme.test"}, []byte("Subject: first\r\n\r\nfirst\r\n")); err != nil {
 		t.Fatal(err)

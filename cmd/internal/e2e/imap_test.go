@@ -45,7 +45,7 @@ func atoi(s string) int {
 // Trash, EXPUNGE, APPEND to Sent.
 func TestIMAPThunderbirdFirstSync(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.addUser("tom@acme.test")
 	for i := range 3 {
 		msg := fmt.Sprintf("From: sender%d@remote.test\r\nTo: tom@acme.test\r\nSubject: hello %d\r\nMessage-ID: <%d@remote.test>\r\n\r\nbody number %d\r\n", i, i, i, i)

@@ -12,7 +12,7 @@ import (
 
 func TestMailctlManagesDirectoryWhileRunning(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 
 	// maild --dev created the demo domain and user and printed the
 	// password once.
@@ -94,7 +94,7 @@ func TestMailctlManagesDirectoryWhileRunning(t *testing.T) {
 // data directory and a restarted maild using the result.
 func TestMailctlWithServerStopped(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.stop()
 	s.mustMailctl("", "domain", "add", "offline.test")
 	s.mustMailctl("pw\n", "user", "add", "olga@offline.test", "--password-stdin")

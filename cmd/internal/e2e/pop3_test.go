@@ -127,7 +127,7 @@ func runPoplib(t *testing.T, py, mode, addr, user string, dele ...int) poplibRes
 func TestPOP3PythonPoplib(t *testing.T) {
 	t.Parallel()
 	py := needTool(t, "python3")
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	user := "paula@acme.test"
 	s.addUser(user)
 	deliverPOP3Mailbox(t, s, user, 4)
@@ -190,7 +190,7 @@ func TestPOP3PythonPoplib(t *testing.T) {
 func TestPOP3Curl(t *testing.T) {
 	t.Parallel()
 	curl := needTool(t, "curl")
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	user := "cora@acme.test"
 	s.addUser(user)
 	deliverPOP3Mailbox(t, s, user, 1)
@@ -218,7 +218,7 @@ func TestPOP3Curl(t *testing.T) {
 func TestPOP3FetchmailHundredMessages(t *testing.T) {
 	t.Parallel()
 	fetchmail := needTool(t, "fetchmail")
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	user := "fred@acme.test"
 	s.addUser(user)
 	const n = 100
@@ -295,7 +295,7 @@ func pop3Dial(t *testing.T, addr string) (net.Conn, func(string) string) {
 
 func TestPOP3DroppedConnectionDeletesNothing(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	user := "dora@acme.test"
 	s.addUser(user)
 	deliverPOP3Mailbox(t, s, user, 2)
@@ -321,7 +321,7 @@ func TestPOP3DroppedConnectionDeletesNothing(t *testing.T) {
 
 func TestPOP3DeletionSeenByIMAP(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	if s.addrs["imaps"] == "" {
 		t.Skip("maild does not serve IMAP yet")
 	}

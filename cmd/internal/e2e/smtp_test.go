@@ -48,7 +48,7 @@ func splitDelivered(t *testing.T, file, from, user string) string {
 func TestPythonSMTPLibDelivery(t *testing.T) {
 	t.Parallel()
 	py := needTool(t, "python3")
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.addUser("alice@acme.test")
 	msg := "From: Bob <bob@remote.test>\r\nTo: alice@acme.test\r\nSubject: hello from smtplib\r\nMessage-ID: <1@remote.test>\r\n\r\nHi Alice,\r\n.leading dot line\r\nbye\r\n"
 	script := `
@@ -97,7 +97,7 @@ print("sent")
 func TestSwaksDeliveryOverSTARTTLS(t *testing.T) {
 	t.Parallel()
 	swaks := needTool(t, "swaks")
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.addUser("carol@acme.test")
 	body := "Subject: swaks test\r\nFrom: dave@remote.test\r\nTo: carol@acme.test\r\n\r\nsent by swaks over STARTTLS\r\n"
 	dataFile := filepath.Join(t.TempDir(), "msg.eml")
@@ -157,7 +157,7 @@ func wantSMTPError(t *testing.T, err error, code int, enhanced smtp.EnhancedCode
 func TestRecipientChecks(t *testing.T) {
 	t.Parallel()
 	py := needTool(t, "python3")
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.addUser("erin@acme.test")
 	msg := []byte("Subject: x\r\n\r\nx\r\n")
 
@@ -192,7 +192,7 @@ with smtplib.SMTP(host, int(port), timeout=30) as s:
 
 func TestAliasAndCatchAll(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	for _, u := range []string{"frank@acme.test", "grace@acme.test", "heidi@acme.test"} {
 		s.addUser(u)
 	}
@@ -232,7 +232,7 @@ func TestAliasAndCatchAll(t *testing.T) {
 
 func TestOversizeMessageRefused(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.addUser("ivan@acme.test")
 	// 30 MB against the default 25 MiB limit. The client sends it all
 	// (no SIZE parameter) so the server must read and discard it.
@@ -281,7 +281,7 @@ func TestOversizeMessageRefused(t *testing.T) {
 
 func TestTwoHundredMessagesTenConnections(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", "")
+	s := startServer(t, "")
 	s.addUser("judy@acme.test")
 	start := time.Now()
 	var wg sync.WaitGroup
