@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,6 +71,15 @@ type Config struct {
 	// Auth is the [auth] section: login rules shared by IMAP, POP3 and
 	// submission.
 	Auth Auth `toml:"auth"`
+
+	// Submission is the [submission] section: ports 587 and 465.
+	Submission Submission `toml:"submission"`
+
+	// DNS is the [dns] section.
+	DNS DNS `toml:"dns"`
+
+	// Control is the [control] section.
+	Control Control `toml:"control"`
 
 	// Delivery is the [delivery] section: the queue and local delivery.
 	Delivery Delivery `toml:"delivery"`
@@ -157,6 +167,74 @@ type Delivery struct {
 	// MaxAge is how long a message is retried before it is given up and
 	// bounced to its sender. Default: "120h" (5 days).
 	MaxAge time.Duration `toml:"max_age"`
+
+	// DelayNotice is how long a message waits before its sender is told
+	// it is delayed (one notice per message). Default: "4h".
+	DelayNotice time.Duration `toml:"delay_notice"`
+
+	// RemotePort is the TCP port of remote MX hosts. Only tests change it.
+	// Default: 25.
+	RemotePort int `toml:"remote_port"`
+
+	// MaxConnectionsPerDomain bounds concurrent outbound connections to
+	// one destination domain. Default: 5.
+	MaxConnectionsPerDomain int `toml:"max_connections_per_domain"`
+
+	// MaxMessagesPerConnection is how many messages one outbound
+	// connection carries before it is closed. Default: 100.
+	MaxMessagesPerConnection int `toml:"max_messages_per_connection"`
+
+	// RateLimits caps messages per minute to a destination domain, e.g.
+	// { "gmail.com" = 60 }, for receivers that throttle busy senders.
+	// Default: none.
+	RateLimits map[string]int `toml:"rate_limits"`
+
+	// Smarthost relays outbound mail through "host:port" instead of MX
+	// delivery, for networks that block port 25 (OP25B). Default: "" (MX).
+	Smarthost string `toml:"smarthost"`
+
+	// SmarthostTLS is "starttls" (required), "tls" (implicit, port 465) or
+	// "none" (only on trusted networks). Default: "starttls".
+	SmarthostTLS string `toml:"smarthost_tls"`
+
+	// SmarthostUsername and SmarthostPasswordFile are the AUTH PLAIN
+	// credentials for the smarthost; the password is read from the file
+	// so it stays out of the config. Default: no AUTH.
+	SmarthostUsername     string `toml:"smarthost_username"`
+	SmarthostPasswordFile string `toml:"smarthost_password_file"`
+
+	// SmarthostDomains limits the smarthost to these recipient domains;
+	// others go by MX. Empty: all outbound mail. Default: [].
+	SmarthostDomains []string `toml:"smarthost_domains"`
+}
+
+// Submission configures the MSA listeners (RFC 6409, RFC 8314).
+type Submission struct {
+	// Listen lists "host:port" addresses for submission with STARTTLS
+	// (port 587). Default: ["0.0.0.0:587"].
+	Listen []string `toml:"listen"`
+
+	// ListenTLS lists addresses for submission over implicit TLS (port
+	// 465). Default: ["0.0.0.0:465"].
+	ListenTLS []string `toml:"listen_tls"`
+
+	// HideClientIP leaves the sender's IP address out of the Received
+	// header of submitted mail. Default: false.
+	HideClientIP bool `toml:"hide_client_ip"`
+}
+
+// DNS configures name resolution for outbound delivery.
+type DNS struct {
+	// Resolver is a "host:port" DNS server to ask instead of the system
+	// resolver. Tests point it at their own server. Default: "".
+	Resolver string `toml:"resolver"`
+}
+
+// Control configures the control socket mailctl uses to reach maild.
+type Control struct {
+	// Socket is the Unix socket path (mode 0660). Default:
+	// "/run/yubin/control.sock"; with --dev, data_dir/control.sock.
+	Socket string `toml:"socket"`
 }
 
 // IMAP configures the IMAP listeners.
@@ -247,11 +325,23 @@ func Default() Config {
 			FailureWindow: 15 * time.Minute,
 			FailureDelay:  time.Second,
 		},
+		Submission: Submission{
+			Listen:    []string{"0.0.0.0:587"},
+			ListenTLS: []string{"0.0.0.0:465"},
+		},
+		Control: Control{Socket: "/run/yubin/control.sock"},
 		Delivery: Delivery{
-			Workers:  4,
-			RetryMin: time.Minute,
-			RetryMax: time.Hour,
-			MaxAge:   120 * time.Hour,
+			Workers:                  4,
+			RetryMin:                 time.Minute,
+			RetryMax:                 time.Hour,
+			MaxAge:                   120 * time.Hour,
+			DelayNotice:              4 * time.Hour,
+			RemotePort:               25,
+			MaxConnectionsPerDomain:  5,
+			MaxMessagesPerConnection: 100,
+			SmarthostTLS:             "starttls",
+			RateLimits:               map[string]int{},
+			SmarthostDomains:         []string{},
 		},
 	}
 }
@@ -272,6 +362,9 @@ func Dev(dataDir string) Config {
 	c.IMAP.ListenTLS = []string{"127.0.0.1:2993"}
 	c.POP3.Listen = []string{"127.0.0.1:2110"}
 	c.POP3.ListenTLS = []string{"127.0.0.1:2995"}
+	c.Submission.Listen = []string{"127.0.0.1:2587"}
+	c.Submission.ListenTLS = []string{"127.0.0.1:2465"}
+	c.Control.Socket = filepath.Join(dataDir, "control.sock")
 	c.Auth.PlaintextOnLoopback = true
 	return c
 }
@@ -294,6 +387,10 @@ func (c Config) clone() Config {
 	c.IMAP.ListenTLS = slices.Clone(c.IMAP.ListenTLS)
 	c.POP3.Listen = slices.Clone(c.POP3.Listen)
 	c.POP3.ListenTLS = slices.Clone(c.POP3.ListenTLS)
+	c.Submission.Listen = slices.Clone(c.Submission.Listen)
+	c.Submission.ListenTLS = slices.Clone(c.Submission.ListenTLS)
+	c.Delivery.SmarthostDomains = slices.Clone(c.Delivery.SmarthostDomains)
+	c.Delivery.RateLimits = maps.Clone(c.Delivery.RateLimits)
 	return c
 }
 

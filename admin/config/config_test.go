@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestDev(t *testing.T) {
 		t.Errorf("Dev(/tmp/x).DataDir = %q", d.DataDir)
 	}
 	def := Default()
-	if c.SMTP.MaxMessageBytes != def.SMTP.MaxMessageBytes || c.Delivery != def.Delivery {
+	if c.SMTP.MaxMessageBytes != def.SMTP.MaxMessageBytes || !reflect.DeepEqual(c.Delivery, def.Delivery) {
 		t.Errorf("Dev limits differ from Default")
 	}
 	if Default().Dev {

@@ -86,7 +86,7 @@ func (c Config) validate() []*fieldError {
 	duration("smtp.write_timeout", c.SMTP.WriteTimeout)
 	duration("smtp.shutdown_timeout", c.SMTP.ShutdownTimeout)
 
-	for key, addrs := range map[string][]string{"imap.listen": c.IMAP.Listen, "imap.listen_tls": c.IMAP.ListenTLS, "pop3.listen": c.POP3.Listen, "pop3.listen_tls": c.POP3.ListenTLS} {
+	for key, addrs := range map[string][]string{"submission.listen": c.Submission.Listen, "submission.listen_tls": c.Submission.ListenTLS, "imap.listen": c.IMAP.Listen, "imap.listen_tls": c.IMAP.ListenTLS, "pop3.listen": c.POP3.Listen, "pop3.listen_tls": c.POP3.ListenTLS} {
 		for _, addr := range addrs {
 			if err := validListen(addr); err != nil {
 				bad(key, "%q: %v", addr, err)
@@ -109,6 +109,38 @@ func (c Config) validate() []*fieldError {
 		bad("delivery.retry_max", "must be >= delivery.retry_min (%v)", c.Delivery.RetryMin)
 	}
 	duration("delivery.max_age", c.Delivery.MaxAge)
+	duration("delivery.delay_notice", c.Delivery.DelayNotice)
+	if c.Delivery.RemotePort <= 0 || c.Delivery.RemotePort > 65535 {
+		bad("delivery.remote_port", "must be a TCP port (1-65535)")
+	}
+	positive("delivery.max_connections_per_domain", int64(c.Delivery.MaxConnectionsPerDomain))
+	positive("delivery.max_messages_per_connection", int64(c.Delivery.MaxMessagesPerConnection))
+	for domain, n := range c.Delivery.RateLimits {
+		if n <= 0 {
+			bad("delivery.rate_limits", "%q: must be > 0 messages per minute", domain)
+		}
+	}
+	if c.Delivery.Smarthost != "" {
+		if err := validListen(c.Delivery.Smarthost); err != nil {
+			bad("delivery.smarthost", "%q: %v", c.Delivery.Smarthost, err)
+		}
+	}
+	switch c.Delivery.SmarthostTLS {
+	case "starttls", "tls", "none":
+	default:
+		bad("delivery.smarthost_tls", "unknown mode %q (want starttls, tls or none)", c.Delivery.SmarthostTLS)
+	}
+	if (c.Delivery.SmarthostUsername == "") != (c.Delivery.SmarthostPasswordFile == "") {
+		bad("delivery.smarthost_username", "set together with delivery.smarthost_password_file")
+	}
+	if c.DNS.Resolver != "" {
+		if err := validListen(c.DNS.Resolver); err != nil {
+			bad("dns.resolver", "%q: %v", c.DNS.Resolver, err)
+		}
+	}
+	if c.Control.Socket == "" {
+		bad("control.socket", "must not be empty")
+	}
 	return errs
 }
 
