@@ -3,6 +3,7 @@ package smtpd
 import (
 	"context"
 	"errors"
+	"io"
 	"net/netip"
 
 	"yubin/delivery"
@@ -24,6 +25,14 @@ type State struct {
 type Policy interface {
 	Mail(ctx context.Context, s *State, from string) error
 	Rcpt(ctx context.Context, s *State, to string) error
+}
+
+// MessagePolicy is an optional Policy extension that sees each message
+// before it is queued: it may refuse it or return a rewritten stream
+// (added headers, a DKIM signature). The returned reader is closed after
+// the message is queued or refused.
+type MessagePolicy interface {
+	Message(ctx context.Context, s *State, env *delivery.Envelope, msg io.Reader) (io.ReadCloser, error)
 }
 
 // RecipientResolver finds where mail for an address goes; *storage.Store

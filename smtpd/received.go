@@ -13,7 +13,7 @@ import (
 // prepend, with the protocol names of RFC 3848 and the TLS details in a
 // comment. It names the recipient only when there is one, as is common
 // practice to avoid leaking Bcc lists.
-func receivedHeader(hostname string, env delivery.Envelope, tlsState *tls.ConnectionState) string {
+func receivedHeader(hostname string, env delivery.Envelope, tlsState *tls.ConnectionState, hideIP bool) string {
 	proto := "ESMTP"
 	if env.TLS {
 		proto += "S"
@@ -22,7 +22,11 @@ func receivedHeader(hostname string, env delivery.Envelope, tlsState *tls.Connec
 		proto += "A"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s (Yubin) with %s id %s", sanitizeHelo(env.Helo), env.Remote.Addr().String(), hostname, proto, env.ID)
+	client := fmt.Sprintf(" ([%s])", env.Remote.Addr())
+	if hideIP {
+		client = ""
+	}
+	fmt.Fprintf(&b, "Received: from %s%s\r\n\tby %s (Yubin) with %s id %s", sanitizeHelo(env.Helo), client, hostname, proto, env.ID)
 	if tlsState != nil {
 		fmt.Fprintf(&b, "\r\n\t(%s %s)", tls.VersionName(tlsState.Version), tls.CipherSuiteName(tlsState.CipherSuite))
 	}

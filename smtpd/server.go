@@ -68,6 +68,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Policy decides MAIL and RCPT. Required.
 	Policy Policy
+	// Auth checks AUTH PLAIN/LOGIN credentials. Nil disables AUTH (the
+	// MX); submission sets it. AUTH is offered only under TLS, or on
+	// loopback connections when PlaintextOnLoopback is set.
+	Auth Authenticator
+	PlaintextOnLoopback bool
+	// HideClientIP leaves the client's address out of Received headers.
+	HideClientIP bool
 	// Queue receives accepted messages. Required.
 	Queue Enqueuer
 }
@@ -124,6 +131,8 @@ func New(opts Options) (*Server, error) {
 	srv.ReadTimeout = opts.ReadTimeout
 	srv.WriteTimeout = opts.WriteTimeout
 	srv.EnableSMTPUTF8 = true
+	// go-smtp decides per server; authMechanisms narrows it to loopback.
+	srv.AllowInsecureAuth = opts.PlaintextOnLoopback
 	srv.ErrorLog = log.New(&slogWriter{s.log}, "", 0)
 	if opts.Mode != SubmissionTLS {
 		srv.TLSConfig = opts.TLS

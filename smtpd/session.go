@@ -86,27 +86,44 @@ func (s *session) Data(r io.Reader) error {
 	if cs, ok := s.conn.TLSConnectionState(); ok {
 		tlsState = &cs
 	}
-	hdr := receivedHeader(s.srv.opts.Hostname, env, tlsState)
 	body := &errReader{r: r}
 	// The queue outlives the session: a client that drops after DATA
 	// must not interrupt a write that is about to be acknowledged.
-	id, err := s.srv.opts.Queue.Enqueue(context.Background(), env, io.MultiReader(strings.NewReader(hdr), body))
-	if body.err != nil {
-		// The client's data failed (size limit, timeout, dropped
-		// connection): its own error decides the reply.
-		var se *smtp.SMTPError
-		if errors.As(body.err, &se) {
-			s.log.Warn("rejected", "queue_id", env.ID, "from", s.from, "reason", se.Message)
-			return se
+	ctx := context.Background()
+	var msg io.Reader = body
+	if mp, ok := s.srv.opts.Policy.(MessagePolicy); ok {
+		rc, err := mp.Message(ctx, &s.state, &env, body)
+		if err != nil {
+			if body.err != nil {
+				return s.dataError(env, body.err)
+			}
+			return s.reject("data", err, "queue_id", env.ID, "from", s.from)
 		}
-		s.log.Warn("data aborted", "queue_id", env.ID, "err", body.err)
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message data"}
+		defer rc.Close()
+		msg = rc
+	}
+	hdr := receivedHeader(s.srv.opts.Hostname, env, tlsState, s.srv.opts.HideClientIP)
+	id, err := s.srv.opts.Queue.Enqueue(ctx, env, io.MultiReader(strings.NewReader(hdr), msg))
+	if body.err != nil {
+		return s.dataError(env, body.err)
 	}
 	if err != nil {
 		return s.reject("data", err, "queue_id", env.ID, "from", s.from)
 	}
 	s.log.Info("accepted", "queue_id", id, "from", s.from, "rcpts", len(env.To), "tls", env.TLS)
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK: queued as " + string(id)}
+}
+
+// dataError replies to a failure of the client's data stream (size limit,
+// timeout, dropped connection): its own error decides the reply.
+func (s *session) dataError(env delivery.Envelope, err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		s.log.Warn("rejected", "queue_id", env.ID, "from", s.from, "reason", se.Message)
+		return se
+	}
+	s.log.Warn("data aborted", "queue_id", env.ID, "err", err)
+	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message data"}
 }
 
 func (s *session) Reset() {

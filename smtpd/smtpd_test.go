@@ -160,7 +160,7 @@ func TestMXPolicyReplies(t *testing.T) {
 func TestReceivedHeaderSanitizesHelo(t *testing.T) {
 	t.Parallel()
 	env := delivery.Envelope{ID: "AAAAAAAAAAAAAAAAAA", Helo: "evil\r\nX-Injected: yes (x)", Remote: netip.MustParseAddrPort("192.0.2.1:4000"), To: []string{"a@acme.test"}, ReceivedAt: time.Unix(0, 0).UTC()}
-	h := receivedHeader("mx.acme.test", env, nil)
+	h := receivedHeader("mx.acme.test", env, nil, false)
 	want := "Received: from evilX-Injected:yesx ([192.0.2.1])\r\n\tby mx.acme.test (Yubin) with ESMTP id AAAAAAAAAAAAAAAAAA\r\n\tfor <a@acme.test>;\r\n\tThu, 01 Jan 1970 00:00:00 +0000\r\n"
 	if h != want {
 		t.Errorf("got  %q\nwant %q", h, want)

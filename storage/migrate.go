@@ -33,6 +33,16 @@ CREATE TABLE aliases (
 );
 CREATE INDEX aliases_domain ON aliases(domain);
 `,
+	// 2: DKIM signing keys, one per domain, removed with the domain.
+	`
+CREATE TABLE dkim_keys (
+	domain      TEXT PRIMARY KEY REFERENCES domains(name) ON DELETE CASCADE,
+	selector    TEXT NOT NULL,         -- DNS label(s): <selector>._domainkey.<domain>
+	algorithm   TEXT NOT NULL CHECK (algorithm IN ('rsa', 'ed25519')),
+	private_key TEXT NOT NULL,         -- PKCS#8 PEM
+	created     INTEGER NOT NULL       -- unix seconds
+);
+`,
 }
 
 // migrate creates schema_version and applies the missing migrations, each

@@ -14,6 +14,7 @@ import (
 	"yubin/delivery"
 	"yubin/smtpd"
 	"yubin/storage"
+	"yubin/submission"
 )
 
 // daemon is the running set of servers.
@@ -26,8 +27,12 @@ type daemon struct {
 	smtp   *smtpd.Server
 	logins *storage.LoginGuard
 	failed chan error
-	// closers stop the IMAP and POP3 servers at shutdown.
-	closers []func() error
+	// closers stop the IMAP and POP3 servers at shutdown; shutdowns
+	// stop the submission servers gracefully, like smtp.
+	closers   []func() error
+	shutdowns []func(context.Context) error
+	// submitter takes locally submitted mail (sendmail).
+	submitter *submission.Policy
 	// bound holds listeners bound by start, served once all are bound.
 	bound []boundListener
 }
@@ -109,7 +114,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err := d.bind("smtp", cfg.SMTP.Listen, d.smtp.Serve); err != nil {
 		return nil, err
 	}
-	for _, setup := range []func() error{d.setupIMAP, d.setupPOP3} {
+	for _, setup := range []func() error{d.setupSubmission, d.setupIMAP, d.setupPOP3} {
 		if err := setup(); err != nil {
 			return nil, err
 		}
@@ -160,6 +165,9 @@ func (d *daemon) shutdown() error {
 	var errs []error
 	if d.smtp != nil {
 		errs = append(errs, d.smtp.Shutdown(ctx))
+	}
+	for _, sd := range d.shutdowns {
+		errs = append(errs, sd(ctx))
 	}
 	for _, c := range d.closers {
 		errs = append(errs, c())

@@ -1,0 +1,203 @@
+package submission
+
+import (
+	"bufio"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-msgauth/dkim"
+
+	"yubin/delivery"
+	"yubin/smtpd"
+	"yubin/storage"
+)
+
+// signedHeaders are the fields DKIM signs when present (RFC 6376 §5.4.1);
+// From appears twice so a second From added in transit breaks the
+// signature (oversigning).
+var signedHeaders = []string{
+	"From", "From", "Reply-To", "Subject", "Date", "To", "Cc", "Message-ID",
+	"In-Reply-To", "References", "MIME-Version", "Content-Type",
+	"Content-Transfer-Encoding", "List-Id", "List-Unsubscribe",
+}
+
+// Message checks the From: header, adds missing Message-ID/Date/From and
+// signs with the sender domain's DKIM key.
+func (p *Policy) Message(ctx context.Context, s *smtpd.State, env *delivery.Envelope, msg io.Reader) (io.ReadCloser, error) {
+	return p.prepare(ctx, s.AuthUser, env.From, msg)
+}
+
+// Submit queues a message handed over locally (sendmail): same header
+// fix-up and signing as a network submission, from a trusted local
+// process, so the sender is not checked.
+func (p *Policy) Submit(ctx context.Context, from string, to []string, msg io.Reader) (delivery.ID, error) {
+	if p.opts.Queue == nil {
+		return "", errors.New("submission: no queue")
+	}
+	if len(to) == 0 {
+		return "", &delivery.Error{Code: 554, Enhanced: [3]int{5, 5, 1}, Public: "No recipients"}
+	}
+	for _, rcpt := range to {
+		if _, err := storage.ParseAddress(rcpt); err != nil {
+			return "", &delivery.Error{Code: 501, Enhanced: [3]int{5, 1, 3}, Public: fmt.Sprintf("Bad recipient address %q", rcpt), Err: err}
+		}
+	}
+	rc, err := p.prepare(ctx, "", from, msg)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	env := delivery.Envelope{ID: delivery.NewID(), From: from, To: to, ReceivedAt: time.Now()}
+	received := fmt.Sprintf("Received: by %s (Yubin sendmail) id %s;\r\n\t%s\r\n", p.opts.Hostname, env.ID, env.ReceivedAt.Format(time.RFC1123Z))
+	return p.opts.Queue.Enqueue(ctx, env, io.MultiReader(strings.NewReader(received), rc))
+}
+
+// prepare reads the header, checks and completes it, writes the message
+// to an unlinked temporary file while computing the DKIM signature, and
+// returns signature + message. user "" skips the From: ownership check.
+func (p *Policy) prepare(ctx context.Context, user, from string, msg io.Reader) (io.ReadCloser, error) {
+	// The header is read from the same buffered reader the body is then
+	// copied from; its size is bounded by the message size limit.
+	br := bufio.NewReaderSize(msg, 64<<10)
+	h, err := textproto.ReadHeader(br)
+	if err != nil {
+		return nil, &delivery.Error{Code: 554, Enhanced: [3]int{5, 6, 0}, Public: "Malformed message header", Err: err}
+	}
+	mh := mail.Header{Header: message.Header{Header: h}}
+	froms, err := mh.AddressList("From")
+	if err != nil {
+		return nil, &delivery.Error{Code: 554, Enhanced: [3]int{5, 6, 0}, Public: "Malformed From: header", Err: err}
+	}
+	if user != "" {
+		for _, a := range froms {
+			if err := p.checkSender(ctx, user, a.Address, "From: address"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(froms) == 0 && from != "" {
+		mh.SetAddressList("From", []*mail.Address{{Address: from}})
+		froms = []*mail.Address{{Address: from}}
+	}
+	if !mh.Has("Message-Id") {
+		mh.Set("Message-Id", newMessageID(p.opts.Hostname))
+	}
+	if !mh.Has("Date") {
+		mh.SetDate(time.Now())
+	}
+
+	f, err := os.CreateTemp(p.opts.TempDir, "yubin-submit-")
+	if err != nil {
+		return nil, delivery.AsError(fmt.Errorf("submission temp file: %w", err))
+	}
+	// Unlinked at once: nothing is left behind if the process dies.
+	os.Remove(f.Name())
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+		}
+	}()
+	var w io.Writer = f
+	var signer *dkim.Signer
+	if len(froms) > 0 {
+		if signer, err = p.signer(ctx, froms[0].Address); err != nil {
+			return nil, err
+		}
+		if signer != nil {
+			w = io.MultiWriter(f, signer)
+		}
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := textproto.WriteHeader(bw, mh.Header.Header); err != nil {
+		return nil, delivery.AsError(err)
+	}
+	if _, err := io.Copy(bw, br); err != nil {
+		return nil, err // the client's data error decides the reply
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, delivery.AsError(err)
+	}
+	var sig string
+	if signer != nil {
+		if err := signer.Close(); err != nil {
+			return nil, delivery.AsError(fmt.Errorf("dkim sign: %w", err))
+		}
+		sig = signer.Signature()
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, delivery.AsError(err)
+	}
+	ok = true
+	return &prepared{Reader: io.MultiReader(strings.NewReader(sig), bufio.NewReaderSize(f, 64<<10)), f: f}, nil
+}
+
+type prepared struct {
+	io.Reader
+	f *os.File
+}
+
+func (p *prepared) Close() error { return p.f.Close() }
+
+// signer returns a DKIM signer for the From: address's domain, or nil when
+// the domain has no key.
+func (p *Policy) signer(ctx context.Context, from string) (*dkim.Signer, error) {
+	a, err := storage.ParseAddress(from)
+	if err != nil {
+		return nil, nil
+	}
+	key, err := p.opts.Directory.DKIMKey(ctx, a.Domain)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, delivery.AsError(err)
+	}
+	priv, err := parseKey(key.PrivateKeyPEM)
+	if err != nil {
+		p.log.Error("dkim key unusable; sending unsigned", "domain", a.Domain, "err", err)
+		return nil, nil
+	}
+	return dkim.NewSigner(&dkim.SignOptions{
+		Domain:                 a.Domain,
+		Selector:               key.Selector,
+		Signer:                 priv,
+		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
+		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
+		HeaderKeys:             signedHeaders,
+	})
+}
+
+func parseKey(pemBytes []byte) (crypto.Signer, error) {
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("key type %T cannot sign", k)
+	}
+	return s, nil
+}
+
+func newMessageID(hostname string) string {
+	var b [12]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("<%x.%d@%s>", b, time.Now().UnixNano(), hostname)
+}
