@@ -71,7 +71,7 @@ type Options struct {
 	// Auth checks AUTH PLAIN/LOGIN credentials. Nil disables AUTH (the
 	// MX); submission sets it. AUTH is offered only under TLS, or on
 	// loopback connections when PlaintextOnLoopback is set.
-	Auth Authenticator
+	Auth                Authenticator
 	PlaintextOnLoopback bool
 	// HideClientIP leaves the client's address out of Received headers.
 	HideClientIP bool
