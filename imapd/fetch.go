@@ -66,7 +66,7 @@ func wantsSeen(o *imap.FetchOptions) bool {
 func (s *session) metadata(mailbox string, items []item) (map[uint32]storage.Message, error) {
 	out := make(map[uint32]storage.Message, len(items))
 	if len(items) > metaBatch {
-		msgs, err := s.acct.Messages(s.ctx(), mailbox)
+		msgs, err := s.acct.MessageRange(s.ctx(), mailbox, items[0].uid, items[len(items)-1].uid)
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +110,7 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m storage.Message,
 	if !needFile {
 		return w.Close()
 	}
-	f, _, err := s.acct.Open(s.ctx(), s.sel.name, m.UID)
+	f, err := s.openMessage(m)
 	if err != nil {
 		// Gone since the command started: send what we have.
 		s.log.Warn("fetch: open message", "mailbox", s.sel.name, "uid", m.UID, "err", err)
@@ -243,4 +243,9 @@ func readHeader(f *os.File) (textproto.Header, error) {
 		return textproto.Header{}, err
 	}
 	return textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdr)))
+}
+
+// openMessage opens a message the command already has the index entry of.
+func (s *session) openMessage(m storage.Message) (*os.File, error) {
+	return s.acct.OpenMessage(s.ctx(), s.sel.name, m)
 }

@@ -38,8 +38,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 			continue
 		}
 		mm := &searchMessage{meta: m, seq: it.seq, open: func() (*os.File, error) {
-			f, _, err := s.acct.Open(s.ctx(), v.name, m.UID)
-			return f, err
+			return s.openMessage(m)
 		}}
 		matched := mm.match(c)
 		mm.close()
@@ -80,10 +79,10 @@ func (v *view) static(c *imap.SearchCriteria) *imap.SearchCriteria {
 	out.SeqNum = nil
 	out.UID = nil
 	v.box.mu.Lock()
-	n := uint32(len(v.box.uids))
+	n := v.clientMaxLocked()
 	last := uint32(0)
-	if n > 0 {
-		last = v.box.uids[n-1]
+	if k := len(v.box.uids); k > 0 {
+		last = v.box.uids[k-1]
 	}
 	v.box.mu.Unlock()
 	for _, set := range c.SeqNum {

@@ -125,7 +125,7 @@ func (v *view) resolve(numSet imap.NumSet) []item {
 	var out []item
 	switch set := numSet.(type) {
 	case imap.SeqSet:
-		set = staticSeqSet(set, uint32(len(b.uids)))
+		set = staticSeqSet(set, v.clientMaxLocked())
 		for i, uid := range b.uids {
 			seq := v.tracker.EncodeSeqNum(uint32(i + 1))
 			if seq != 0 && set.Contains(seq) {
@@ -181,4 +181,15 @@ func staticUIDSet(set imap.UIDSet, max uint32) imap.UIDSet {
 		out[i] = r
 	}
 	return out
+}
+
+// clientMaxLocked is the highest sequence number the client knows a live
+// message by: "*" in its sequence sets. The caller holds v.box.mu.
+func (v *view) clientMaxLocked() uint32 {
+	for i := len(v.box.uids); i > 0; i-- {
+		if seq := v.tracker.EncodeSeqNum(uint32(i)); seq != 0 {
+			return seq
+		}
+	}
+	return 0
 }

@@ -524,6 +524,36 @@ func (a *Account) Messages(ctx context.Context, mailbox string) ([]Message, erro
 	return out, nil
 }
 
+// MessageRange lists the messages in mailbox with first <= UID <= last,
+// ordered by UID. It reads only those index rows (the primary key), so a
+// client fetching the newest few messages of a large mailbox does not pay
+// for the whole list.
+func (a *Account) MessageRange(ctx context.Context, mailbox string, first, last uint32) ([]Message, error) {
+	canon, dir, err := a.ensureIndexed(ctx, mailbox)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	rows, err := a.idx.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid`, canon, first, last)
+	if err != nil {
+		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		m, _, err := scanMessage(rows, dir)
+		if err != nil {
+			return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+	}
+	return out, nil
+}
+
 // message looks up one indexed message. ErrNotFound if absent.
 func (a *Account) message(ctx context.Context, canon, dir string, uid uint32) (Message, string, error) {
 	a.idxMu.RLock()
@@ -565,6 +595,17 @@ func (a *Account) Open(ctx context.Context, mailbox string, uid uint32) (*os.Fil
 			return nil, Message{}, fmt.Errorf("open message %d in %q: %w", uid, canon, err)
 		}
 	}
+}
+
+// OpenMessage opens a message whose index entry the caller already has
+// (from Messages or MessageRange), skipping the index lookup of Open; if
+// the file has moved since, it falls back to Open.
+func (a *Account) OpenMessage(ctx context.Context, mailbox string, m Message) (*os.File, error) {
+	if f, err := os.Open(m.Path); err == nil {
+		return f, nil
+	}
+	f, _, err := a.Open(ctx, mailbox, m.UID)
+	return f, err
 }
 
 // SetFlags replaces the flags of a message. System flags are written to

@@ -1,0 +1,113 @@
+package imapd
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"yubin/storage"
+)
+
+// maxFuzzMessage bounds a fuzzed message, to keep each run fast.
+const maxFuzzMessage = 64 << 10
+
+var fuzzSeeds = []string{
+	// Plain, CRLF.
+	"From: Alice <alice@example.net>\r\nTo: bob@example.org\r\nSubject: Hello there\r\nDate: Mon, 02 Jan 2006 15:04:05 -0700\r\nMessage-ID: <1@example.net>\r\n\r\nHello, world.\r\n",
+	// Bare LF, folded header, encoded word.
+	"From: a@example.net\nSubject: =?utf-8?q?caf=C3=A9?= and\n more\nDate: 2 Jan 2006 15:04 +0000\n\nbody line\nworld\n",
+	// Multipart with a latin-1 part, base64 and nested message/rfc822.
+	"From: a@example.net\r\nSubject: parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\npreamble\r\n--XX\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9 world\r\n--XX\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQ=\r\n--XX\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner hello\r\n--XX--\r\n",
+	// Header only, no blank line, no final newline.
+	"Subject: no body\r\nFrom: x@example.net",
+	// Empty header.
+	"\r\nbody without header\r\n",
+	"",
+	// A header line far longer than bufio's buffer.
+	"X-Long: " + strings.Repeat("a", 10000) + "\r\nSubject: after long\r\n\r\nhello\r\n",
+	// A long line that ends right at the buffer size, then a blank line.
+	"X-Edge: " + strings.Repeat("b", 4096-len("X-Edge: ")-2) + "\r\n\r\nworld\r\n",
+	// CR without LF, NUL, 8-bit bytes.
+	"Subject: \rodd\x00\xff\r\nDate: garbage\r\n\r\n\xc3\x28 hello\r",
+}
+
+// FuzzMessage feeds arbitrary bytes, as a message file, to the header
+// reader and the SEARCH matcher. It checks that nothing panics, that the
+// header is a prefix of the message as IMAP sends it (CRLF), and that the
+// matcher agrees with the header it parsed.
+func FuzzMessage(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s), "hello")
+	}
+	dir := f.TempDir()
+	since := time.Date(2006, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, msg []byte, needle string) {
+		if len(msg) > maxFuzzMessage || len(needle) > 64 {
+			t.Skip()
+		}
+		tmp, err := os.CreateTemp(dir, "msg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := tmp.Name()
+		defer os.Remove(path)
+		defer tmp.Close()
+		if _, err := tmp.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		wireMsg, err := io.ReadAll(storage.CRLFReader(bytes.NewReader(msg)))
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		hdr, err := headerBytes(tmp)
+		if err != nil {
+			t.Fatalf("headerBytes: %v", err)
+		}
+		if !bytes.HasPrefix(wireMsg, hdr) {
+			t.Fatalf("header %q is not a prefix of the message %q", hdr, wireMsg)
+		}
+		if len(hdr) < len(wireMsg) && !bytes.HasSuffix(hdr, []byte("\n")) {
+			t.Fatalf("header %q stops mid-line in %q", hdr, wireMsg)
+		}
+		h, herr := readHeader(tmp)
+
+		open := func() (*os.File, error) { return os.Open(filepath.Clean(path)) }
+		m := &searchMessage{meta: storage.Message{UID: 1, Size: int64(len(wireMsg))}, seq: 1, open: open}
+		defer m.close()
+		criteria := []*imap.SearchCriteria{
+			{Body: []string{needle}},
+			{Text: []string{needle, "world"}},
+			{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: needle}, {Key: "From"}}},
+			{SentSince: since},
+			{SentBefore: since.AddDate(10, 0, 0), Body: []string{"hello"}},
+			{Not: []imap.SearchCriteria{{Text: []string{needle}}}},
+			{Or: [][2]imap.SearchCriteria{{{Header: []imap.SearchCriteriaHeaderField{{Key: "To", Value: needle}}}, {Body: []string{needle}}}}},
+		}
+		for _, c := range criteria {
+			m.match(c)
+		}
+		// After the body reads above, the header comes from the start of
+		// the file again: a field readHeader found matches its own value.
+		if herr == nil {
+			if v := h.Get("Subject"); v != "" {
+				c := &imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: v}}}
+				if !m.match(c) {
+					t.Fatalf("SEARCH HEADER Subject %q does not match its own message", v)
+				}
+			}
+		}
+		// A fresh matcher whose first read is the body agrees with itself.
+		m2 := &searchMessage{meta: m.meta, seq: 1, open: open}
+		defer m2.close()
+		if a, b := m2.match(&imap.SearchCriteria{Text: []string{needle}}), m.match(&imap.SearchCriteria{Text: []string{needle}}); a != b {
+			t.Fatalf("TEXT %q: fresh matcher %v, reused matcher %v", needle, a, b)
+		}
+	})
+}

@@ -1,0 +1,654 @@
+package imapd
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"yubin/storage"
+)
+
+const (
+	testUser     = "user@imapd.test"
+	testPassword = "imapd-test-pw"
+)
+
+// testServer is a Server over a real Store, serving plain IMAP on a
+// loopback port (loopback logins are allowed).
+type testServer struct {
+	dir  string
+	st   *storage.Store
+	srv  *Server
+	ln   net.Listener
+	done chan error
+	acct *storage.Account
+}
+
+// openTestStore opens a store in dir holding testUser, and its account.
+func openTestStore(dir string) (*storage.Store, *storage.Account, error) {
+	ctx := context.Background()
+	st, err := storage.Open(dir, storage.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := st.AddDomain(ctx, "imapd.test"); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	if _, err := st.AddUser(ctx, testUser, testPassword, 0); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	addr, err := storage.ParseAddress(testUser)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	acct, err := st.Account(ctx, addr)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, acct, nil
+}
+
+// serve starts an imapd.Server over st. The caller closes the result.
+func serve(dir string, st *storage.Store, acct *storage.Account) (*testServer, error) {
+	srv, err := New(Options{
+		Auth:                storage.NewLoginGuard(st, storage.LoginOptions{}),
+		Accounts:            st,
+		PlaintextOnLoopback: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.SetObserver(srv.Observe)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	ts := &testServer{dir: dir, st: st, srv: srv, ln: ln, done: make(chan error, 1), acct: acct}
+	go func() { ts.done <- srv.Serve(ln) }()
+	return ts, nil
+}
+
+func (ts *testServer) close() error {
+	err := ts.srv.Close()
+	if serr := <-ts.done; err == nil {
+		err = serr
+	}
+	if cerr := ts.st.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// startTestServer is a fresh server in a test's temporary directory.
+func startTestServer(t *testing.T) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	st, acct, err := openTestStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := serve(dir, st, acct)
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ts.close(); err != nil {
+			t.Errorf("close server: %v", err)
+		}
+	})
+	return ts
+}
+
+// login dials the server and logs in as testUser.
+func (ts *testServer) login(tb testing.TB, h *imapclient.UnilateralDataHandler) *imapclient.Client {
+	tb.Helper()
+	c, err := imapclient.DialInsecure(ts.ln.Addr().String(), &imapclient.Options{UnilateralDataHandler: h})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	if err := c.Login(testUser, testPassword).Wait(); err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+func (ts *testServer) deliver(t *testing.T, mailbox string, n int) []uint32 {
+	t.Helper()
+	var uids []uint32
+	for i := range n {
+		msg := fmt.Sprintf("From: a@example.net\r\nSubject: message %d\r\n\r\nbody %d\r\n", i+1, i+1)
+		m, err := ts.acct.Deliver(context.Background(), mailbox, strings.NewReader(msg), storage.DeliverOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, m.UID)
+	}
+	return uids
+}
+
+// trackerCount reports the tracker's message count, as a new session sees
+// it: the highest sequence number it encodes.
+func trackerCount(tr *imapserver.MailboxTracker, max uint32) uint32 {
+	s := tr.NewSession()
+	defer s.Close()
+	n := uint32(0)
+	for seq := uint32(1); seq <= max; seq++ {
+		if s.EncodeSeqNum(seq) == seq {
+			n = seq
+		}
+	}
+	return n
+}
+
+func (b *mailbox) snapshot() []uint32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.uids)
+}
+
+func added(user storage.Address, mailbox string, uid uint32) storage.Change {
+	return storage.Change{User: user, Mailbox: mailbox, Kind: storage.MessageAdded, UID: uid}
+}
+
+func expunged(user storage.Address, mailbox string, uid uint32) storage.Change {
+	return storage.Change{User: user, Mailbox: mailbox, Kind: storage.MessageExpunged, UID: uid}
+}
+
+// TestApplyLocked: additions, expunges and flag changes keep the UID list
+// sorted and the tracker's count equal to its length; a duplicate
+// addition, an unknown expunge or flag change is ignored, not a panic.
+func TestApplyLocked(t *testing.T) {
+	user, _ := storage.ParseAddress(testUser)
+	b := &mailbox{uids: []uint32{1, 2, 5}, loaded: true}
+	b.tracker = imapserver.NewMailboxTracker(3)
+
+	steps := []struct {
+		c    storage.Change
+		want []uint32
+	}{
+		{added(user, "INBOX", 6), []uint32{1, 2, 5, 6}},
+		{added(user, "INBOX", 6), []uint32{1, 2, 5, 6}}, // duplicate
+		{added(user, "INBOX", 3), []uint32{1, 2, 5, 6}}, // below the last UID: already seen
+		{expunged(user, "INBOX", 2), []uint32{1, 5, 6}},
+		{expunged(user, "INBOX", 2), []uint32{1, 5, 6}},  // again
+		{expunged(user, "INBOX", 99), []uint32{1, 5, 6}}, // unknown
+		{storage.Change{Kind: storage.MessageFlags, UID: 5, Flags: []string{`\Seen`}}, []uint32{1, 5, 6}},
+		{storage.Change{Kind: storage.MessageFlags, UID: 77, Flags: []string{`\Seen`}}, []uint32{1, 5, 6}},
+		{added(user, "INBOX", 7), []uint32{1, 5, 6, 7}},
+		{expunged(user, "INBOX", 7), []uint32{1, 5, 6}},
+		{expunged(user, "INBOX", 1), []uint32{5, 6}},
+		{expunged(user, "INBOX", 5), []uint32{6}},
+		{expunged(user, "INBOX", 6), []uint32{}},
+		{expunged(user, "INBOX", 6), []uint32{}},
+		{added(user, "INBOX", 8), []uint32{8}},
+	}
+	for i, s := range steps {
+		b.mu.Lock()
+		b.applyLocked(s.c, nil)
+		b.mu.Unlock()
+		got := b.snapshot()
+		if !slices.Equal(got, s.want) {
+			t.Fatalf("step %d (%+v): uids = %v, want %v", i, s.c, got, s.want)
+		}
+		if !slices.IsSorted(got) {
+			t.Fatalf("step %d: uids %v not sorted", i, got)
+		}
+		if n := trackerCount(b.tracker, 20); n != uint32(len(got)) {
+			t.Fatalf("step %d: tracker counts %d messages, uid list has %d", i, n, len(got))
+		}
+	}
+
+}
+
+// TestRegistryOpenMergesLoadChanges: changes published while a mailbox is
+// being loaded are queued and merged; those the load already saw are not
+// applied twice.
+func TestRegistryOpenMergesLoadChanges(t *testing.T) {
+	dir := t.TempDir()
+	st, acct, err := openTestStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := newRegistry()
+	st.SetObserver(reg.observe)
+	ctx := context.Background()
+
+	// A folder made behind the store's back has no index row yet: the
+	// load (Messages) indexes it first, publishing one MessageAdded per
+	// file while the mailbox is registered but not loaded.
+	folder := filepath.Join(acct.Dir(), ".Fresh")
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(folder, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(folder, "maildirfolder"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		name := fmt.Sprintf("%d.M%dP1.test,S=20", 1700000000+i, i)
+		if err := os.WriteFile(filepath.Join(folder, "new", name), []byte("Subject: x\r\n\r\nhello\r\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// observe ignores mailboxes nobody opened.
+	reg.observe(ctx, added(acct.Address(), "Fresh", 1))
+	if len(reg.boxes) != 0 {
+		t.Fatalf("observe of a closed mailbox registered it")
+	}
+
+	var seen []storage.Change
+	st.SetObserver(func(ctx context.Context, c storage.Change) {
+		reg.mu.Lock()
+		b := reg.boxes[boxKey{c.User.String(), c.Mailbox}]
+		reg.mu.Unlock()
+		if b != nil {
+			b.mu.Lock()
+			if !b.loaded {
+				seen = append(seen, c)
+			}
+			b.mu.Unlock()
+		}
+		reg.observe(ctx, c)
+	})
+	b, err := reg.open(ctx, acct, "Fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 3 {
+		t.Errorf("%d changes arrived while loading, want 3 (the test no longer exercises the merge)", len(seen))
+	}
+	if got := b.snapshot(); !slices.Equal(got, []uint32{1, 2, 3}) {
+		t.Fatalf("uids after load = %v, want [1 2 3] (pending changes applied twice?)", got)
+	}
+	b.mu.Lock()
+	if b.pending != nil || !b.loaded {
+		t.Errorf("after load: pending=%v loaded=%v", b.pending, b.loaded)
+	}
+	b.mu.Unlock()
+	if n := trackerCount(b.tracker, 10); n != 3 {
+		t.Errorf("tracker counts %d, want 3", n)
+	}
+
+	// After the load, changes apply directly.
+	m, err := acct.Deliver(ctx, "Fresh", strings.NewReader("Subject: y\r\n\r\nbye\r\n"), storage.DeliverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.Expunge(ctx, "Fresh", []uint32{2}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.snapshot(); !slices.Equal(got, []uint32{1, 3, m.UID}) {
+		t.Fatalf("uids = %v, want [1 3 %d]", got, m.UID)
+	}
+	if n := trackerCount(b.tracker, 10); n != 3 {
+		t.Errorf("tracker counts %d, want 3", n)
+	}
+
+	// Changes queued before the load and merged by it.
+	pre := &mailbox{key: boxKey{acct.Address().String(), "Other"}}
+	reg.mu.Lock()
+	reg.boxes[pre.key] = pre
+	reg.mu.Unlock()
+	reg.observe(ctx, added(acct.Address(), "Other", 4))
+	reg.observe(ctx, expunged(acct.Address(), "Other", 2))
+	if len(pre.pending) != 2 || pre.uids != nil {
+		t.Errorf("before load: pending=%v uids=%v", pre.pending, pre.uids)
+	}
+	pre.uids = []uint32{1, 2, 3}
+	pre.mu.Lock()
+	for _, c := range pre.pending {
+		pre.applyLocked(c, nil)
+	}
+	pre.mu.Unlock()
+	if !slices.Equal(pre.uids, []uint32{1, 3, 4}) {
+		t.Errorf("merged uids = %v, want [1 3 4]", pre.uids)
+	}
+	reg.mu.Lock()
+	delete(reg.boxes, pre.key)
+	reg.mu.Unlock()
+
+	reg.release(b)
+	if len(reg.boxes) != 0 {
+		t.Errorf("registry keeps %d mailboxes after the last release", len(reg.boxes))
+	}
+}
+
+// TestRegistryRelease: a mailbox stays while referenced and is forgotten
+// at zero references; a later open loads it afresh.
+func TestRegistryRelease(t *testing.T) {
+	ts := startTestServer(t)
+	ts.deliver(t, "INBOX", 2)
+	reg := newRegistry()
+	ctx := context.Background()
+
+	a, err := reg.open(ctx, ts.acct, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := reg.open(ctx, ts.acct, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b || a.refs != 2 {
+		t.Fatalf("second open: same=%v refs=%d", a == b, a.refs)
+	}
+	reg.release(a)
+	if reg.boxes[a.key] != a {
+		t.Fatal("mailbox forgotten while still referenced")
+	}
+	reg.release(b)
+	if _, ok := reg.boxes[a.key]; ok {
+		t.Fatal("mailbox kept after the last release")
+	}
+	c, err := reg.open(ctx, ts.acct, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.release(c)
+	if c == a || len(c.snapshot()) != 2 {
+		t.Errorf("reopen: new=%v uids=%v", c != a, c.snapshot())
+	}
+
+	// A failed load leaves nothing behind.
+	if _, err := reg.open(ctx, ts.acct, "Nonexistent"); err == nil {
+		t.Fatal("open of a missing mailbox succeeded")
+	}
+	reg.mu.Lock()
+	n := len(reg.boxes)
+	reg.mu.Unlock()
+	if n != 1 {
+		t.Errorf("registry holds %d mailboxes after a failed open, want 1", n)
+	}
+}
+
+// events records the unilateral responses a client receives. imapclient
+// calls the FETCH handler on its own goroutine, so a test waits for the
+// events it expects rather than assuming they are in by the tagged OK.
+type events struct {
+	mu  sync.Mutex
+	log []string
+	ch  chan struct{}
+}
+
+func newEvents() *events { return &events{ch: make(chan struct{}, 100)} }
+
+func (e *events) add(s string) {
+	e.mu.Lock()
+	e.log = append(e.log, s)
+	e.mu.Unlock()
+	e.ch <- struct{}{}
+}
+
+// wait returns the events received so far once there are n of them, or
+// after a timeout; it then waits a little longer to catch extra events.
+func (e *events) wait(n int) []string {
+	deadline := time.After(5 * time.Second)
+	for {
+		e.mu.Lock()
+		have := len(e.log)
+		e.mu.Unlock()
+		if have >= n {
+			break
+		}
+		select {
+		case <-e.ch:
+		case <-deadline:
+			return e.take()
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	return e.take()
+}
+
+func (e *events) take() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := e.log
+	e.log = nil
+	for len(e.ch) > 0 {
+		<-e.ch
+	}
+	return out
+}
+
+func (e *events) handler() *imapclient.UnilateralDataHandler {
+	return &imapclient.UnilateralDataHandler{
+		Expunge: func(seq uint32) { e.add(fmt.Sprintf("expunge %d", seq)) },
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				e.add(fmt.Sprintf("exists %d", *d.NumMessages))
+			}
+		},
+		Fetch: func(msg *imapclient.FetchMessageData) {
+			buf, err := msg.Collect()
+			if err != nil {
+				e.add("fetch error " + err.Error())
+				return
+			}
+			e.add(fmt.Sprintf("fetch %d uid %d %v", buf.SeqNum, buf.UID, buf.Flags))
+		},
+	}
+}
+
+// twoSessions delivers n messages and selects INBOX in two sessions.
+func twoSessions(t *testing.T, n int) (ts *testServer, uids []uint32, a, b *imapclient.Client, evA, evB *events) {
+	ts = startTestServer(t)
+	uids = ts.deliver(t, "INBOX", n)
+	evA, evB = newEvents(), newEvents()
+	a = ts.login(t, evA.handler())
+	b = ts.login(t, evB.handler())
+	for _, c := range []*imapclient.Client{a, b} {
+		d, err := c.Select("INBOX", nil).Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.NumMessages != uint32(n) {
+			t.Fatalf("SELECT: %d messages, want %d", d.NumMessages, n)
+		}
+	}
+	return ts, uids, a, b, evA, evB
+}
+
+// expungeFirst has a flag and expunge message 1.
+func expungeFirst(t *testing.T, a *imapclient.Client) {
+	t.Helper()
+	if err := a.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := a.Expunge().Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(exp, []uint32{1}) {
+		t.Errorf("A's EXPUNGE = %v, want [1]", exp)
+	}
+}
+
+// seqUIDs formats FETCH results as "seq:uid", leaving out the unsolicited
+// FETCH FLAGS for message skip (imapclient folds it into the command's
+// results).
+func seqUIDs(msgs []*imapclient.FetchMessageBuffer, skip uint32) []string {
+	var out []string
+	for _, m := range msgs {
+		if m.SeqNum == skip && m.UID == 0 {
+			continue
+		}
+		if m.SeqNum == skip && slices.Contains(m.Flags, imap.FlagDeleted) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%d:%d", m.SeqNum, m.UID))
+	}
+	return out
+}
+
+// TestTwoSessions: A's flag change reaches B as an unsolicited FETCH; A's
+// expunge reaches B only at a command that allows EXPUNGE (NOOP), and B's
+// sequence numbers stay consistent before and after.
+func TestTwoSessions(t *testing.T) {
+	ts, uids, a, b, evA, evB := twoSessions(t, 3)
+
+	// A flags message 2; A gets the STORE reply, B the update at its
+	// next command.
+	res, err := a.Store(imap.SeqSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].SeqNum != 2 || !slices.Contains(res[0].Flags, imap.FlagFlagged) {
+		t.Errorf("STORE reply = %+v", res)
+	}
+	if err := a.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := evB.wait(1), []string{fmt.Sprintf("fetch 2 uid %d [\\Flagged]", uids[1])}; !slices.Equal(got, want) {
+		t.Errorf("B after NOOP: %q, want %q", got, want)
+	}
+	if got := evA.take(); len(got) != 0 {
+		t.Errorf("A was told about its own STORE: %q", got)
+	}
+
+	expungeFirst(t, a)
+
+	// B's FETCH must not carry the EXPUNGE (RFC 3501 §7.4.1; UID FETCH
+	// may): B still numbers the messages 1..3; message 1 is gone, 2 and
+	// 3 keep their numbers. ("1:*" is TestSeqStarWithPendingExpunge.)
+	msgs, err := b.Fetch(imap.SeqSet{{Start: 1, Stop: 3}}, &imap.FetchOptions{UID: true, Flags: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := seqUIDs(msgs, 1), []string{fmt.Sprintf("2:%d", uids[1]), fmt.Sprintf("3:%d", uids[2])}; !slices.Equal(got, want) {
+		t.Errorf("B's FETCH 1:3 before NOOP = %q, want %q", got, want)
+	}
+	// SEARCH numbers are B's too.
+	sd, err := b.Search(&imap.SearchCriteria{Flag: []imap.Flag{imap.FlagFlagged}}, nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seqs := sd.AllSeqNums(); !slices.Equal(seqs, []uint32{2}) {
+		t.Errorf("B's SEARCH FLAGGED before NOOP = %v, want [2]", seqs)
+	}
+	msgs, err = b.Fetch(imap.SeqSetNum(3), &imap.FetchOptions{UID: true}).Collect()
+	if err != nil || len(msgs) != 1 || msgs[0].UID != imap.UID(uids[2]) {
+		t.Errorf("B's FETCH 3 before NOOP = %v, %v; want UID %d", msgs, err, uids[2])
+	}
+	if ev := evB.wait(0); slices.ContainsFunc(ev, func(s string) bool { return strings.HasPrefix(s, "expunge") }) {
+		t.Errorf("B got EXPUNGE before NOOP: %q", ev)
+	}
+
+	if err := b.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := evB.wait(1), []string{"expunge 1"}; !slices.Equal(got, want) {
+		t.Errorf("B after NOOP: %q, want %q", got, want)
+	}
+	if n := b.Mailbox().NumMessages; n != 2 {
+		t.Errorf("B's client counts %d messages, want 2", n)
+	}
+	msgs, err = b.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range msgs {
+		got = append(got, fmt.Sprintf("%d:%d %v", m.SeqNum, m.UID, m.Flags))
+	}
+	if want := []string{fmt.Sprintf("1:%d [\\Flagged]", uids[1]), fmt.Sprintf("2:%d []", uids[2])}; !slices.Equal(got, want) {
+		t.Errorf("B's FETCH 1:* after NOOP = %q, want %q", got, want)
+	}
+
+	// A new delivery reaches both as EXISTS 3.
+	more := ts.deliver(t, "INBOX", 1)
+	for name, c := range map[string]*imapclient.Client{"A": a, "B": b} {
+		if err := c.Noop().Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if n := c.Mailbox().NumMessages; n != 3 {
+			t.Errorf("%s counts %d messages after delivery, want 3", name, n)
+		}
+	}
+	if got := evB.wait(1); !slices.Equal(got, []string{"exists 3"}) {
+		t.Errorf("B after delivery: %q", got)
+	}
+	msgs, err = b.Fetch(imap.SeqSetNum(3), &imap.FetchOptions{UID: true}).Collect()
+	if err != nil || len(msgs) != 1 || uint32(msgs[0].UID) != more[0] {
+		t.Errorf("B's FETCH 3 = %v, %v; want UID %d", msgs, err, more[0])
+	}
+}
+
+// TestSeqStarWithPendingExpunge: "*" in a sequence set is the highest
+// number in the client's view. While an EXPUNGE is pending for B, B
+// still has 3 messages, so FETCH 1:* must return its messages 2 and 3.
+func TestSeqStarWithPendingExpunge(t *testing.T) {
+	_, uids, a, b, _, _ := twoSessions(t, 3)
+	expungeFirst(t, a)
+	msgs, err := b.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := seqUIDs(msgs, 1), []string{fmt.Sprintf("2:%d", uids[1]), fmt.Sprintf("3:%d", uids[2])}; !slices.Equal(got, want) {
+		t.Errorf("B's FETCH 1:* with an EXPUNGE pending = %q, want %q", got, want)
+	}
+	sd, err := b.Search(&imap.SearchCriteria{SeqNum: []imap.SeqSet{{{Start: 2, Stop: 0}}}}, nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sd.AllSeqNums(); !slices.Equal(got, []uint32{2, 3}) {
+		t.Errorf("B's SEARCH 2:* with an EXPUNGE pending = %v, want [2 3]", got)
+	}
+}
+
+// TestMessageRange covers storage.Account.MessageRange, which FETCH and
+// SEARCH use to read only the index rows a command names.
+func TestMessageRange(t *testing.T) {
+	ts := startTestServer(t)
+	uids := ts.deliver(t, "INBOX", 5)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		first, last uint32
+		want        []uint32
+	}{
+		{uids[1], uids[3], uids[1:4]},
+		{1, 1 << 31, uids},
+		{uids[4] + 1, uids[4] + 10, nil},
+		{0, 0, nil},
+	} {
+		msgs, err := ts.acct.MessageRange(ctx, "INBOX", tc.first, tc.last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint32
+		for _, m := range msgs {
+			got = append(got, m.UID)
+			if m.Path == "" || m.Size == 0 {
+				t.Errorf("message %d: %+v", m.UID, m)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("MessageRange(%d, %d) = %v, want %v", tc.first, tc.last, got, tc.want)
+		}
+	}
+	if _, err := ts.acct.MessageRange(ctx, "Nonexistent", 1, 10); err == nil {
+		t.Error("MessageRange of a missing mailbox succeeded")
+	}
+}
