@@ -1,5 +1,5 @@
 // Package delivery owns a message's way from acceptance to the mailbox: the
-// durable queue, the local MDA and (later) the remote deliverer and DSNs.
+// durable queue, the local MDA, the remote deliverer and DSNs.
 //
 // # Flow of one message
 //
@@ -19,17 +19,36 @@
 //     rename and that record can at worst deliver once more.
 //  4. Alias targets in remote domains become new recipient rows of the same
 //     message and take the remote route.
-//  5. A temporary failure leaves the recipient pending with an exponential
+//  5. Remote recipients are grouped by domain: the [RemoteDeliverer] gets
+//     all due recipients of the message in one domain at once and returns
+//     one outcome per recipient. [Remote] finds the hosts (MX by
+//     preference, random among equals; the domain itself without MX; a
+//     null MX fails 5.1.10; NXDOMAIN fails, SERVFAIL defers), or the
+//     smarthost; reuses an idle connection to the host (RSET) or dials
+//     one, with opportunistic STARTTLS (any certificate; a failed
+//     handshake redials in plaintext); waits for a per-domain connection
+//     slot and rate-limit token; and runs MAIL, one RCPT per recipient and
+//     DATA streamed from the spool file. A host that cannot be reached or
+//     refuses at greeting/EHLO passes the message to the next host.
+//  6. A temporary failure leaves the recipient pending with an exponential
 //     backoff (retry_min doubling up to retry_max); after max_age it fails.
-//     A permanent failure fails the recipient at once. When no recipient is
+//     A permanent failure fails the recipient at once. Recipients failed in
+//     one attempt get one DSN (RFC 3464 multipart/report, from <> to the
+//     sender, enqueued here before they are marked failed); recipients
+//     still deferred after delay_notice get one delay notice per message.
+//     Mail from the null sender never gets a DSN. When no recipient is
 //     pending, the record and the spool file are removed.
+//  7. One worker at a time holds a message (msgLocks); the control API
+//     (Show, Retry, Delete, Bounce) waits for it.
 //
 // # On disk
 //
 //	queue/tmp/<id>     being written; removed at start (never acknowledged)
 //	queue/spool/<id>   acknowledged message bytes, exactly as received
-//	queue/queue.db     messages, recipients (state, attempts, next attempt,
-//	                   last error) and targets already delivered
+//	queue/queue.db     messages (with delay_notified), recipients (state,
+//	                   attempts, next attempt, last error) and targets
+//	                   already delivered; schema versioned by PRAGMA
+//	                   user_version, migrated at Open (migrations)
 //
 // # Invariants
 //
@@ -39,4 +58,7 @@
 //     start; a record is removed only after its spool file's recipients are
 //     all settled.
 //   - After a restart every pending recipient is scheduled again.
+//   - A recipient is settled (delivered or failed) exactly once; a DSN is
+//     durable before its recipients are marked failed, so a crash can
+//     repeat a DSN but never lose one.
 package delivery

@@ -19,6 +19,11 @@ type Error struct {
 	Public string
 	// Err is the private detail for logs; may be nil.
 	Err error
+	// Remote names the remote host whose reply this is
+	// ("mx.example.com[192.0.2.1]"), "" for failures decided here. For a
+	// remote reply, Code, Enhanced and Public are the remote's own, and a
+	// DSN quotes them as its Diagnostic-Code.
+	Remote string
 }
 
 func (e *Error) Error() string {

@@ -26,9 +26,17 @@ type LocalDeliverer interface {
 	Deliver(ctx context.Context, m *Spooled, rcpt string) (remote []string, err error)
 }
 
-// RemoteDeliverer takes recipients in other domains.
+// RemoteDeliverer takes recipients in other domains. The queue hands it
+// all due recipients of one message in one domain at once, so that they
+// share one SMTP transaction.
+//
+// Deliver returns one outcome per recipient: nil when the recipient was
+// delivered (the remote host took responsibility), else an error that
+// AsError classifies (a *Error, with Remote set when it quotes a remote
+// reply). A recipient missing from the map is retried later. If the
+// deliverer also implements io.Closer, Queue.Close closes it.
 type RemoteDeliverer interface {
-	Deliver(ctx context.Context, m *Spooled, rcpt string) error
+	Deliver(ctx context.Context, m *Spooled, domain string, rcpts []string) map[string]error
 }
 
 // Options configure a Queue.
@@ -49,6 +57,13 @@ type Options struct {
 	RetryMin, RetryMax time.Duration
 	// MaxAge is how long a recipient is retried before it fails (default 5 days).
 	MaxAge time.Duration
+	// DelayNotice is how long a message waits before its sender gets one
+	// delay notice (a DSN with Action: delayed) listing the recipients
+	// still deferred (default 4h; negative: never).
+	DelayNotice time.Duration
+	// Hostname names this MTA in DSNs (Reporting-MTA, From:
+	// MAILER-DAEMON@Hostname). Default "localhost".
+	Hostname string
 	// Settled, if set, is called after a message has left the queue
 	// (every recipient delivered or failed). For metrics and tests.
 	Settled func(ID)
@@ -62,6 +77,7 @@ type Queue struct {
 	tmpDir   string
 	spoolDir string
 	sched    *scheduler
+	locks    *msgLocks
 	wg       sync.WaitGroup
 	closed   chan struct{}
 	once     sync.Once
@@ -88,12 +104,19 @@ func Open(opts Options) (*Queue, error) {
 	if opts.MaxAge <= 0 {
 		opts.MaxAge = 5 * 24 * time.Hour
 	}
+	if opts.DelayNotice == 0 {
+		opts.DelayNotice = 4 * time.Hour
+	}
+	if opts.Hostname == "" {
+		opts.Hostname = "localhost"
+	}
 	q := &Queue{
 		opts:     opts,
 		log:      opts.Logger,
 		tmpDir:   filepath.Join(opts.Dir, "tmp"),
 		spoolDir: filepath.Join(opts.Dir, "spool"),
 		closed:   make(chan struct{}),
+		locks:    newMsgLocks(),
 	}
 	for _, d := range []string{opts.Dir, q.tmpDir, q.spoolDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
@@ -128,6 +151,9 @@ func Open(opts Options) (*Queue, error) {
 func (q *Queue) Close() error {
 	q.once.Do(func() { close(q.closed) })
 	q.wg.Wait()
+	if c, ok := q.opts.Remote.(io.Closer); ok {
+		c.Close()
+	}
 	return q.db.Close()
 }
 
@@ -253,6 +279,8 @@ type Spooled struct {
 	Envelope Envelope
 	Size     int64
 	q        *Queue
+	// delayNotified: the sender already got the delay notice.
+	delayNotified bool
 }
 
 // Open returns the message bytes exactly as spooled.
@@ -282,8 +310,18 @@ func (q *Queue) work() {
 }
 
 // process attempts every due recipient of one message, then reschedules it
-// or removes it when nothing is pending.
+// or removes it when nothing is pending. One worker at a time holds a
+// message; a second scheduling of it while held runs once more after.
 func (q *Queue) process(id ID) {
+	for q.locks.tryLock(id) {
+		q.processLocked(id)
+		if !q.locks.unlock(id) {
+			return
+		}
+	}
+}
+
+func (q *Queue) processLocked(id ID) {
 	// Deliveries run to completion even during Close: an interrupted
 	// Maildir write would only be retried.
 	ctx := context.Background()
@@ -297,12 +335,138 @@ func (q *Queue) process(id ID) {
 		return // already settled
 	}
 	now := time.Now()
+	var outcomes []outcome
+	remote := map[string][]pendingRcpt{} // by domain
 	for _, r := range rcpts {
 		if r.next.After(now) {
 			continue
 		}
-		q.attempt(ctx, m, r)
+		local, err := q.opts.Local.Accepts(ctx, r.rcpt)
+		switch {
+		case err != nil:
+			outcomes = append(outcomes, outcome{r, AsError(err)})
+		case local:
+			outcomes = append(outcomes, outcome{r, q.deliverLocal(ctx, m, r)})
+		default:
+			d := domainOf(r.rcpt)
+			remote[d] = append(remote[d], r)
+		}
 	}
+	outcomes = append(outcomes, q.deliverRemote(ctx, m, remote)...)
+	q.record(ctx, m, outcomes)
+	q.finish(ctx, id)
+}
+
+// outcome is one recipient's result of an attempt: nil is delivered.
+type outcome struct {
+	r   pendingRcpt
+	err *Error
+}
+
+// deliverLocal runs the MDA for one recipient; alias targets elsewhere
+// become new recipients of m (due at once).
+func (q *Queue) deliverLocal(ctx context.Context, m *Spooled, r pendingRcpt) *Error {
+	remote, err := q.opts.Local.Deliver(ctx, m, r.rcpt)
+	if len(remote) > 0 {
+		if aerr := q.addRecipients(ctx, m.ID, remote); aerr != nil {
+			err = errors.Join(err, aerr)
+		} else {
+			q.log.Info("expanded to remote recipients", "queue_id", m.ID, "rcpt", r.rcpt, "targets", remote)
+		}
+	}
+	return AsError(err)
+}
+
+// deliverRemote hands each domain's recipients to the remote deliverer,
+// the domains in parallel (each bounded by the deliverer's own limits).
+func (q *Queue) deliverRemote(ctx context.Context, m *Spooled, byDomain map[string][]pendingRcpt) []outcome {
+	var out []outcome
+	if q.opts.Remote == nil {
+		for _, rs := range byDomain {
+			for _, r := range rs {
+				out = append(out, outcome{r, Temporaryf([3]int{4, 4, 0}, "Remote delivery is not configured", nil)})
+			}
+		}
+		return out
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for domain, rs := range byDomain {
+		wg.Go(func() {
+			addrs := make([]string, len(rs))
+			for i, r := range rs {
+				addrs[i] = r.rcpt
+			}
+			res := q.opts.Remote.Deliver(ctx, m, domain, addrs)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range rs {
+				err, ok := res[r.rcpt]
+				if !ok {
+					err = Temporaryf([3]int{4, 4, 0}, "No outcome from remote delivery", nil)
+				}
+				out = append(out, outcome{r, AsError(err)})
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// record stores the outcomes of one attempt: delivered, deferred with
+// backoff, or failed. Recipients that failed in this attempt get one DSN
+// between them, enqueued before they are marked failed (a crash in
+// between can only repeat the DSN); if it cannot be enqueued they stay
+// pending and the failure is retried. The first attempt that finds
+// recipients still deferred after DelayNotice sends the delay notice.
+func (q *Queue) record(ctx context.Context, m *Spooled, outcomes []outcome) {
+	age := time.Since(m.Envelope.ReceivedAt)
+	var failed, deferred []dsnRecipient
+	var failedOut []outcome
+	for _, o := range outcomes {
+		log := q.log.With("queue_id", m.ID, "rcpt", o.r.rcpt)
+		if o.err == nil {
+			q.settle(ctx, m.ID, o.r.rcpt, stateDelivered, "", log)
+			continue
+		}
+		if o.err.Temporary && age < q.opts.MaxAge {
+			delay := q.backoff(o.r.attempts + 1)
+			if err := q.defer_(ctx, m.ID, o.r.rcpt, o.err.Error(), time.Now().Add(delay)); err != nil {
+				log.Error("record deferral", "err", err)
+			}
+			log.Warn("deferred", "attempt", o.r.attempts+1, "retry_in", delay, "remote", o.err.Remote, "err", o.err.Error())
+			deferred = append(deferred, dsnRecipient{Addr: o.r.rcpt, Err: o.err})
+			continue
+		}
+		failed = append(failed, dsnRecipient{Addr: o.r.rcpt, Err: o.err, Expired: o.err.Temporary})
+		failedOut = append(failedOut, o)
+	}
+	if len(failed) > 0 {
+		if err := q.sendDSN(ctx, m, actionFailed, failed); err != nil {
+			q.log.Error("enqueue DSN; failures stay queued", "queue_id", m.ID, "err", err)
+			for _, o := range failedOut {
+				q.defer_(ctx, m.ID, o.r.rcpt, o.err.Error(), time.Now().Add(q.opts.RetryMin))
+			}
+			failedOut = nil
+		}
+	}
+	for _, o := range failedOut {
+		log := q.log.With("queue_id", m.ID, "rcpt", o.r.rcpt)
+		q.settle(ctx, m.ID, o.r.rcpt, stateFailed, o.err.Error(), log)
+		log.Error("bounced", "from", m.Envelope.From, "age", age.Round(time.Second), "remote", o.err.Remote, "err", o.err.Error())
+	}
+	if len(deferred) > 0 && !m.delayNotified && q.opts.DelayNotice > 0 && age >= q.opts.DelayNotice {
+		if err := q.sendDSN(ctx, m, actionDelayed, deferred); err != nil {
+			q.log.Error("enqueue delay notice", "queue_id", m.ID, "err", err)
+		} else if err := q.setDelayNotified(ctx, m.ID); err != nil {
+			q.log.Error("record delay notice", "queue_id", m.ID, "err", err)
+		}
+	}
+}
+
+// finish reschedules id at its earliest pending recipient, or removes it
+// when every recipient is settled.
+func (q *Queue) finish(ctx context.Context, id ID) {
 	next, any, err := q.nextAttempt(ctx, id)
 	if err != nil {
 		q.log.Error("reschedule", "queue_id", id, "err", err)
@@ -313,6 +477,11 @@ func (q *Queue) process(id ID) {
 		q.sched.add(id, next)
 		return
 	}
+	q.remove(id)
+}
+
+// remove drops a message's record and spool file.
+func (q *Queue) remove(id ID) {
 	if err := q.deleteMessage(id); err != nil {
 		q.log.Error("remove settled message", "queue_id", id, "err", err)
 		return
@@ -321,49 +490,6 @@ func (q *Queue) process(id ID) {
 	if q.opts.Settled != nil {
 		q.opts.Settled(id)
 	}
-}
-
-// attempt delivers m to one recipient and records the outcome.
-func (q *Queue) attempt(ctx context.Context, m *Spooled, r pendingRcpt) {
-	log := q.log.With("queue_id", m.ID, "rcpt", r.rcpt)
-	var err error
-	local, lerr := q.opts.Local.Accepts(ctx, r.rcpt)
-	switch {
-	case lerr != nil:
-		err = lerr
-	case local:
-		var remote []string
-		remote, err = q.opts.Local.Deliver(ctx, m, r.rcpt)
-		if len(remote) > 0 {
-			if aerr := q.addRecipients(ctx, m.ID, remote); aerr != nil {
-				err = errors.Join(err, aerr)
-			} else {
-				log.Info("expanded to remote recipients", "targets", remote)
-			}
-		}
-	case q.opts.Remote != nil:
-		err = q.opts.Remote.Deliver(ctx, m, r.rcpt)
-	default:
-		err = Temporaryf([3]int{4, 4, 0}, "Remote delivery is not available yet", nil)
-	}
-	if err == nil {
-		q.settle(ctx, m.ID, r.rcpt, stateDelivered, "", log)
-		return
-	}
-	de := AsError(err)
-	age := time.Since(m.Envelope.ReceivedAt)
-	if de.Temporary && age < q.opts.MaxAge {
-		delay := q.backoff(r.attempts + 1)
-		if uerr := q.defer_(ctx, m.ID, r.rcpt, de.Error(), time.Now().Add(delay)); uerr != nil {
-			log.Error("record deferral", "err", uerr)
-		}
-		log.Warn("deferred", "attempt", r.attempts+1, "retry_in", delay, "err", de.Error())
-		return
-	}
-	// Permanent, or retried for too long. DSNs to the sender come with
-	// the remote deliverer; until then the failure is logged.
-	q.settle(ctx, m.ID, r.rcpt, stateFailed, de.Error(), log)
-	log.Error("bounced", "from", m.Envelope.From, "age", age.Round(time.Second), "err", de.Error())
 }
 
 func (q *Queue) backoff(attempt int) time.Duration {

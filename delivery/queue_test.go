@@ -15,7 +15,7 @@ import (
 )
 
 // testStore opens a real store with one domain and the given users.
-func testStore(t *testing.T, users ...string) *storage.Store {
+func testStore(t testing.TB, users ...string) *storage.Store {
 	t.Helper()
 	st, err := storage.Open(t.TempDir(), storage.Options{})
 	if err != nil {
@@ -297,7 +297,13 @@ func TestAliasToRemoteAddsRecipient(t *testing.T) {
 
 type remoteFunc func(m *Spooled, rcpt string) error
 
-func (f remoteFunc) Deliver(ctx context.Context, m *Spooled, rcpt string) error { return f(m, rcpt) }
+func (f remoteFunc) Deliver(ctx context.Context, m *Spooled, domain string, rcpts []string) map[string]error {
+	out := map[string]error{}
+	for _, r := range rcpts {
+		out[r] = f(m, r)
+	}
+	return out
+}
 
 func TestBackoff(t *testing.T) {
 	t.Parallel()

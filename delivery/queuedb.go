@@ -15,8 +15,13 @@ const (
 	stateFailed    = 2
 )
 
-const queueSchema = `
-CREATE TABLE IF NOT EXISTS messages (
+// migrations bring queue.db from PRAGMA user_version i to i+1. Append
+// only: a released step never changes. Version 1 is the original schema
+// (its statements are idempotent, so databases created before versioning,
+// at user_version 0 with the tables already there, pass through it).
+var migrations = []string{
+	// 1: messages, recipients and the targets already delivered.
+	`CREATE TABLE IF NOT EXISTS messages (
 	id          TEXT PRIMARY KEY,
 	mail_from   TEXT NOT NULL,
 	auth_user   TEXT NOT NULL,
@@ -40,8 +45,10 @@ CREATE TABLE IF NOT EXISTS delivered (
 	msg_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
 	target TEXT NOT NULL,
 	PRIMARY KEY (msg_id, target)
-);
-`
+);`,
+	// 2: one delay notice per message (Options.DelayNotice).
+	`ALTER TABLE messages ADD COLUMN delay_notified INTEGER NOT NULL DEFAULT 0;`,
+}
 
 // openDB opens queue.db. synchronous=FULL: a commit is on disk before
 // Enqueue returns, which is what the 250 promises.
@@ -54,11 +61,43 @@ func openDB(path string) (*sql.DB, error) {
 	// One writer connection: SQLite allows one writer anyway, and this
 	// keeps busy retries out of the hot path.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(queueSchema); err != nil {
+	if err := migrate(db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("create queue schema in %s: %w", path, err)
+		return nil, fmt.Errorf("queue schema in %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// migrate runs the migrations the database has not seen, each in its own
+// transaction with its user_version bump, so a crash leaves a consistent
+// version. A database newer than this binary is refused, not downgraded.
+func migrate(db *sql.DB) error {
+	var version int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("queue.db has schema version %d; this maild knows up to %d", version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		// PRAGMA takes no bound parameters; v+1 is an int.
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (q *Queue) insert(ctx context.Context, env Envelope, size int64) error {
@@ -111,8 +150,8 @@ func (q *Queue) load(ctx context.Context, id ID) (*Spooled, []pendingRcpt, error
 	var remote string
 	var tlsFlag int
 	var received int64
-	err := q.db.QueryRowContext(ctx, `SELECT mail_from, auth_user, remote, helo, tls, received_at, size FROM messages WHERE id = ?`, string(id)).
-		Scan(&m.Envelope.From, &m.Envelope.AuthUser, &remote, &m.Envelope.Helo, &tlsFlag, &received, &m.Size)
+	err := q.db.QueryRowContext(ctx, `SELECT mail_from, auth_user, remote, helo, tls, received_at, size, delay_notified FROM messages WHERE id = ?`, string(id)).
+		Scan(&m.Envelope.From, &m.Envelope.AuthUser, &remote, &m.Envelope.Helo, &tlsFlag, &received, &m.Size, &m.delayNotified)
 	if err == sql.ErrNoRows {
 		return nil, nil, nil
 	}
@@ -164,6 +203,11 @@ func (q *Queue) nextAttempt(ctx context.Context, id ID) (time.Time, bool, error)
 		return time.Time{}, false, err
 	}
 	return time.Unix(0, next.Int64), true, nil
+}
+
+func (q *Queue) setDelayNotified(ctx context.Context, id ID) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE messages SET delay_notified = 1 WHERE id = ?`, string(id))
+	return err
 }
 
 func (q *Queue) isDelivered(ctx context.Context, id ID, target string) (bool, error) {
@@ -222,24 +266,49 @@ func (q *Queue) messageIDs() (map[ID]bool, error) {
 // Entry is one queued message as `mailctl queue` shows it.
 type Entry struct {
 	ID         ID
-	From       string
+	From       string // "" is the null sender (a DSN)
+	AuthUser   string // the submitting user, "" for inbound mail
 	ReceivedAt time.Time
 	Size       int64
+	// DelayNotified: the sender has had the delay notice.
+	DelayNotified bool
+	// Recipients are the pending ones in List; every one, with its
+	// State, in Show.
 	Recipients []EntryRecipient
 }
 
 // EntryRecipient is a recipient's delivery state.
 type EntryRecipient struct {
-	Address     string
+	Address string
+	// State is "pending", "delivered" or "failed".
+	State       string
 	Attempts    int
 	NextAttempt time.Time
 	LastError   string
 }
 
-// List returns the messages still queued with their pending recipients.
+func stateName(st int) string {
+	switch st {
+	case stateDelivered:
+		return "delivered"
+	case stateFailed:
+		return "failed"
+	}
+	return "pending"
+}
+
+// List returns the messages still queued with their pending recipients,
+// oldest first.
 func (q *Queue) List(ctx context.Context) ([]Entry, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT m.id, m.mail_from, m.received_at, m.size, r.rcpt, r.attempts, r.next_attempt, r.last_error
-		FROM messages m JOIN recipients r ON r.msg_id = m.id WHERE r.state = 0 ORDER BY m.received_at, m.id, r.rowid`)
+	return q.entries(ctx, `WHERE r.state = 0`)
+}
+
+// entries reads messages joined with their recipients; where filters
+// (fixed SQL with ? for args).
+func (q *Queue) entries(ctx context.Context, where string, args ...any) ([]Entry, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT m.id, m.mail_from, m.auth_user, m.received_at, m.size, m.delay_notified,
+		r.rcpt, r.state, r.attempts, r.next_attempt, r.last_error
+		FROM messages m JOIN recipients r ON r.msg_id = m.id `+where+` ORDER BY m.received_at, m.id, r.rowid`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -249,10 +318,14 @@ func (q *Queue) List(ctx context.Context) ([]Entry, error) {
 		var e Entry
 		var r EntryRecipient
 		var received, next int64
-		if err := rows.Scan(&e.ID, &e.From, &received, &e.Size, &r.Address, &r.Attempts, &next, &r.LastError); err != nil {
+		var st int
+		if err := rows.Scan(&e.ID, &e.From, &e.AuthUser, &received, &e.Size, &e.DelayNotified, &r.Address, &st, &r.Attempts, &next, &r.LastError); err != nil {
 			return nil, err
 		}
-		r.NextAttempt = time.Unix(0, next)
+		r.State = stateName(st)
+		if st == statePending {
+			r.NextAttempt = time.Unix(0, next)
+		}
 		if n := len(out); n > 0 && out[n-1].ID == e.ID {
 			out[n-1].Recipients = append(out[n-1].Recipients, r)
 			continue

@@ -18,6 +18,11 @@ import (
 // DefaultConfigPath is where packages install the config.
 const DefaultConfigPath = "/etc/yubin/maild.toml"
 
+// Version is what `mailctl --version` prints, stamped at build time:
+//
+//	go build -ldflags "-X yubin/admin/cli.Version=1.2.3" ./cmd/mailctl
+var Version = "devel"
+
 // globals are the flags every command shares.
 type globals struct {
 	configPath string
@@ -37,12 +42,14 @@ It works on the server's data directory directly, whether maild is running
 or not; a running maild sees every change at once.`,
 		SilenceUsage:  true,
 		SilenceErrors: false,
+		Version:       Version,
 	}
+	root.SetVersionTemplate("mailctl {{.Version}}\n")
 	root.SetOut(out)
 	root.SetErr(errOut)
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "maild config file (default "+DefaultConfigPath+")")
 	root.PersistentFlags().StringVar(&g.dataDir, "data", "", "data directory (overrides the config's data_dir; ./var for a dev server)")
-	root.AddCommand(domainCommand(g), userCommand(g), aliasCommand(g))
+	root.AddCommand(domainCommand(g), userCommand(g), aliasCommand(g), dkimCommand(g), queueCommand(g), routeCommand(g), sendmailCommand(g))
 	return root
 }
 

@@ -82,6 +82,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		RetryMin: cfg.Delivery.RetryMin,
 		RetryMax: cfg.Delivery.RetryMax,
 		MaxAge:   cfg.Delivery.MaxAge,
+		// Remote delivery (MX or smarthost), DSNs and delay notices.
+		Remote:      newRemote(cfg, log.With("component", "remote")),
+		Hostname:    cfg.Hostname,
+		DelayNotice: cfg.Delivery.DelayNotice,
 	})
 	if err != nil {
 		return nil, err
@@ -114,7 +118,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err := d.bind("smtp", cfg.SMTP.Listen, d.smtp.Serve); err != nil {
 		return nil, err
 	}
-	for _, setup := range []func() error{d.setupSubmission, d.setupIMAP, d.setupPOP3} {
+	for _, setup := range []func() error{d.setupSubmission, d.setupIMAP, d.setupPOP3, d.setupControl} {
 		if err := setup(); err != nil {
 			return nil, err
 		}

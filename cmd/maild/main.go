@@ -15,8 +15,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	systemd "github.com/coreos/go-systemd/v22/daemon"
+
 	"yubin/admin/config"
 )
+
+// version is stamped at build time:
+//
+//	go build -ldflags "-X main.version=1.2.3" ./cmd/maild
+var version = "devel"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -28,12 +35,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "config file (TOML); with --dev it overrides the dev defaults key by key")
 	dev := fs.Bool("dev", false, "run the embedded development setup: loopback, unprivileged ports, demo domain, self-signed TLS")
 	dataDir := fs.String("data", "", "data directory (default: config data_dir; ./var with --dev)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: maild --config FILE\n       maild --dev [--data DIR] [--config FILE]\n\n")
+		fmt.Fprintf(stderr, "Usage: maild --config FILE\n       maild --dev [--data DIR] [--config FILE]\n       maild --version\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "maild", version)
+		return 0
 	}
 	if fs.NArg() > 0 || (!*dev && *configPath == "") {
 		fs.Usage()
@@ -61,6 +73,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	// Type=notify in maild.service: ready once every listener is bound.
+	// Without NOTIFY_SOCKET (not under systemd) these do nothing.
+	systemd.SdNotify(false, systemd.SdNotifyReady)
 	for {
 		select {
 		case <-hup:
@@ -70,6 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			d.shutdown()
 			return 1
 		case <-ctx.Done():
+			systemd.SdNotify(false, systemd.SdNotifyStopping)
 			logger.Info("shutting down", "timeout", cfg.SMTP.ShutdownTimeout)
 			if err := d.shutdown(); err != nil {
 				logger.Error("shutdown", "err", err)

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"yubin/admin/control"
+	"yubin/delivery"
+)
+
+// setupControl binds the control socket (control.socket) that mailctl's
+// live commands use: queue, route, sendmail. It is served with the other
+// listeners and closed at shutdown.
+func (d *daemon) setupControl() error {
+	l, err := control.Listen(d.cfg.Control.Socket)
+	if err != nil {
+		return err
+	}
+	srv := control.NewServer(control.Options{
+		Queue:           d.queue,
+		Submitter:       d.controlSubmitter(),
+		Resolver:        d.store,
+		Logger:          d.log.With("component", "control"),
+		Version:         version,
+		Hostname:        d.cfg.Hostname,
+		MaxMessageBytes: d.cfg.SMTP.MaxMessageBytes,
+	})
+	d.bound = append(d.bound, boundListener{proto: "control", l: l, serve: srv.Serve})
+	d.closers = append(d.closers, srv.Close)
+	return nil
+}
+
+// controlSubmitter hands sendmail submissions to d.submitter, read at each
+// call so the order of the setup steps does not matter.
+func (d *daemon) controlSubmitter() control.Submitter {
+	return submitterFunc(func(ctx context.Context, from string, to []string, msg io.Reader) (delivery.ID, error) {
+		if d.submitter == nil {
+			return "", delivery.Temporaryf([3]int{4, 3, 2}, "submission not available", errors.New("maild has no submitter"))
+		}
+		return d.submitter.Submit(ctx, from, to, msg)
+	})
+}
+
+type submitterFunc func(ctx context.Context, from string, to []string, msg io.Reader) (delivery.ID, error)
+
+func (f submitterFunc) Submit(ctx context.Context, from string, to []string, msg io.Reader) (delivery.ID, error) {
+	return f(ctx, from, to, msg)
+}
