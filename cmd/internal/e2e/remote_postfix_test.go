@@ -72,4 +72,8 @@ func TestRemoteHostDownDefers(t *testing.T) {
 	if n := s.logs.count(func(e logEntry) bool { return e.str("msg") == "bounced" }); n != 0 {
 		t.Errorf("%d bounces for a deferred message", n)
 	}
+	// The queue shows it with its last error.
+	if out := s.mustMailctl("", "queue", "list"); !strings.Contains(out, "bob@down.test") || !strings.Contains(out, "4.4.1") {
+		t.Errorf("mailctl queue list after restart:\n%s", out)
+	}
 }

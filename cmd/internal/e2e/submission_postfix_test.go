@@ -74,14 +74,31 @@ print("VERIFIED" if dkim.verify(msg, dnsfunc=dnsfunc) else "FAILED")
 		}
 	}
 
+	// A script on the server uses sendmail -t: the remote copy reaches
+	// Postfix, the local one amy's INBOX.
+	cmd := exec.Command(filepath.Join(binDir, "mailctl"), "--data", s.dataDir, "sendmail", "-t", "-f", "amy@acme.test")
+	cmd.Stdin = strings.NewReader("From: amy@acme.test\nTo: bob@remote.test\nCc: amy@acme.test\nSubject: from cron\n\nnightly report\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sendmail -t: %v\n%s", err, out)
+	}
+	if got := pf.WaitMaildir("bob", 3); !strings.Contains(strings.Join(got, ""), "nightly report") {
+		t.Errorf("sendmail's remote copy did not reach Postfix")
+	}
+	s.waitDelivered("amy@acme.test", 1)
+
 	// Postfix refuses an unknown recipient with 550: amy gets one DSN and
 	// the message leaves the queue.
 	msg := "From: amy@acme.test\r\nTo: nobody@remote.test\r\nSubject: to nobody\r\n\r\nx\r\n"
 	if err := submit(t, s.addrs["submissions"], true, "amy@acme.test", "amy@acme.test", []string{"nobody@remote.test"}, msg); err != nil {
 		t.Fatal(err)
 	}
-	s.waitDelivered("amy@acme.test", 1)
-	dsn := s.newFiles("amy@acme.test")
+	s.waitDelivered("amy@acme.test", 2)
+	var dsn []string
+	for _, f := range s.newFiles("amy@acme.test") {
+		if strings.Contains(f, "multipart/report") {
+			dsn = append(dsn, f)
+		}
+	}
 	if len(dsn) != 1 || !strings.Contains(dsn[0], "multipart/report") || !strings.Contains(dsn[0], "Final-Recipient: rfc822; nobody@remote.test") ||
 		!strings.Contains(dsn[0], "Status: 5.") || !strings.Contains(dsn[0], "Subject: to nobody") {
 		t.Errorf("DSN in amy's INBOX:\n%s", strings.Join(dsn, "\n----\n"))
