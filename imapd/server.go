@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log"
 	"log/slog"
 	"net"
@@ -165,5 +164,3 @@ func remoteAddr(c net.Conn) netip.Addr {
 	}
 	return netip.Addr{}
 }
-
-var errInternal = fmt.Errorf("internal error")
