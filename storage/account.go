@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -499,29 +500,7 @@ func scanMessage(sc interface{ Scan(...any) error }, dir string) (Message, strin
 
 // Messages lists the messages in mailbox ordered by UID.
 func (a *Account) Messages(ctx context.Context, mailbox string) ([]Message, error) {
-	canon, dir, err := a.ensureIndexed(ctx, mailbox)
-	if err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
-	}
-	a.idxMu.RLock()
-	defer a.idxMu.RUnlock()
-	rows, err := a.idx.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE mailbox = ? ORDER BY uid`, canon)
-	if err != nil {
-		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
-	}
-	defer rows.Close()
-	var out []Message
-	for rows.Next() {
-		m, _, err := scanMessage(rows, dir)
-		if err != nil {
-			return nil, fmt.Errorf("list messages of %q: %w", canon, err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
-	}
-	return out, nil
+	return a.MessageRange(ctx, mailbox, 0, math.MaxUint32)
 }
 
 // MessageRange lists the messages in mailbox with first <= UID <= last,
