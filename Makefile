@@ -21,9 +21,12 @@ dev: deps
 	$(GO) run ./cmd/maild --dev
 
 # The whole suite: static checks, unit and end-to-end tests, short fuzz runs.
+# package-test runs last: in CI it replaces the installed Postfix (an MTA
+# the e2e tests use) with the .deb, as a real install would.
 test: deps lint
 	$(GO) test -count=1 ./...
 	$(MAKE) fuzz
+	$(MAKE) package-test
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
@@ -53,3 +56,27 @@ deps:
 
 clean:
 	rm -rf bin
+
+# Packages (issue 5): the .deb and .rpm for each architecture in dist/,
+# built by packaging/build.sh with nfpm (pinned, run with go run). arm64
+# cross-compiles with Debian's gcc-aarch64-linux-gnu; `make package
+# PKG_ARCHS=amd64` builds only amd64.
+PKG_ARCHS ?= amd64 arm64
+PKG_TARGETS = $(addprefix package-,$(PKG_ARCHS))
+
+.PHONY: package package-amd64 package-arm64 package-test package-clean
+
+package: $(PKG_TARGETS)
+
+package-amd64 package-arm64:
+	GO=$(GO) packaging/build.sh $(@:package-%=%) dist
+
+# Build, inspect and lint the packages, then install, use, remove and purge
+# the .deb on this machine (root, Debian; see packaging/test-install.sh).
+package-test:
+	GO=$(GO) packaging/test-install.sh
+
+package-clean:
+	rm -rf dist
+
+clean: package-clean
