@@ -69,7 +69,7 @@ func (d *MDA) Deliver(ctx context.Context, m *Spooled, rcpt string) ([]string, e
 	case err != nil:
 		return nil, AsError(err)
 	}
-	loops, err := deliveredToHeaders(m)
+	loops, junk, err := deliveredToHeaders(m)
 	if err != nil {
 		return nil, AsError(err)
 	}
@@ -91,7 +91,7 @@ func (d *MDA) Deliver(ctx context.Context, m *Spooled, rcpt string) ([]string, e
 			errs = append(errs, &Error{Code: 554, Enhanced: [3]int{5, 4, 6}, Public: "Mail loop detected", Err: fmt.Errorf("message already has Delivered-To: %s", target)})
 			continue
 		}
-		if err := d.deliverOne(ctx, m, rcpt, t.Address); err != nil {
+		if err := d.deliverOne(ctx, m, rcpt, t.Address, junk); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -109,7 +109,7 @@ func (d *MDA) Deliver(ctx context.Context, m *Spooled, rcpt string) ([]string, e
 	return remote, nil
 }
 
-func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user storage.Address) *Error {
+func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user storage.Address, junk bool) *Error {
 	f, err := m.Open()
 	if err != nil {
 		return AsError(fmt.Errorf("open spool file: %w", err))
@@ -118,7 +118,21 @@ func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user stor
 	// RFC 5321 §4.4: the final delivery adds Return-Path; Delivered-To
 	// (as Postfix and Dovecot write it) lets us detect loops.
 	hdr := fmt.Sprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n", m.Envelope.From, user.String())
-	msg, err := d.dir.Deliver(ctx, user, "INBOX", io.MultiReader(strings.NewReader(hdr), bufio.NewReaderSize(f, 64<<10)), storage.DeliverOptions{EnforceQuota: true})
+	mailbox := "INBOX"
+	var body io.Reader = bufio.NewReaderSize(f, 64<<10)
+	if junk {
+		// Marked by the inbound checks: to Junk, without the mark.
+		mailbox = JunkMailbox
+		body = stripField(body.(*bufio.Reader), JunkHeader)
+	}
+	msg, err := d.dir.Deliver(ctx, user, mailbox, io.MultiReader(strings.NewReader(hdr), body), storage.DeliverOptions{EnforceQuota: true})
+	if junk && errors.Is(err, storage.ErrNotFound) {
+		// The user deleted Junk: INBOX rather than nowhere.
+		if _, serr := f.Seek(0, io.SeekStart); serr == nil {
+			mailbox = "INBOX"
+			msg, err = d.dir.Deliver(ctx, user, mailbox, io.MultiReader(strings.NewReader(hdr), stripField(bufio.NewReaderSize(f, 64<<10), JunkHeader)), storage.DeliverOptions{EnforceQuota: true})
+		}
+	}
 	log := d.log.With("queue_id", m.ID, "rcpt", rcpt, "user", user.String())
 	switch {
 	case errors.Is(err, storage.ErrQuotaExceeded):
@@ -134,7 +148,7 @@ func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user stor
 		// which is better than losing it.
 		log.Error("record delivery", "err", err)
 	}
-	log.Info("delivered", "mailbox", "INBOX", "uid", msg.UID, "size", msg.Size)
+	log.Info("delivered", "mailbox", mailbox, "uid", msg.UID, "size", msg.Size)
 	return nil
 }
 
@@ -143,23 +157,28 @@ func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user stor
 const maxHeaderScan = 1 << 20
 
 // deliveredToHeaders returns the addresses in the message's Delivered-To
-// header fields (lower-cased).
-func deliveredToHeaders(m *Spooled) (map[string]bool, error) {
+// header fields (lower-cased), and whether it carries JunkHeader.
+func deliveredToHeaders(m *Spooled) (map[string]bool, bool, error) {
 	f, err := m.Open()
 	if err != nil {
-		return nil, fmt.Errorf("open spool file: %w", err)
+		return nil, false, fmt.Errorf("open spool file: %w", err)
 	}
 	defer f.Close()
 	out := map[string]bool{}
 	br := bufio.NewReader(io.LimitReader(f, maxHeaderScan))
 	prefix := []byte("delivered-to:")
+	junkPrefix := []byte(strings.ToLower(JunkHeader) + ":")
+	junk := false
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(bytes.TrimRight(line, "\r\n")) == 0 {
-			return out, nil // end of header (or of input)
+			return out, junk, nil // end of header (or of input)
 		}
 		if len(line) > len(prefix) && bytes.EqualFold(line[:len(prefix)], prefix) {
 			out[strings.ToLower(strings.TrimSpace(string(line[len(prefix):])))] = true
+		}
+		if len(line) > len(junkPrefix) && bytes.EqualFold(line[:len(junkPrefix)], junkPrefix) {
+			junk = true
 		}
 		if err == bufio.ErrBufferFull {
 			// An overlong line: skip its rest.
@@ -168,7 +187,7 @@ func deliveredToHeaders(m *Spooled) (map[string]bool, error) {
 			}
 		}
 		if err != nil {
-			return out, nil
+			return out, junk, nil
 		}
 	}
 }

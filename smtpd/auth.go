@@ -65,9 +65,15 @@ func (s *session) login(username, password string) error {
 	switch {
 	case errors.Is(err, storage.ErrThrottled):
 		s.log.Warn("login throttled", "user", username)
+		if tooMany := s.countError(); tooMany != nil {
+			return tooMany
+		}
 		return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed logins, try again later"}
 	case errors.Is(err, storage.ErrAuthFailed):
 		s.log.Warn("login failed", "user", username)
+		if tooMany := s.countError(); tooMany != nil {
+			return tooMany
+		}
 		return smtp.ErrAuthFailed
 	case err != nil:
 		s.log.Error("login", "user", username, "err", err)

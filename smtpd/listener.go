@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,6 +77,8 @@ func (l *limitListener) release(ip netip.Addr) {
 }
 
 // trackedConn carries the connection id and frees its limit slot once.
+// It outlives go-smtp's sessions (one per EHLO and STARTTLS), so it also
+// counts the session's errors.
 type trackedConn struct {
 	net.Conn
 	id      string
@@ -83,6 +86,19 @@ type trackedConn struct {
 	log     *slog.Logger
 	once    sync.Once
 	release func()
+
+	// errors counts refused commands; closeAfterWrite ends the
+	// connection once the next reply is written.
+	errors          atomic.Int32
+	closeAfterWrite atomic.Bool
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if c.closeAfterWrite.Load() {
+		c.Close()
+	}
+	return n, err
 }
 
 func (c *trackedConn) Close() error {

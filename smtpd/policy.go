@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/netip"
 
 	"yubin/delivery"
@@ -45,6 +46,19 @@ type RecipientResolver interface {
 // local recipients. There is no relaying on port 25, ever.
 type MXPolicy struct {
 	Recipients RecipientResolver
+	// Sender, when set, checks SPF, DKIM and DMARC of every message
+	// (see Message). Nil accepts messages unchecked.
+	Sender SenderChecker
+	// Hostname is our authserv-id: incoming Authentication-Results
+	// fields that claim it are removed.
+	Hostname string
+	// Trusted clients get the checks and the header, but no rejection
+	// or quarantine.
+	Trusted []netip.Prefix
+	// TempDir holds messages while they are checked ("" = os.TempDir()).
+	TempDir string
+	// Logger gets one "sender checks" line per message.
+	Logger *slog.Logger
 }
 
 // Mail accepts any reverse path go-smtp could parse, including the null

@@ -77,6 +77,13 @@ type Options struct {
 	HideClientIP bool
 	// Queue receives accepted messages. Required.
 	Queue Enqueuer
+	// MaxErrors is how many refused commands (bad recipients, relay
+	// attempts, failed logins) a connection may have; the next refusal
+	// is followed by 421 and the connection is closed (default 10).
+	MaxErrors int
+	// Blocklist, when set, is asked about every client before the
+	// greeting; a listed client gets 554 naming the list.
+	Blocklist Blocklist
 }
 
 // Server is one SMTP listener role; Serve may be called for several
@@ -119,6 +126,9 @@ func New(opts Options) (*Server, error) {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = time.Minute
 	}
+	if opts.MaxErrors <= 0 {
+		opts.MaxErrors = 10
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -145,6 +155,9 @@ func New(opts Options) (*Server, error) {
 // SubmissionTLS it wraps l in TLS itself.
 func (s *Server) Serve(l net.Listener) error {
 	var wrapped net.Listener = newLimitListener(l, s.opts.MaxConnections, s.opts.MaxConnectionsPerIP, s.log)
+	if s.opts.Blocklist != nil {
+		wrapped = newBlocklistListener(wrapped, s.opts.Blocklist, s.opts.Hostname)
+	}
 	if s.opts.Mode == SubmissionTLS {
 		// TLS outside the limit wrapper: go-smtp and the policies see a
 		// *tls.Conn, and NetConn() leads back to the tracked conn.

@@ -18,10 +18,11 @@ import (
 // session is one SMTP session: go-smtp creates it at EHLO/HELO and again
 // after STARTTLS.
 type session struct {
-	srv   *Server
-	conn  *smtp.Conn
-	log   *slog.Logger
-	state State
+	srv     *Server
+	conn    *smtp.Conn
+	tracked *trackedConn // nil when served without the limit wrapper
+	log     *slog.Logger
+	state   State
 
 	from    string
 	hasFrom bool
@@ -36,15 +37,16 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		netConn = tc.NetConn()
 	}
 	log := s.log
-	if tc, ok := netConn.(*trackedConn); ok {
-		st.ConnID = tc.id
-		log = tc.log
+	tracked, _ := netConn.(*trackedConn)
+	if tracked != nil {
+		st.ConnID = tracked.id
+		log = tracked.log
 	}
 	if ap, err := netip.ParseAddrPort(netConn.RemoteAddr().String()); err == nil {
 		st.Remote = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	log.Debug("session", "helo", st.Helo, "tls", st.TLS)
-	return &session{srv: s, conn: c, log: log, state: st}, nil
+	return &session{srv: s, conn: c, log: log, state: st, tracked: tracked}, nil
 }
 
 // policyTimeout bounds one policy decision (directory lookups, later DNS).
@@ -141,6 +143,9 @@ func (s *session) reject(stage string, err error, attrs ...any) error {
 		s.log.Warn("rejected", attrs...)
 	} else {
 		s.log.Info("rejected", attrs...)
+	}
+	if tooMany := s.countError(); tooMany != nil {
+		return tooMany
 	}
 	return SMTPError(de)
 }

@@ -36,7 +36,11 @@ var signedHeaders = []string{
 // Message checks the From: header, adds missing Message-ID/Date/From and
 // signs with the sender domain's DKIM key.
 func (p *Policy) Message(ctx context.Context, s *smtpd.State, env *delivery.Envelope, msg io.Reader) (io.ReadCloser, error) {
-	return p.prepare(ctx, s.AuthUser, env.From, msg)
+	rc, err := p.prepare(ctx, s.AuthUser, env.From, msg)
+	if err == nil {
+		p.rates.record(s.AuthUser)
+	}
+	return rc, err
 }
 
 // Submit queues a message handed over locally (sendmail): same header

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"yubin/delivery"
 	"yubin/smtpd"
@@ -32,13 +33,19 @@ type Options struct {
 	TempDir string
 	// Logger gets signing events.
 	Logger *slog.Logger
+	// MaxMessagesPerHour bounds the messages one authenticated user may
+	// submit per hour (0 = no limit); MAIL beyond it gets 451 4.7.1.
+	MaxMessagesPerHour int
+	// Now replaces the clock in tests.
+	Now func() time.Time
 }
 
 // Policy is the submission policy. It implements smtpd.Policy and
 // smtpd.MessagePolicy.
 type Policy struct {
-	opts Options
-	log  *slog.Logger
+	opts  Options
+	log   *slog.Logger
+	rates *rateLimiter
 }
 
 var (
@@ -57,7 +64,7 @@ func New(opts Options) (*Policy, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Policy{opts: opts, log: opts.Logger}, nil
+	return &Policy{opts: opts, log: opts.Logger, rates: newRateLimiter(opts.MaxMessagesPerHour, opts.Now)}, nil
 }
 
 var (
@@ -72,6 +79,10 @@ func (p *Policy) Mail(ctx context.Context, s *smtpd.State, from string) error {
 	}
 	if from == "" {
 		return errNullSender
+	}
+	if err := p.rates.check(s.AuthUser); err != nil {
+		p.log.Warn("rejected", "user", s.AuthUser, "reason", "hourly message limit", "limit", p.opts.MaxMessagesPerHour)
+		return err
 	}
 	return p.checkSender(ctx, s.AuthUser, from, "envelope sender")
 }

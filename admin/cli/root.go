@@ -49,7 +49,7 @@ or not; a running maild sees every change at once.`,
 	root.SetErr(errOut)
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "maild config file (default "+DefaultConfigPath+")")
 	root.PersistentFlags().StringVar(&g.dataDir, "data", "", "data directory (overrides the config's data_dir; ./var for a dev server)")
-	root.AddCommand(domainCommand(g), userCommand(g), aliasCommand(g), dkimCommand(g), queueCommand(g), routeCommand(g), sendmailCommand(g))
+	root.AddCommand(domainCommand(g), withProfile(g, userCommand(g)), aliasCommand(g), dkimCommand(g), queueCommand(g), routeCommand(g), sendmailCommand(g), dnsCommand(g), statusCommand(g), configCommand(g))
 	return root
 }
 

@@ -84,6 +84,16 @@ type Config struct {
 	// Delivery is the [delivery] section: the queue and local delivery.
 	Delivery Delivery `toml:"delivery"`
 
+	// HTTP is the [http] section: client autoconfiguration, the MTA-STS
+	// policy and metrics.
+	HTTP HTTP `toml:"http"`
+
+	// SenderAuth is the [senderauth] section: SPF, DKIM and DMARC.
+	SenderAuth SenderAuth `toml:"senderauth"`
+
+	// DNSBL is the [dnsbl] section: blocklists checked at connect.
+	DNSBL DNSBL `toml:"dnsbl"`
+
 	// Dev is true under `maild --dev`. It is not a TOML key.
 	Dev bool `toml:"-"`
 }
@@ -150,6 +160,12 @@ type SMTP struct {
 	// ShutdownTimeout is how long SIGTERM waits for open sessions to finish
 	// before closing them. Default: "30s".
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+
+	// MaxErrors is how many refused commands (unknown recipients, relay
+	// attempts, failed logins) one connection may have on any SMTP
+	// listener; the next one is answered with 421 and the connection is
+	// closed. Default: 10.
+	MaxErrors int `toml:"max_errors"`
 }
 
 // Delivery is the [delivery] section.
@@ -221,6 +237,12 @@ type Submission struct {
 	// HideClientIP leaves the sender's IP address out of the Received
 	// header of submitted mail. Default: false.
 	HideClientIP bool `toml:"hide_client_ip"`
+
+	// MaxMessagesPerHour is how many messages one authenticated user may
+	// submit per hour (sendmail excluded), so a stolen password cannot
+	// send a flood; MAIL beyond it gets 451 4.7.1. 0 means no limit.
+	// Default: 200.
+	MaxMessagesPerHour int `toml:"max_messages_per_hour"`
 }
 
 // DNS configures name resolution for outbound delivery.
@@ -289,6 +311,35 @@ type Auth struct {
 	FailureDelay time.Duration `toml:"failure_delay"`
 }
 
+// HTTP is the [http] section: the web side of the server.
+type HTTP struct {
+	// Listen lists "host:port" addresses for plain HTTP: Thunderbird
+	// autoconfig (autoconfig.DOMAIN) and the Outlook autodiscover JSON
+	// redirect. Empty disables it. Default: ["0.0.0.0:80"].
+	Listen []string `toml:"listen"`
+
+	// ListenTLS lists addresses for HTTPS: everything Listen serves plus
+	// Outlook autodiscover (autodiscover.DOMAIN), the MTA-STS policy
+	// (mta-sts.DOMAIN) and the per-user Apple profile, with the same
+	// certificate as the mail listeners. Default: ["0.0.0.0:443"].
+	ListenTLS []string `toml:"listen_tls"`
+
+	// MetricsListen is the "host:port" serving Prometheus metrics at
+	// /metrics. Keep it on loopback or a private network; "" disables it.
+	// Default: "127.0.0.1:9425".
+	MetricsListen string `toml:"metrics_listen"`
+
+	// MTASTSMode is the MTA-STS policy mode (RFC 8461) served at
+	// https://mta-sts.DOMAIN/.well-known/mta-sts.txt: "" (no policy),
+	// "testing" or "enforce". Publish the DNS records `mailctl dns DOMAIN`
+	// prints before turning it on. Default: "".
+	MTASTSMode string `toml:"mta_sts_mode"`
+
+	// MTASTSMaxAge is how long senders may cache the MTA-STS policy.
+	// Default: "168h" (one week).
+	MTASTSMaxAge time.Duration `toml:"mta_sts_max_age"`
+}
+
 // Default returns the production defaults. A production install needs to
 // set only hostname (when the system hostname is not the mail name).
 func Default() Config {
@@ -309,6 +360,7 @@ func Default() Config {
 			ReadTimeout:         5 * time.Minute,
 			WriteTimeout:        time.Minute,
 			ShutdownTimeout:     30 * time.Second,
+			MaxErrors:           10,
 		},
 		IMAP: IMAP{
 			Listen:              []string{"0.0.0.0:143"},
@@ -326,10 +378,25 @@ func Default() Config {
 			FailureDelay:  time.Second,
 		},
 		Submission: Submission{
-			Listen:    []string{"0.0.0.0:587"},
-			ListenTLS: []string{"0.0.0.0:465"},
+			Listen:             []string{"0.0.0.0:587"},
+			ListenTLS:          []string{"0.0.0.0:465"},
+			MaxMessagesPerHour: 200,
 		},
+		SenderAuth: SenderAuth{
+			Enabled:         true,
+			DMARCReject:     "reject",
+			DMARCQuarantine: "junk",
+			TempError:       "defer",
+			Trusted:         []string{},
+		},
+		DNSBL:   DNSBL{Zones: []string{}},
 		Control: Control{Socket: "/run/yubin/control.sock"},
+		HTTP: HTTP{
+			Listen:        []string{"0.0.0.0:80"},
+			ListenTLS:     []string{"0.0.0.0:443"},
+			MetricsListen: "127.0.0.1:9425",
+			MTASTSMaxAge:  168 * time.Hour,
+		},
 		Delivery: Delivery{
 			Workers:                  4,
 			RetryMin:                 time.Minute,
@@ -365,7 +432,12 @@ func Dev(dataDir string) Config {
 	c.Submission.Listen = []string{"127.0.0.1:2587"}
 	c.Submission.ListenTLS = []string{"127.0.0.1:2465"}
 	c.Control.Socket = filepath.Join(dataDir, "control.sock")
+	c.HTTP.Listen = []string{"127.0.0.1:8080"}
+	c.HTTP.ListenTLS = []string{"127.0.0.1:8443"}
 	c.Auth.PlaintextOnLoopback = true
+	// Sender checks need the real DNS of real senders; a dev setup
+	// mostly sees local test mail (tests turn them on explicitly).
+	c.SenderAuth.Enabled = false
 	return c
 }
 
@@ -391,6 +463,10 @@ func (c Config) clone() Config {
 	c.Submission.ListenTLS = slices.Clone(c.Submission.ListenTLS)
 	c.Delivery.SmarthostDomains = slices.Clone(c.Delivery.SmarthostDomains)
 	c.Delivery.RateLimits = maps.Clone(c.Delivery.RateLimits)
+	c.SenderAuth.Trusted = slices.Clone(c.SenderAuth.Trusted)
+	c.DNSBL.Zones = slices.Clone(c.DNSBL.Zones)
+	c.HTTP.Listen = slices.Clone(c.HTTP.Listen)
+	c.HTTP.ListenTLS = slices.Clone(c.HTTP.ListenTLS)
 	return c
 }
 

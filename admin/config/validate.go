@@ -141,6 +141,25 @@ func (c Config) validate() []*fieldError {
 	if c.Control.Socket == "" {
 		bad("control.socket", "must not be empty")
 	}
+	c.validateInbound(bad)
+	for key, addrs := range map[string][]string{"http.listen": c.HTTP.Listen, "http.listen_tls": c.HTTP.ListenTLS} {
+		for _, addr := range addrs {
+			if err := validListen(addr); err != nil {
+				bad(key, "%q: %v", addr, err)
+			}
+		}
+	}
+	if c.HTTP.MetricsListen != "" {
+		if err := validListen(c.HTTP.MetricsListen); err != nil {
+			bad("http.metrics_listen", "%q: %v", c.HTTP.MetricsListen, err)
+		}
+	}
+	switch c.HTTP.MTASTSMode {
+	case "", "testing", "enforce":
+	default:
+		bad("http.mta_sts_mode", "unknown mode %q (want \"\", testing or enforce)", c.HTTP.MTASTSMode)
+	}
+	duration("http.mta_sts_max_age", c.HTTP.MTASTSMaxAge)
 	return errs
 }
 

@@ -2,7 +2,9 @@ package control
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -65,6 +68,13 @@ type Options struct {
 	// Version and Hostname are reported by /v1/status; sendmail builds
 	// its default sender from Hostname.
 	Version, Hostname string
+	// Listeners are reported by /v1/status.
+	Listeners []Listener
+	// MTASTSPolicyID is reported by /v1/status.
+	MTASTSPolicyID string
+	// Certificate returns the certificate the TLS listeners serve now,
+	// for /v1/status; nil (or a nil func) reports none.
+	Certificate func() *x509.Certificate
 	// MaxMessageBytes bounds a submitted message (after CRLF conversion).
 	// Default 25 MiB, as smtp.max_message_bytes.
 	MaxMessageBytes int64
@@ -152,7 +162,15 @@ func writeError(w http.ResponseWriter, status int, err error) {
 var errUnavailable = errors.New("not available in this maild")
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	st := Status{Version: s.opts.Version, Hostname: s.opts.Hostname, PID: os.Getpid(), Started: s.started.UTC()}
+	st := Status{Version: s.opts.Version, Hostname: s.opts.Hostname, PID: os.Getpid(), Started: s.started.UTC(),
+		GoVersion: runtime.Version(), Listeners: s.opts.Listeners, MTASTSPolicyID: s.opts.MTASTSPolicyID}
+	if s.opts.Certificate != nil {
+		if c := s.opts.Certificate(); c != nil {
+			st.Certificate = &Certificate{Subject: c.Subject.String(), Issuer: c.Issuer.String(), DNSNames: c.DNSNames,
+				NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
+				SelfSigned: bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil}
+		}
+	}
 	if s.opts.Queue != nil {
 		entries, err := s.opts.Queue.List(r.Context())
 		if err != nil {
@@ -162,6 +180,9 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		st.Messages = len(entries)
 		for _, e := range entries {
 			st.Recipients += len(e.Recipients)
+			if st.OldestQueued.IsZero() || e.ReceivedAt.Before(st.OldestQueued) {
+				st.OldestQueued = e.ReceivedAt.UTC()
+			}
 		}
 	}
 	writeJSON(w, http.StatusOK, st)

@@ -15,6 +15,34 @@ type Status struct {
 	// Messages and Recipients count what is still queued.
 	Messages   int `json:"queued_messages"`
 	Recipients int `json:"queued_recipients"`
+	// OldestQueued is when the oldest queued message arrived; zero when
+	// the queue is empty.
+	OldestQueued time.Time `json:"oldest_queued,omitzero"`
+	// GoVersion is the Go release maild was built with.
+	GoVersion string `json:"go_version,omitempty"`
+	// Listeners are the bound addresses, control socket excluded.
+	Listeners []Listener `json:"listeners,omitempty"`
+	// Certificate is the certificate the TLS listeners serve.
+	Certificate *Certificate `json:"certificate,omitempty"`
+	// MTASTSPolicyID is the id of the MTA-STS policy served; "" when
+	// MTA-STS is off.
+	MTASTSPolicyID string `json:"mta_sts_policy_id,omitempty"`
+}
+
+// Listener is one bound listener.
+type Listener struct {
+	Proto string `json:"proto"` // "smtp", "submissions", "imaps", "https", "metrics", ...
+	Addr  string `json:"addr"`  // "0.0.0.0:25"
+}
+
+// Certificate describes the served TLS certificate.
+type Certificate struct {
+	Subject    string    `json:"subject"`
+	Issuer     string    `json:"issuer"`
+	DNSNames   []string  `json:"dns_names"`
+	NotBefore  time.Time `json:"not_before"`
+	NotAfter   time.Time `json:"not_after"`
+	SelfSigned bool      `json:"self_signed"`
 }
 
 // QueueEntry is one queued message: with its pending recipients in a

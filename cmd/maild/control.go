@@ -24,6 +24,9 @@ func (d *daemon) setupControl() error {
 		Logger:          d.log.With("component", "control"),
 		Version:         version,
 		Hostname:        d.cfg.Hostname,
+		Listeners:       d.listeners(),
+		Certificate:     d.certs.Leaf,
+		MTASTSPolicyID:  mtastsPolicyID(d.cfg),
 		MaxMessageBytes: d.cfg.SMTP.MaxMessageBytes,
 	})
 	d.bound = append(d.bound, boundListener{proto: "control", l: l, serve: srv.Serve})

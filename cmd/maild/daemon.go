@@ -90,6 +90,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return nil, err
 	}
+	mx, blocklist, err := mxPolicy(cfg, st, d)
+	if err != nil {
+		return nil, err
+	}
 	d.smtp, err = smtpd.New(smtpd.Options{
 		Mode:                smtpd.MX,
 		Hostname:            cfg.Hostname,
@@ -102,8 +106,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		ReadTimeout:         cfg.SMTP.ReadTimeout,
 		WriteTimeout:        cfg.SMTP.WriteTimeout,
 		Logger:              log,
-		Policy:              smtpd.MXPolicy{Recipients: st},
+		Policy:              mx,
 		Queue:               d.queue,
+		MaxErrors:           cfg.SMTP.MaxErrors,
+		Blocklist:           blocklist,
 	})
 	if err != nil {
 		return nil, err
@@ -118,7 +124,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err := d.bind("smtp", cfg.SMTP.Listen, d.smtp.Serve); err != nil {
 		return nil, err
 	}
-	for _, setup := range []func() error{d.setupSubmission, d.setupIMAP, d.setupPOP3, d.setupControl} {
+	for _, setup := range []func() error{d.setupSubmission, d.setupIMAP, d.setupPOP3, d.setupHTTP, d.setupControl} {
 		if err := setup(); err != nil {
 			return nil, err
 		}

@@ -18,6 +18,7 @@ import (
 	systemd "github.com/coreos/go-systemd/v22/daemon"
 
 	"yubin/admin/config"
+	"yubin/admin/metrics"
 )
 
 // version is stamped at build time:
@@ -61,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "maild:", err)
 		return 1
 	}
-	logger := slog.New(h)
+	logger := slog.New(metrics.New(metrics.Options{Version: version}).LogHandler(h))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -35,7 +35,7 @@ func newRemote(cfg config.Config, log *slog.Logger) *delivery.Remote {
 
 // newResolver returns the system resolver, or one that sends every query
 // to dns.resolver (UDP, and TCP for truncated answers) when it is set.
-func newResolver(c config.DNS) delivery.Resolver {
+func newResolver(c config.DNS) *net.Resolver {
 	if c.Resolver == "" {
 		return net.DefaultResolver
 	}

@@ -13,6 +13,8 @@ func (d *daemon) setupSubmission() error {
 		Directory: d.store,
 		Queue:     d.queue,
 		Logger:    d.log.With("component", "submission"),
+		// Per-user hourly limit against compromised accounts.
+		MaxMessagesPerHour: d.cfg.Submission.MaxMessagesPerHour,
 	})
 	if err != nil {
 		return err
@@ -47,6 +49,7 @@ func (d *daemon) setupSubmission() error {
 			PlaintextOnLoopback: d.cfg.Auth.PlaintextOnLoopback,
 			HideClientIP:        cfg.HideClientIP,
 			Queue:               d.queue,
+			MaxErrors:           d.cfg.SMTP.MaxErrors,
 		})
 		if err != nil {
 			return err
