@@ -171,3 +171,51 @@ func storageFlags(flags []imap.Flag) []string {
 }
 
 func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
+
+// sync brings an open mailbox in line with the index after another
+// process (mailctl import, a restore) changed it: such writers update the
+// index themselves, so no change reached the observer. Messages added in
+// this process after the snapshot have higher UIDs than it and are left
+// alone.
+func (r *registry) sync(ctx context.Context, acct *storage.Account, name string) error {
+	r.mu.Lock()
+	b := r.boxes[boxKey{acct.Address().String(), name}]
+	r.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	<-b.ready
+	msgs, err := acct.Messages(ctx, name)
+	if err != nil {
+		return err
+	}
+	current := make([]uint32, len(msgs))
+	for i, m := range msgs {
+		current[i] = m.UID
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return nil
+	}
+	maxCurrent := uint32(0)
+	if n := len(current); n > 0 {
+		maxCurrent = current[n-1]
+	}
+	var gone []uint32
+	for _, uid := range b.uids {
+		if uid > maxCurrent {
+			break
+		}
+		if _, ok := slices.BinarySearch(current, uid); !ok {
+			gone = append(gone, uid)
+		}
+	}
+	for _, uid := range gone {
+		b.applyLocked(storage.Change{Kind: storage.MessageExpunged, UID: uid}, nil)
+	}
+	for _, uid := range current {
+		b.applyLocked(storage.Change{Kind: storage.MessageAdded, UID: uid}, nil)
+	}
+	return nil
+}

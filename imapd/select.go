@@ -88,9 +88,7 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 		return nil
 	}
 	if allowExpunge {
-		if _, err := s.acct.Refresh(s.ctx(), s.sel.name); err != nil {
-			s.log.Warn("refresh", "mailbox", s.sel.name, "err", err)
-		}
+		s.refresh()
 	}
 	return s.sel.tracker.Poll(w, allowExpunge)
 }
@@ -101,10 +99,20 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 		<-stop
 		return nil
 	}
-	if _, err := s.acct.Refresh(s.ctx(), s.sel.name); err != nil {
+	s.refresh()
+	return s.sel.tracker.Idle(w, stop)
+}
+
+// refresh picks up what other programs changed in the selected mailbox:
+// files (Refresh rescans) and index rows (mailctl import writes both).
+func (s *session) refresh() {
+	changed, err := s.acct.Refresh(s.ctx(), s.sel.name)
+	if err == nil && changed {
+		err = s.srv.reg.sync(s.ctx(), s.acct, s.sel.name)
+	}
+	if err != nil {
 		s.log.Warn("refresh", "mailbox", s.sel.name, "err", err)
 	}
-	return s.sel.tracker.Idle(w, stop)
 }
 
 // item is one message of a command's number set.

@@ -43,6 +43,8 @@ CREATE TABLE dkim_keys (
 	created     INTEGER NOT NULL       -- unix seconds
 );
 `,
+	// 3: resume points of mailctl import (see import_state.go).
+	importStateSchema,
 }
 
 // migrate creates schema_version and applies the missing migrations, each

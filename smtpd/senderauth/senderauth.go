@@ -220,20 +220,20 @@ func headerFromDomain(r io.Reader) (string, error) {
 	mh := mail.Header{Header: message.Header{Header: h}}
 	addrs, err := mh.AddressList("From")
 	if err != nil {
-		return "", fmt.Errorf("From: %w", err)
+		return "", fmt.Errorf("header from: %w", err)
 	}
 	if len(addrs) == 0 {
-		return "", errors.New("empty From:")
+		return "", errors.New("empty from header")
 	}
 	domain := ""
 	for _, a := range addrs {
 		i := strings.LastIndexByte(a.Address, '@')
 		if i < 0 {
-			return "", errors.New("From: address without domain")
+			return "", errors.New("from address without domain")
 		}
 		d := strings.ToLower(strings.TrimSuffix(a.Address[i+1:], "."))
 		if domain != "" && d != domain {
-			return "", errors.New("From: addresses in several domains")
+			return "", errors.New("from addresses in several domains")
 		}
 		domain = d
 	}

@@ -30,16 +30,7 @@ func startDNS(t *testing.T, zones ...string) *testDNS {
 	for _, z := range zones {
 		d.Add(t, z)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// TCP on the same port (truncated answers retry over TCP).
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		t.Fatal(err)
-	}
+	pc, l := listenDNS(t)
 	d.Addr = pc.LocalAddr().String()
 	udp := &dns.Server{PacketConn: pc, Handler: d}
 	tcp := &dns.Server{Listener: l, Handler: d}
@@ -85,4 +76,25 @@ func (d *testDNS) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	d.mu.Unlock()
 	w.WriteMsg(m)
+}
+
+// listenDNS opens UDP and TCP on the same loopback port (truncated answers
+// retry over TCP). The kernel picks a free UDP port whose TCP twin may be
+// taken (by a client's ephemeral port, say): then it tries again.
+func listenDNS(t *testing.T) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l
+		}
+		pc.Close()
+		if attempt == 20 {
+			t.Fatal(err)
+		}
+	}
 }
