@@ -178,14 +178,16 @@ func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint3
 		return nil, nil, s.fail("copy", err)
 	}
 	data := &imap.CopyData{UIDValidity: st.UIDValidity}
-	var copied []uint32
+	var copied, dstUIDs []uint32
 	for i, n := range newUIDs {
 		if n != 0 {
 			data.SourceUIDs.AddNum(imap.UID(uids[i]))
 			data.DestUIDs.AddNum(imap.UID(n))
 			copied = append(copied, uids[i])
+			dstUIDs = append(dstUIDs, n)
 		}
 	}
+	s.learnFiled(s.sel.name, canon, dstUIDs) // into or out of Junk
 	return data, copied, nil
 }
 

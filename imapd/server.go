@@ -42,6 +42,9 @@ type Options struct {
 	AppendLimit uint32
 	// Logger gets connection and login events.
 	Logger *slog.Logger
+	// Learner, when set, learns spam from messages users move into Junk
+	// and ham from those moved out (see learn.go).
+	Learner Learner
 }
 
 // Caps is what the server advertises. Every entry is implemented: go-imap

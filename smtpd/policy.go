@@ -59,6 +59,12 @@ type MXPolicy struct {
 	TempDir string
 	// Logger gets one "sender checks" line per message.
 	Logger *slog.Logger
+	// Quotas, when set, refuses a recipient whose mailbox is already
+	// full at RCPT time (452 4.2.2); *storage.Store implements it.
+	Quotas QuotaChecker
+	// Filters scan every message (virus, spam) after the sender checks
+	// and before the 250; nil runs none.
+	Filters *delivery.FilterChain
 }
 
 // Mail accepts any reverse path go-smtp could parse, including the null
@@ -70,10 +76,10 @@ func (p MXPolicy) Rcpt(ctx context.Context, s *State, to string) error {
 	if _, err := storage.ParseAddress(to); err != nil {
 		return &delivery.Error{Code: 501, Enhanced: [3]int{5, 1, 3}, Public: "Bad recipient address syntax", Err: err}
 	}
-	_, err := p.Recipients.Resolve(ctx, to)
+	targets, err := p.Recipients.Resolve(ctx, to)
 	switch {
 	case err == nil:
-		return nil
+		return p.checkQuota(ctx, targets)
 	case errors.Is(err, storage.ErrNotLocalDomain):
 		return &delivery.Error{Code: 554, Enhanced: [3]int{5, 7, 1}, Public: "Relay access denied", Err: err}
 	case errors.Is(err, storage.ErrNoSuchUser):

@@ -38,9 +38,35 @@ var signedHeaders = []string{
 func (p *Policy) Message(ctx context.Context, s *smtpd.State, env *delivery.Envelope, msg io.Reader) (io.ReadCloser, error) {
 	rc, err := p.prepare(ctx, s.AuthUser, env.From, msg)
 	if err == nil {
-		p.rates.record(s.AuthUser)
+		rc, err = p.filter(ctx, env, rc)
 	}
-	return rc, err
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	p.rates.record(s.AuthUser)
+	return rc, nil
+}
+
+// filter runs the submission filters (virus scanning) over a prepared
+// message; a refusal closes it.
+func (p *Policy) filter(ctx context.Context, env *delivery.Envelope, rc *prepared) (*prepared, error) {
+	if !p.opts.Filters.Applies(delivery.Submission) {
+		return rc, nil
+	}
+	fi, err := rc.f.Stat()
+	if err != nil {
+		rc.Close()
+		return nil, delivery.AsError(err)
+	}
+	res, err := p.opts.Filters.Run(ctx, delivery.Submission, env, io.NewSectionReader(rc.f, 0, fi.Size()))
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	var head strings.Builder
+	delivery.WriteFields(&head, res.AddHeaders)
+	rc.Reader = io.MultiReader(strings.NewReader(head.String()), rc.Reader)
+	return rc, nil
 }
 
 // Submit queues a message handed over locally (sendmail): same header
@@ -58,12 +84,15 @@ func (p *Policy) Submit(ctx context.Context, from string, to []string, msg io.Re
 			return "", &delivery.Error{Code: 501, Enhanced: [3]int{5, 1, 3}, Public: fmt.Sprintf("Bad recipient address %q", rcpt), Err: err}
 		}
 	}
+	env := delivery.Envelope{ID: delivery.NewID(), From: from, To: to, ReceivedAt: time.Now()}
 	rc, err := p.prepare(ctx, "", from, msg)
+	if err == nil {
+		rc, err = p.filter(ctx, &env, rc)
+	}
 	if err != nil {
 		return "", err
 	}
 	defer rc.Close()
-	env := delivery.Envelope{ID: delivery.NewID(), From: from, To: to, ReceivedAt: time.Now()}
 	received := fmt.Sprintf("Received: by %s (Yubin sendmail) id %s;\r\n\t%s\r\n", p.opts.Hostname, env.ID, env.ReceivedAt.Format(time.RFC1123Z))
 	return p.opts.Queue.Enqueue(ctx, env, io.MultiReader(strings.NewReader(received), rc))
 }
@@ -71,7 +100,7 @@ func (p *Policy) Submit(ctx context.Context, from string, to []string, msg io.Re
 // prepare reads the header, checks and completes it, writes the message
 // to an unlinked temporary file while computing the DKIM signature, and
 // returns signature + message. user "" skips the From: ownership check.
-func (p *Policy) prepare(ctx context.Context, user, from string, msg io.Reader) (io.ReadCloser, error) {
+func (p *Policy) prepare(ctx context.Context, user, from string, msg io.Reader) (*prepared, error) {
 	// The header is read from the same buffered reader the body is then
 	// copied from; its size is bounded by the message size limit.
 	br := bufio.NewReaderSize(msg, 64<<10)

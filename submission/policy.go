@@ -38,6 +38,10 @@ type Options struct {
 	MaxMessagesPerHour int
 	// Now replaces the clock in tests.
 	Now func() time.Time
+	// Filters scan every submitted message before the 250; only those
+	// marked OnSubmission run (virus scanning: authenticated mail is not
+	// scored for spam). Nil runs none.
+	Filters *delivery.FilterChain
 }
 
 // Policy is the submission policy. It implements smtpd.Policy and

@@ -94,6 +94,10 @@ type Config struct {
 	// DNSBL is the [dnsbl] section: blocklists checked at connect.
 	DNSBL DNSBL `toml:"dnsbl"`
 
+	// Filters is the [filters] section: virus and spam scanners run on
+	// every message before it is accepted.
+	Filters Filters `toml:"filters"`
+
 	// Dev is true under `maild --dev`. It is not a TOML key.
 	Dev bool `toml:"-"`
 }
@@ -340,6 +344,57 @@ type HTTP struct {
 	MTASTSMaxAge time.Duration `toml:"mta_sts_max_age"`
 }
 
+// Filters is the [filters] section. A scanner with an empty address is
+// off. Scanners run once per message, after the sender checks and before
+// the 250: clamd on port 25 and submission, spamd on port 25 only.
+type Filters struct {
+	// Clamd is [filters.clamd]: ClamAV virus scanning.
+	Clamd ClamdFilter `toml:"clamd"`
+	// Spamd is [filters.spamd]: SpamAssassin scoring.
+	Spamd SpamdFilter `toml:"spamd"`
+}
+
+// ClamdFilter configures the clamd client (INSTREAM).
+type ClamdFilter struct {
+	// Address is clamd's socket: "unix:/run/clamav/clamd.ctl" or
+	// "host:port". Empty turns virus scanning off. Default: "".
+	Address string `toml:"address"`
+	// MaxBytes is the largest message scanned; larger ones pass
+	// unscanned (tagged). Keep it at or below clamd's StreamMaxLength.
+	// Default: 26214400 (25 MiB).
+	MaxBytes int64 `toml:"max_bytes"`
+	// Timeout bounds one scan. Default: "30s".
+	Timeout time.Duration `toml:"timeout"`
+	// FailOpen accepts mail (tagged X-Yubin-Filter-Skipped) when clamd is
+	// down or slow; false answers 451 4.7.1 so the sender retries.
+	// Default: false.
+	FailOpen bool `toml:"fail_open"`
+}
+
+// SpamdFilter configures the SpamAssassin spamd client (SPAMC protocol).
+type SpamdFilter struct {
+	// Address is spamd's socket: "127.0.0.1:783" or "unix:/path". Empty
+	// turns spam scoring off. Default: "".
+	Address string `toml:"address"`
+	// JunkScore sends messages scoring at least this to Junk. Default: 5.
+	JunkScore float64 `toml:"junk_score"`
+	// RejectScore refuses messages scoring at least this with 550 5.7.1;
+	// 0 never refuses. Default: 0.
+	RejectScore float64 `toml:"reject_score"`
+	// MaxBytes is the largest message scored; larger ones pass unscored.
+	// Default: 524288 (512 KiB, as spamc).
+	MaxBytes int64 `toml:"max_bytes"`
+	// Timeout bounds one scoring. Default: "30s".
+	Timeout time.Duration `toml:"timeout"`
+	// FailOpen accepts mail (tagged X-Yubin-Filter-Skipped) when spamd is
+	// down or slow; false answers 451 4.7.1. Default: true.
+	FailOpen bool `toml:"fail_open"`
+	// Learn feeds messages users move into Junk over IMAP to spamd as
+	// spam, and those moved out of it as ham (SPAMC TELL, in the
+	// background); spamd must run with --allow-tell. Default: false.
+	Learn bool `toml:"learn"`
+}
+
 // Default returns the production defaults. A production install needs to
 // set only hostname (when the system hostname is not the mail name).
 func Default() Config {
@@ -389,7 +444,11 @@ func Default() Config {
 			TempError:       "defer",
 			Trusted:         []string{},
 		},
-		DNSBL:   DNSBL{Zones: []string{}},
+		DNSBL: DNSBL{Zones: []string{}},
+		Filters: Filters{
+			Clamd: ClamdFilter{MaxBytes: 25 << 20, Timeout: 30 * time.Second},
+			Spamd: SpamdFilter{JunkScore: 5, MaxBytes: 512 << 10, Timeout: 30 * time.Second, FailOpen: true},
+		},
 		Control: Control{Socket: "/run/yubin/control.sock"},
 		HTTP: HTTP{
 			Listen:        []string{"0.0.0.0:80"},

@@ -19,6 +19,7 @@ func (d *daemon) setupIMAP() error {
 		PlaintextOnLoopback: d.cfg.Auth.PlaintextOnLoopback,
 		AppendLimit:         uint32(cfg.MaxMessageBytes),
 		Logger:              d.log,
+		Learner:             junkLearner(d.cfg.Filters),
 	})
 	if err != nil {
 		return err

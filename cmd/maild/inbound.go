@@ -19,10 +19,12 @@ func mxPolicy(cfg config.Config, st *storage.Store, d *daemon) (smtpd.MXPolicy, 
 	resolver := newResolver(cfg.DNS)
 	p := smtpd.MXPolicy{
 		Recipients: st,
+		Quotas:     st,
 		Hostname:   cfg.Hostname,
 		Trusted:    trusted,
 		TempDir:    cfg.Paths().Queue,
 		Logger:     d.log.With("proto", "smtp"),
+		Filters:    filterChain(cfg.Filters, d.log.With("proto", "smtp", "component", "filter")),
 	}
 	if cfg.SenderAuth.Enabled {
 		p.Sender = senderauth.New(senderauth.Options{

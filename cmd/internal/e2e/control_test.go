@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,8 +112,10 @@ func TestQueueControl(t *testing.T) {
 	s.waitDelivered("leo@acme.test", 1)
 	s.logs.waitFor(t, 30*time.Second, "an empty queue", func() bool { return len(s.queueList()) == 0 })
 
-	// Delete: the message leaves the queue undelivered.
-	s.mustMailctl("", "user", "quota", "leo@acme.test", "1")
+	// Delete: the message leaves the queue undelivered. The quota is just
+	// above leo's usage: RCPT passes (the mailbox is not yet full) and the
+	// delivery does not fit.
+	s.mustMailctl("", "user", "quota", "leo@acme.test", strconv.FormatInt(s.maildirBytes("leo@acme.test")+1, 10))
 	if err := sendWithGo(s.smtpAddr(), "kim@acme.test", []string{"leo@acme.test"}, []byte("Subject: two\r\n\r\nsecond\r\n")); err != nil {
 		t.Fatal(err)
 	}

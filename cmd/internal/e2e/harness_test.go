@@ -343,10 +343,8 @@ func (l *logSink) waitCount(t *testing.T, timeout time.Duration, n int, match fu
 			return
 		}
 		if l.closed || time.Now().After(deadline) {
-			l.mu.Unlock()
+			// Fatalf runs the deferred Unlock.
 			t.Fatalf("waited for %d matching log entries, saw %d (maild exited or %s passed)", n, got, timeout)
-			l.mu.Lock()
-			return
 		}
 		l.cond.Wait()
 	}
