@@ -80,3 +80,20 @@ package-clean:
 	rm -rf dist
 
 clean: package-clean
+
+# Benchmarks (issue 10): the real maild on loopback under SMTP, submission,
+# IMAP and POP3 load, printed as one table (cmd/internal/bench; uses
+# Postfix's smtp-source and smtp-sink when installed). Not part of `make
+# test`. BENCH_FLAGS passes options, e.g. BENCH_FLAGS='-imap 10000,100000'.
+BENCH_FLAGS ?=
+
+.PHONY: bench bench-go
+
+bench:
+	$(GO) run ./cmd/internal/bench $(BENCH_FLAGS)
+
+# The in-process Go benchmarks behind the table (queue group commit,
+# remote delivery, IMAP commands).
+bench-go:
+	$(GO) test -run '^$$' -bench 'EnqueueConcurrent|RemoteDelivery' -benchtime 2000x ./delivery/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./imapd/

@@ -6,9 +6,12 @@
 //  1. smtpd accepts DATA and calls [Queue.Enqueue] with the envelope and a
 //     reader over the message (its Received header already prepended).
 //  2. Enqueue streams the message into queue/tmp/<id>, fsyncs it, renames it
-//     to queue/spool/<id>, fsyncs the directory and commits the envelope and
-//     one row per recipient to queue/queue.db (synchronous=FULL). Only then
-//     does it return, and only then does the client get its 250.
+//     to queue/spool/<id>, then hands its record to the committer, which
+//     fsyncs the directory and commits the envelope and one row per
+//     recipient to queue/queue.db (synchronous=FULL) for every Enqueue
+//     waiting at once (group commit: one directory fsync and one commit per
+//     batch). Only then does it return, and only then does the client get
+//     its 250.
 //  3. The message is handed to a worker at once (no polling). For each
 //     pending recipient in a local domain, the [MDA] resolves aliases, plus
 //     addressing and catch-alls through storage, prepends Return-Path and

@@ -64,6 +64,12 @@ type Options struct {
 	// Hostname names this MTA in DSNs (Reporting-MTA, From:
 	// MAILER-DAEMON@Hostname). Default "localhost".
 	Hostname string
+	// CommitBatch is the most records one group commit writes (default
+	// 256); CommitWait is how long the committer lingers for more
+	// concurrent Enqueue calls once one is waiting (default 0: a batch is
+	// whatever arrived while the previous one was being written).
+	CommitBatch int
+	CommitWait  time.Duration
 	// Settled, if set, is called after a message has left the queue
 	// (every recipient delivered or failed). For metrics and tests.
 	Settled func(ID)
@@ -78,6 +84,7 @@ type Queue struct {
 	spoolDir string
 	sched    *scheduler
 	locks    *msgLocks
+	gc       *committer
 	wg       sync.WaitGroup
 	closed   chan struct{}
 	once     sync.Once
@@ -110,6 +117,9 @@ func Open(opts Options) (*Queue, error) {
 	if opts.Hostname == "" {
 		opts.Hostname = "localhost"
 	}
+	if opts.CommitBatch <= 0 {
+		opts.CommitBatch = 256
+	}
 	q := &Queue{
 		opts:     opts,
 		log:      opts.Logger,
@@ -117,6 +127,7 @@ func Open(opts Options) (*Queue, error) {
 		spoolDir: filepath.Join(opts.Dir, "spool"),
 		closed:   make(chan struct{}),
 		locks:    newMsgLocks(),
+		gc:       newCommitter(opts.CommitBatch, opts.CommitWait),
 	}
 	for _, d := range []string{opts.Dir, q.tmpDir, q.spoolDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
@@ -133,6 +144,7 @@ func Open(opts Options) (*Queue, error) {
 		db.Close()
 		return nil, err
 	}
+	go q.commitLoop()
 	q.sched = newScheduler(opts.Workers * 4)
 	for id, at := range pending {
 		q.sched.add(id, at)
@@ -146,11 +158,16 @@ func Open(opts Options) (*Queue, error) {
 	return q, nil
 }
 
-// Close stops the workers after the messages they are delivering, and
-// closes the queue database. Pending mail stays queued for the next Open.
+// Close stops the workers after the messages they are delivering, then the
+// committer, and closes the queue database. Pending mail stays queued for
+// the next Open; an Enqueue after Close fails.
 func (q *Queue) Close() error {
-	q.once.Do(func() { close(q.closed) })
-	q.wg.Wait()
+	q.once.Do(func() {
+		close(q.closed)
+		q.wg.Wait() // workers may still enqueue DSNs
+		close(q.gc.stop)
+	})
+	<-q.gc.stopped
 	if c, ok := q.opts.Remote.(io.Closer); ok {
 		c.Close()
 	}
@@ -159,6 +176,8 @@ func (q *Queue) Close() error {
 
 // Enqueue writes msg durably and records env; it returns only when both are
 // on disk, and then schedules delivery. env.ID is used when set.
+// Concurrent calls share the spool directory fsync and the queue.db
+// commit (group commit, see groupcommit.go).
 func (q *Queue) Enqueue(ctx context.Context, env Envelope, msg io.Reader) (ID, error) {
 	if len(env.To) == 0 {
 		return "", errors.New("delivery: envelope has no recipients")
@@ -176,7 +195,7 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, msg io.Reader) (ID, e
 	if err != nil {
 		return "", err
 	}
-	if err := q.insert(ctx, env, size); err != nil {
+	if err := q.commit(ctx, env, size); err != nil {
 		q.removeSpool(env.ID)
 		return "", AsError(fmt.Errorf("record message: %w", err))
 	}
@@ -185,7 +204,9 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, msg io.Reader) (ID, e
 	return env.ID, nil
 }
 
-// spool streams msg into tmp/, fsyncs it and renames it into spool/.
+// spool streams msg into tmp/, fsyncs it and renames it into spool/. The
+// directory fsync that makes the rename durable is the committer's, once
+// per batch, before the record is committed.
 func (q *Queue) spool(id ID, msg io.Reader) (int64, error) {
 	tmp := filepath.Join(q.tmpDir, string(id))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
@@ -202,9 +223,6 @@ func (q *Queue) spool(id ID, msg io.Reader) (int64, error) {
 	}
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(q.spoolDir, string(id)))
-	}
-	if err == nil {
-		err = syncDir(q.spoolDir)
 	}
 	if err != nil {
 		os.Remove(tmp)

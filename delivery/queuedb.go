@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS delivered (
 }
 
 // openDB opens queue.db. synchronous=FULL: a commit is on disk before
-// Enqueue returns, which is what the 250 promises.
+// Enqueue returns, which is what the 250 promises (concurrent Enqueue
+// calls share one commit: see groupcommit.go).
 func openDB(path string) (*sql.DB, error) {
 	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate"
 	db, err := sql.Open("sqlite3", dsn)
@@ -100,12 +101,8 @@ func migrate(db *sql.DB) error {
 	return nil
 }
 
-func (q *Queue) insert(ctx context.Context, env Envelope, size int64) error {
-	tx, err := q.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+// insertRecord inserts one message and its recipients (see writeBatch).
+func insertRecord(ctx context.Context, tx *sql.Tx, env Envelope, size int64) error {
 	tlsFlag := 0
 	if env.TLS {
 		tlsFlag = 1
@@ -120,7 +117,7 @@ func (q *Queue) insert(ctx context.Context, env Envelope, size int64) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 func (q *Queue) addRecipients(ctx context.Context, id ID, rcpts []string) error {

@@ -1,0 +1,304 @@
+// Command bench runs Yubin's benchmark (`make bench`): it builds maild and
+// mailctl, starts maild --dev on a temporary data dir with loopback
+// ports, a test DNS server and an SMTP sink, drives it with SMTP,
+// submission, IMAP and POP3 load, and prints one table.
+//
+// Inbound SMTP load comes from a Go generator (per-message latency) and,
+// when installed, from Postfix's smtp-source (the load Postfix is
+// measured with). Outbound mail goes to Postfix's smtp-sink when
+// installed, else to a Go sink. Every number is wall-clock on loopback,
+// with maild's durability (fsync before 250) on; the machine's other load
+// shows in them, so compare runs on the same machine only.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+type row struct{ what, value, note string }
+
+func main() {
+	var (
+		n        = flag.Int("n", 2000, "messages per SMTP run (inbound and outbound)")
+		sessions = flag.Int("sessions", 20, "concurrent SMTP sessions")
+		size     = flag.Int("size", 10240, "message size in bytes")
+		domains  = flag.Int("domains", 100, "outbound destination domains")
+		imapN    = flag.String("imap", "10000", "IMAP mailbox sizes, comma-separated (e.g. 10000,100000)")
+		reps     = flag.Int("reps", 5, "repetitions of each IMAP command (median shown)")
+		clients  = flag.Int("imap-clients", 20, "concurrent IMAP clients in the mixed load")
+		idle     = flag.Int("idle", 10000, "idle IMAP connections for the memory figure (capped by the open-files limits)")
+		keep     = flag.Bool("keep", false, "keep the data dir")
+		noPF     = flag.Bool("no-postfix-tools", false, "use the Go generator and sink even if smtp-source/smtp-sink are installed")
+	)
+	flag.Parse()
+	if err := run(*n, *sessions, *size, *domains, *imapN, *reps, *clients, *idle, *keep, *noPF); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle int, keep, noPF bool) error {
+	tmp, err := os.MkdirTemp("", "yubin-bench-")
+	if err != nil {
+		return err
+	}
+	if keep {
+		logf("data in %s", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	binDir := filepath.Join(tmp, "bin")
+	logf("building maild and mailctl")
+	for _, name := range []string{"maild", "mailctl"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), "yubin/cmd/"+name)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("build %s: %w", name, err)
+		}
+	}
+	smtpSource, smtpSink := "", ""
+	if !noPF {
+		smtpSource, _ = lookPath("smtp-source")
+		smtpSink, _ = lookPath("smtp-sink")
+	}
+
+	sk, err := startSink(smtpSink)
+	if err != nil {
+		return err
+	}
+	defer sk.close()
+	names := make([]string, domains)
+	var zone []string
+	for i := range names {
+		names[i] = fmt.Sprintf("d%03d.test", i)
+		zone = append(zone, names[i]+". MX 10 mx."+names[i]+".", "mx."+names[i]+". A 127.0.0.1")
+	}
+	dns, err := startDNS(zone)
+	if err != nil {
+		return err
+	}
+	defer dns.close()
+
+	dataDir := filepath.Join(tmp, "data")
+	os.MkdirAll(dataDir, 0o750)
+	m, err := startMaild(binDir, dataDir,
+		`dns.resolver = "`+dns.addr+`"`,
+		`delivery.remote_port = `+strconv.Itoa(sk.port),
+		`smtp.max_connections_per_ip = 1000`,
+		`imap.max_connections_per_ip = 100000`,
+		`submission.max_messages_per_hour = 0`,
+	)
+	if err != nil {
+		return err
+	}
+	defer m.stop()
+	if err := m.mailctl("", "domain", "add", "acme.test"); err != nil {
+		return err
+	}
+	users := []string{"big@acme.test"}
+	for i := range 10 {
+		users = append(users, fmt.Sprintf("u%d@acme.test", i))
+	}
+	for _, u := range users {
+		if err := m.addUser(u); err != nil {
+			return err
+		}
+	}
+	var rows []row
+	add := func(what, value, note string) {
+		rows = append(rows, row{what, value, note})
+		logf("%s: %s %s", what, value, note)
+	}
+	rssFresh, _ := m.rss()
+
+	// Inbound: Go generator, 20 sessions, 10 KiB, 10 local users.
+	logf("inbound SMTP, Go generator: %d x %d B over %d sessions", n, size, sessions)
+	if _, err := runLoad(loadOptions{addr: m.addr("smtp"), sessions: sessions, n: 100, size: size, from: "sender@client.test",
+		rcpt: func(i int) string { return fmt.Sprintf("u%d@acme.test", i%10) }}); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	if _, err := m.waitDelivered(100, 2*time.Minute); err != nil {
+		return err
+	}
+	base := m.deliveredCount()
+	r, err := runLoad(loadOptions{addr: m.addr("smtp"), sessions: sessions, n: n, size: size, from: "sender@client.test",
+		rcpt: func(i int) string { return fmt.Sprintf("u%d@acme.test", i%10) }})
+	if err != nil {
+		return fmt.Errorf("inbound: %w", err)
+	}
+	start := time.Now().Add(-r.elapsed)
+	done, err := m.waitDelivered(base+r.n, 5*time.Minute)
+	if err != nil {
+		return err
+	}
+	add("inbound SMTP accepted (Go, 20 sessions, 10 KiB)", fmt.Sprintf("%.0f msg/s", r.rate()),
+		fmt.Sprintf("p50 %s, p99 %s (MAIL to 250 after DATA); %d msgs", ms(r.p50), ms(r.p99), r.n))
+	add("inbound SMTP into Maildir (Go)", fmt.Sprintf("%.0f msg/s", float64(r.n)/done.Sub(start).Seconds()), "first MAIL to last \"delivered\"")
+
+	if smtpSource != "" {
+		logf("inbound SMTP, smtp-source: %d x %d B over %d sessions", n, size, sessions)
+		base := m.deliveredCount()
+		el, err := runSMTPSource(smtpSource, m.addr("smtp"), sessions, n, size, "sender@client.test", "u0@acme.test")
+		if err != nil {
+			return err
+		}
+		start := time.Now().Add(-el)
+		done, err := m.waitDelivered(base+n, 5*time.Minute)
+		if err != nil {
+			return err
+		}
+		add("inbound SMTP accepted (smtp-source -d -s 20 -l 10240)", fmt.Sprintf("%.0f msg/s", float64(n)/el.Seconds()), "Postfix's load generator; one recipient (u0)")
+		add("inbound SMTP into Maildir (smtp-source)", fmt.Sprintf("%.0f msg/s", float64(n)/done.Sub(start).Seconds()), "one mailbox: its index serialises delivery")
+	} else {
+		add("inbound SMTP (smtp-source)", "-", "smtp-source not installed")
+	}
+
+	// Outbound: submission with AUTH, to 100 domains, to the sink.
+	logf("outbound: %d messages to %d domains via %s", n, domains, sk.kind)
+	base = m.deliveredCount()
+	r, err = runLoad(loadOptions{addr: m.addr("submission"), sessions: sessions, n: n, size: size, from: "u1@acme.test", auth: true,
+		rcpt: func(i int) string { return fmt.Sprintf("user%d@%s", i, names[i%domains]) }})
+	if err != nil {
+		return fmt.Errorf("outbound submission: %w", err)
+	}
+	start = time.Now().Add(-r.elapsed)
+	done, err = m.waitDelivered(base+r.n, 5*time.Minute)
+	if err != nil {
+		return err
+	}
+	add("submission accepted (STARTTLS+AUTH, 20 sessions)", fmt.Sprintf("%.0f msg/s", r.rate()), fmt.Sprintf("p50 %s, p99 %s", ms(r.p50), ms(r.p99)))
+	add(fmt.Sprintf("outbound delivered to %s, %d domains", sk.kind, domains), fmt.Sprintf("%.0f msg/s", float64(r.n)/done.Sub(start).Seconds()), "first submission to last remote \"delivered\"")
+
+	// IMAP and POP3 on generated mailboxes.
+	for _, s := range strings.Split(imapSizes, ",") {
+		k, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || k <= 0 {
+			return fmt.Errorf("-imap %q", imapSizes)
+		}
+		box := fmt.Sprintf("big%d@acme.test", k)
+		if err := m.addUser(box); err != nil {
+			return err
+		}
+		logf("IMAP: writing %d messages", k)
+		if err := fillMaildir(m.maildir(box), k); err != nil {
+			return err
+		}
+		ts, err := imapTimings(m.addr("imap"), box, k, reps)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			note := fmt.Sprintf("median of %d", len(t.runs))
+			if len(t.runs) == 1 {
+				note = "once"
+			}
+			add(fmt.Sprintf("IMAP %dk: %s", k/1000, t.name), ms(t.median), note)
+		}
+		logf("IMAP mixed load: %d clients", clients)
+		rate, err := imapMixed(m.addr("imap"), box, clients, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		add(fmt.Sprintf("IMAP %dk: mixed load, %d clients, 5 s", k/1000, clients), fmt.Sprintf("%.0f cmd/s", rate), "SELECT, FETCH 20 ENVELOPE, SEARCH UNSEEN, NOOP")
+		logf("POP3 download")
+		msgs, bytes, el, err := pop3Download(m.addr("pop3"), box)
+		if err != nil {
+			return err
+		}
+		add(fmt.Sprintf("POP3 %dk: RETR every message", k/1000), fmt.Sprintf("%.0f msg/s", float64(msgs)/el.Seconds()),
+			fmt.Sprintf("%.1f MB/s, one session, %d msgs", float64(bytes)/1e6/el.Seconds(), msgs))
+	}
+
+	// Memory.
+	runtime.GC()
+	time.Sleep(2 * time.Second)
+	rssIdle, _ := m.rss()
+	add("maild RSS, idle after start", mb(rssFresh), "")
+	add("maild RSS, idle after the load above", mb(rssIdle), "")
+	want := idle
+	limit := min(fdLimit(), m.fdLimit()) - 500
+	capNote := ""
+	if want > limit {
+		want = max(limit, 0)
+		capNote = fmt.Sprintf("capped from %d by the open-files limit", idle)
+	}
+	logf("opening %d idle IMAP connections", want)
+	conns, err := idleConns(m.addr("imap"), want)
+	if err != nil {
+		capNote = strings.TrimSpace(capNote + fmt.Sprintf(" stopped at %d: %v", len(conns), err))
+	}
+	time.Sleep(2 * time.Second)
+	rssConns, _ := m.rss()
+	per := ""
+	if len(conns) > 0 {
+		per = fmt.Sprintf("%.1f KiB per connection; greeted, not logged in", float64(rssConns-rssIdle)/1024/float64(len(conns)))
+	}
+	add(fmt.Sprintf("maild RSS with %d idle IMAP connections", len(conns)), mb(rssConns), strings.TrimSpace(per+" "+capNote))
+	for _, c := range conns {
+		c.Close()
+	}
+
+	printTable(os.Stdout, rows, sk.kind, smtpSource != "")
+	return nil
+}
+
+func printTable(w io.Writer, rows []row, sinkKind string, pf bool) {
+	fmt.Fprintf(w, "\nYubin benchmark  %s  %s/%s, %d CPUs  (loopback, durability on)\n\n", time.Now().Format("2006-01-02 15:04"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "what\tresult\tnote")
+	fmt.Fprintln(tw, "----\t------\t----")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.what, r.value, r.note)
+	}
+	tw.Flush()
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func fdLimit() int {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 1024
+	}
+	return int(l.Cur)
+}
+
+func lookPath(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", exec.ErrNotFound
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "nobody"
+}
