@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -178,37 +175,6 @@ and file name) are skipped, so it can be re-run for a final sync.`,
 	}
 	f.register(cmd)
 	return cmd
-}
-
-// readSecret reads one password: the first line of stdin, or a no-echo
-// prompt on the terminal.
-func readSecret(cmd *cobra.Command, fromStdin bool, prompt string) (string, error) {
-	in := cmd.InOrStdin()
-	if fromStdin {
-		line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')
-		if err != nil && err != io.EOF {
-			return "", fmt.Errorf("read password from stdin: %w", err)
-		}
-		pw := strings.TrimRight(line, "\r\n")
-		if pw == "" {
-			return "", errors.New("empty password on stdin")
-		}
-		return pw, nil
-	}
-	f, ok := in.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return "", errors.New("stdin is not a terminal: use --password-stdin")
-	}
-	fmt.Fprint(cmd.ErrOrStderr(), prompt)
-	b, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(cmd.ErrOrStderr())
-	if err != nil {
-		return "", err
-	}
-	if len(b) == 0 {
-		return "", errors.New("empty password")
-	}
-	return string(b), nil
 }
 
 // progress draws a bar of messages with the bytes copied when out is a

@@ -15,6 +15,23 @@ import (
 // readPassword reads a new password from stdin (--password-stdin: the first
 // line) or from a no-echo terminal prompt, asked twice.
 func readPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
+	a, err := readSecret(cmd, fromStdin, "New password: ")
+	if err != nil || fromStdin {
+		return a, err
+	}
+	b, err := readSecret(cmd, false, "Repeat password: ")
+	if err != nil {
+		return "", err
+	}
+	if a != b {
+		return "", errors.New("passwords do not match")
+	}
+	return a, nil
+}
+
+// readSecret reads one password: the first line of stdin, or a no-echo
+// prompt on the terminal.
+func readSecret(cmd *cobra.Command, fromStdin bool, prompt string) (string, error) {
 	in := cmd.InOrStdin()
 	if fromStdin {
 		line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')
@@ -31,24 +48,15 @@ func readPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return "", errors.New("stdin is not a terminal: use --password-stdin")
 	}
-	errOut := cmd.ErrOrStderr()
-	fmt.Fprint(errOut, "New password: ")
-	a, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(errOut)
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprint(errOut, "Repeat password: ")
+	fmt.Fprint(cmd.ErrOrStderr(), prompt)
 	b, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(errOut)
+	fmt.Fprintln(cmd.ErrOrStderr())
 	if err != nil {
 		return "", err
 	}
-	if string(a) != string(b) {
-		return "", errors.New("passwords do not match")
-	}
-	if len(a) == 0 {
+	if len(b) == 0 {
 		return "", errors.New("empty password")
 	}
-	return string(a), nil
+	return string(b), nil
 }
+
