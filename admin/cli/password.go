@@ -59,4 +59,3 @@ func readSecret(cmd *cobra.Command, fromStdin bool, prompt string) (string, erro
 	}
 	return string(b), nil
 }
-
