@@ -23,6 +23,8 @@ type conn struct {
 	key  string // pool key: host and port, or the smarthost
 	name string // "mx.example.com[192.0.2.1]:25", for logs and DSNs
 	tls  bool
+	// state is the TLS session, nil in plaintext.
+	state *tls.ConnectionState
 	// sent counts the messages this connection carried.
 	sent      int
 	idleTimer *time.Timer
@@ -75,6 +77,9 @@ type dialOptions struct {
 	data     time.Duration
 	// username and passwordFile, when set, authenticate with AUTH PLAIN.
 	username, passwordFile string
+	// sts: an MTA-STS enforce policy requires TLS (with tlsRequired);
+	// every TLS failure is then a temporary 4.7.5 naming the policy.
+	sts bool
 }
 
 // dial connects, says EHLO, negotiates TLS as o.mode asks and
@@ -91,7 +96,7 @@ func dial(ctx context.Context, o dialOptions) (*conn, error) {
 		return nil, connError(name, "connect", err)
 	}
 	var c *smtp.Client
-	secure := false
+	var state *tls.ConnectionState
 	switch o.mode {
 	case tlsImplicit:
 		tc := tls.Client(raw, verifyingConfig(o.tls, o.host))
@@ -102,11 +107,12 @@ func dial(ctx context.Context, o dialOptions) (*conn, error) {
 			raw.Close()
 			return nil, Temporaryf([3]int{4, 7, 5}, "TLS handshake with "+name+" failed", err)
 		}
-		c, secure = smtp.NewClient(tc), true
+		st := tc.ConnectionState()
+		c, state = smtp.NewClient(tc), &st
 	case tlsNone:
 		c = smtp.NewClient(raw)
 	default:
-		c, secure, err = startTLS(ctx, raw, name, o)
+		c, state, err = startTLS(ctx, raw, name, o)
 		if err != nil {
 			raw.Close()
 			return nil, err
@@ -124,31 +130,31 @@ func dial(ctx context.Context, o dialOptions) (*conn, error) {
 			return nil, Temporaryf([3]int{4, 7, 0}, "Authentication with "+name+" failed", err)
 		}
 	}
-	return &conn{c: c, key: o.key, name: name, tls: secure}, nil
+	return &conn{c: c, key: o.key, name: name, tls: state != nil, state: state}, nil
 }
 
 // startTLS reads the greeting, says EHLO and, when STARTTLS is offered
 // (or required), upgrades the connection. go-smtp's client can only say
 // EHLO as "localhost" before its STARTTLS, so this part of the dialogue
 // is ours; the client then takes over from a replayed greeting.
-func startTLS(ctx context.Context, raw net.Conn, name string, o dialOptions) (*smtp.Client, bool, error) {
+func startTLS(ctx context.Context, raw net.Conn, name string, o dialOptions) (*smtp.Client, *tls.ConnectionState, error) {
 	raw.SetDeadline(time.Now().Add(o.command))
 	defer raw.SetDeadline(time.Time{})
 	tp := textproto.NewReader(bufio.NewReaderSize(raw, 4096))
 	_, msg, err := tp.ReadResponse(220)
 	if err != nil {
-		return nil, false, replyError(name, "greeting", protoError(err))
+		return nil, nil, replyError(name, "greeting", protoError(err))
 	}
 	first, _, _ := strings.Cut(msg, "\n")
 	greeting := func() string { return "220 " + first + "\r\n" }
-	plain := func() (*smtp.Client, bool, error) {
+	plain := func() (*smtp.Client, *tls.ConnectionState, error) {
 		if tp.R.Buffered() > 0 {
-			return nil, false, Temporaryf([3]int{4, 5, 0}, name+" sent unexpected data", nil)
+			return nil, nil, Temporaryf([3]int{4, 5, 0}, name+" sent unexpected data", nil)
 		}
-		return smtp.NewClient(&replayConn{Conn: raw, prefix: strings.NewReader(greeting())}), false, nil
+		return smtp.NewClient(&replayConn{Conn: raw, prefix: strings.NewReader(greeting())}), nil, nil
 	}
 	if _, err := fmt.Fprintf(raw, "EHLO %s\r\n", o.hostname); err != nil {
-		return nil, false, connError(name, "EHLO", err)
+		return nil, nil, connError(name, "EHLO", err)
 	}
 	_, msg2, err := tp.ReadResponse(250)
 	if err != nil {
@@ -156,28 +162,34 @@ func startTLS(ctx context.Context, raw net.Conn, name string, o dialOptions) (*s
 		if errors.As(err, &pe) && (pe.Code == 500 || pe.Code == 502) && o.mode != tlsRequired {
 			return plain() // no ESMTP: go-smtp falls back to HELO
 		}
-		return nil, false, replyError(name, "EHLO", protoError(err))
+		return nil, nil, replyError(name, "EHLO", protoError(err))
 	}
 	if !hasExtension(msg2, "STARTTLS") {
+		if o.mode == tlsRequired && o.sts {
+			return nil, nil, Temporaryf([3]int{4, 7, 5}, "MTA-STS policy requires TLS but "+name+" does not offer STARTTLS", nil)
+		}
 		if o.mode == tlsRequired {
-			return nil, false, Temporaryf([3]int{4, 7, 10}, name+" does not offer STARTTLS", nil)
+			return nil, nil, Temporaryf([3]int{4, 7, 10}, name+" does not offer STARTTLS", nil)
 		}
 		return plain()
 	}
 	if _, err := fmt.Fprintf(raw, "STARTTLS\r\n"); err != nil {
-		return nil, false, connError(name, "STARTTLS", err)
+		return nil, nil, connError(name, "STARTTLS", err)
 	}
 	if _, _, err := tp.ReadResponse(220); err != nil {
 		var pe *textproto.Error
 		if errors.As(err, &pe) && o.mode != tlsRequired {
 			return plain() // refused; the session goes on in plaintext
 		}
-		return nil, false, replyError(name, "STARTTLS", protoError(err))
+		if o.sts {
+			return nil, nil, Temporaryf([3]int{4, 7, 5}, "MTA-STS policy requires TLS but "+name+" refused STARTTLS", protoError(err))
+		}
+		return nil, nil, replyError(name, "STARTTLS", protoError(err))
 	}
 	if tp.R.Buffered() > 0 {
 		// RFC 3207 §5: nothing may follow the 220 before the handshake
 		// (a STARTTLS command injection).
-		return nil, false, Temporaryf([3]int{4, 5, 0}, name+" sent data after STARTTLS", nil)
+		return nil, nil, Temporaryf([3]int{4, 5, 0}, name+" sent data after STARTTLS", nil)
 	}
 	cfg := &tls.Config{ServerName: o.host, InsecureSkipVerify: true}
 	if o.mode == tlsRequired {
@@ -188,12 +200,16 @@ func startTLS(ctx context.Context, raw net.Conn, name string, o dialOptions) (*s
 	err = tc.HandshakeContext(hctx)
 	cancel()
 	if err != nil {
-		if o.mode == tlsRequired {
-			return nil, false, Temporaryf([3]int{4, 7, 5}, "TLS handshake with "+name+" failed", err)
+		if o.sts {
+			return nil, nil, Temporaryf([3]int{4, 7, 5}, "MTA-STS policy requires a valid certificate for "+o.host+": TLS handshake with "+name+" failed", err)
 		}
-		return nil, false, fmt.Errorf("%s: %w: %w", name, errTLSFailed, err)
+		if o.mode == tlsRequired {
+			return nil, nil, Temporaryf([3]int{4, 7, 5}, "TLS handshake with "+name+" failed", err)
+		}
+		return nil, nil, fmt.Errorf("%s: %w: %w", name, errTLSFailed, err)
 	}
-	return smtp.NewClient(&replayConn{Conn: tc, prefix: strings.NewReader(greeting())}), true, nil
+	st := tc.ConnectionState()
+	return smtp.NewClient(&replayConn{Conn: tc, prefix: strings.NewReader(greeting())}), &st, nil
 }
 
 // verifyingConfig returns base (or a default) with the server name set:

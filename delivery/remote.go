@@ -50,6 +50,13 @@ type RemoteOptions struct {
 	DialTimeout, CommandTimeout, DataTimeout time.Duration
 	// Smarthost, when Addr is set, replaces MX delivery.
 	Smarthost Smarthost
+	// MTASTS, when set, applies recipient domains' MTA-STS policies
+	// (RFC 8461) to MX delivery (not to the smarthost): under "enforce"
+	// only MX hosts the policy lists are used, over STARTTLS with a
+	// certificate valid for the MX name, else the message is deferred
+	// (4.7.5); under "testing" delivery is as without a policy and what
+	// would fail is logged. Needs a Resolver with LookupTXT. nil: off.
+	MTASTS *MTASTS
 	// Logger receives "delivered" events (key remote is the host that
 	// took the message). Default: discard.
 	Logger *slog.Logger
@@ -150,6 +157,10 @@ type route struct {
 	mode  tlsMode
 	key   string // pool key prefix
 	smart bool
+	// sts is the domain's MTA-STS policy in force (enforce or testing),
+	// or nil.
+	sts    *stsPolicy
+	domain string
 }
 
 // Deliver implements RemoteDeliverer: one SMTP transaction to domain for
@@ -206,7 +217,17 @@ func (r *Remote) route(ctx context.Context, domain string) (route, *Error) {
 	if derr != nil {
 		return route{}, derr
 	}
-	return route{hosts: hosts, port: r.opts.Port, mode: tlsOpportunistic, key: "mx"}, nil
+	rt := route{hosts: hosts, port: r.opts.Port, mode: tlsOpportunistic, key: "mx", domain: domain}
+	if txt, ok := r.opts.Resolver.(TXTResolver); ok && r.opts.MTASTS != nil {
+		if p := r.opts.MTASTS.policy(ctx, txt, domain, r.log); p != nil && p.mode != stsNone {
+			rt.sts = p
+			if p.mode == stsEnforce {
+				// Verified TLS only, on connections of their own.
+				rt.mode, rt.key = tlsRequired, "mx-sts"
+			}
+		}
+	}
+	return rt, nil
 }
 
 // rateWait waits for domain's rate-limit token, or defers when the wait
@@ -237,11 +258,24 @@ func (r *Remote) rateWait(ctx context.Context, domain string) error {
 func (r *Remote) deliverVia(ctx context.Context, rt route, m *Spooled, rcpts []string) map[string]error {
 	var last *Error
 	for _, host := range rt.hosts {
+		if rt.sts != nil && !rt.sts.matches(host) {
+			if rt.sts.mode == stsEnforce {
+				last = stsDeniedHost(rt.domain, host)
+				r.log.Info("mta-sts: MX host not in policy", "queue_id", m.ID, "domain", rt.domain, "remote", strings.TrimSuffix(host, "."))
+				continue
+			}
+			r.stsWouldFail(m, rt, host, "MX host "+strings.TrimSuffix(host, ".")+" not in policy")
+		}
 		c, err := r.connect(ctx, rt, host)
 		if err != nil {
 			last = AsError(err)
 			r.log.Debug("host failed", "queue_id", m.ID, "remote", host, "err", err)
 			continue
+		}
+		if rt.sts != nil && rt.sts.mode == stsTesting && rt.sts.matches(host) {
+			if err := verifyCert(c.state, strings.TrimSuffix(host, "."), r.opts.MTASTS.RootCAs); err != nil {
+				r.stsWouldFail(m, rt, host, "no valid TLS to "+c.name+": "+err.Error())
+			}
 		}
 		out, reusable := r.send(c, m, rcpts)
 		if reusable && c.sent < r.opts.MaxMessagesPerConnection {
@@ -294,6 +328,9 @@ func (r *Remote) connect(ctx context.Context, rt route, host string) (*conn, err
 	}
 	o := dialOptions{host: host, key: key, mode: rt.mode, hostname: r.opts.Hostname,
 		timeout: r.opts.DialTimeout, command: r.opts.CommandTimeout, data: r.opts.DataTimeout}
+	if rt.sts != nil && rt.sts.mode == stsEnforce {
+		o.tls, o.sts = &tls.Config{RootCAs: r.opts.MTASTS.RootCAs}, true
+	}
 	if rt.smart {
 		o.tls = r.opts.Smarthost.TLSConfig
 		o.username, o.passwordFile = r.opts.Smarthost.Username, r.opts.Smarthost.PasswordFile
@@ -314,6 +351,11 @@ func (r *Remote) connect(ctx context.Context, rt route, host string) (*conn, err
 		last = err
 	}
 	return nil, last
+}
+
+// stsWouldFail logs what a testing MTA-STS policy would have refused.
+func (r *Remote) stsWouldFail(m *Spooled, rt route, host, reason string) {
+	r.log.Warn("mta-sts testing: would fail: "+reason, "queue_id", m.ID, "domain", rt.domain, "remote", strings.TrimSuffix(host, "."))
 }
 
 // send runs one transaction on c. It reports whether c is still usable

@@ -29,6 +29,9 @@ func newRemote(cfg config.Config, log *slog.Logger) *delivery.Remote {
 			PasswordFile: d.SmarthostPasswordFile,
 			Domains:      d.SmarthostDomains,
 		},
+		// MTA-STS (RFC 8461) for recipient domains that publish a
+		// policy: always on; the TXT lookup uses the [dns] resolver.
+		MTASTS: &delivery.MTASTS{},
 		Logger: log,
 	})
 }
