@@ -4,6 +4,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -46,6 +48,8 @@ status 1 when maild is not running or a problem was found.`,
 				for _, line := range strings.Split(err.Error(), "\n") {
 					rep.Problems = append(rep.Problems, "config: "+line)
 				}
+			} else {
+				rep.Problems = append(rep.Problems, resolverProblems(cfg.DNS.Resolver, cfg.DNSBL.Zones, "/etc/resolv.conf")...)
 			}
 			c, err := g.control()
 			if err != nil {
@@ -143,4 +147,43 @@ func printStatus(g *globals, rep StatusReport) {
 		fmt.Fprintf(tw, "%s\t%s\n", label, p)
 	}
 	tw.Flush()
+}
+
+// publicResolvers are open resolvers that DNSBLs such as Spamhaus refuse
+// to answer for configured zones (they answer "listed" for everyone or
+// nothing at all).
+var publicResolvers = map[string]string{
+	"8.8.8.8": "Google", "8.8.4.4": "Google", "2001:4860:4860::8888": "Google", "2001:4860:4860::8844": "Google",
+	"1.1.1.1": "Cloudflare", "1.0.0.1": "Cloudflare", "2606:4700:4700::1111": "Cloudflare", "2606:4700:4700::1001": "Cloudflare",
+	"9.9.9.9": "Quad9", "149.112.112.112": "Quad9", "2620:fe::fe": "Quad9",
+	"208.67.222.222": "OpenDNS", "208.67.220.220": "OpenDNS",
+}
+
+// resolverProblems warns when DNSBL zones are configured but lookups go
+// to a public resolver: dns.resolver, or else the system's nameservers.
+func resolverProblems(resolver string, zones []string, resolvConf string) []string {
+	if len(zones) == 0 {
+		return nil
+	}
+	var servers []string
+	if resolver != "" {
+		host, _, err := net.SplitHostPort(resolver)
+		if err != nil {
+			host = resolver
+		}
+		servers = []string{host}
+	} else if b, err := os.ReadFile(resolvConf); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "nameserver" {
+				servers = append(servers, f[1])
+			}
+		}
+	}
+	var out []string
+	for _, srv := range servers {
+		if who, ok := publicResolvers[srv]; ok {
+			out = append(out, fmt.Sprintf("DNSBL lookups (%s) go through %s's public resolver %s, which the lists refuse: run a local resolver (e.g. unbound) and set dns.resolver", strings.Join(zones, ", "), who, srv))
+		}
+	}
+	return out
 }

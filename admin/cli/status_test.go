@@ -76,3 +76,21 @@ func TestDNSZoneOffline(t *testing.T) {
 		t.Error("dns for a domain that is not local succeeded")
 	}
 }
+
+func TestResolverProblems(t *testing.T) {
+	t.Parallel()
+	conf := filepath.Join(t.TempDir(), "resolv.conf")
+	os.WriteFile(conf, []byte("# comment\nnameserver 1.1.1.1\nnameserver 192.0.2.53\n"), 0o644)
+	if got := resolverProblems("", nil, conf); got != nil {
+		t.Errorf("no zones: %v", got)
+	}
+	if got := resolverProblems("", []string{"zen.spamhaus.org"}, conf); len(got) != 1 || !strings.Contains(got[0], "Cloudflare") {
+		t.Errorf("system resolver 1.1.1.1: %v", got)
+	}
+	if got := resolverProblems("8.8.8.8:53", []string{"zen.spamhaus.org"}, conf); len(got) != 1 || !strings.Contains(got[0], "Google") {
+		t.Errorf("dns.resolver 8.8.8.8: %v", got)
+	}
+	if got := resolverProblems("127.0.0.1:53", []string{"zen.spamhaus.org"}, conf); got != nil {
+		t.Errorf("local resolver: %v", got)
+	}
+}
