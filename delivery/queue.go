@@ -277,18 +277,32 @@ func (q *Queue) recover() (map[ID]time.Time, error) {
 		}
 	}
 	for id := range known {
-		if !onDisk[id] {
+		switch {
+		case !onDisk[id]:
 			q.log.Error("queue record without spool file; dropping it", "queue_id", id)
 			if err := q.deleteMessage(id); err != nil {
 				return nil, err
 			}
 			delete(pending, id)
+		case !hasPending(pending, id):
+			// Every recipient settled, but the removal did not happen
+			// (a crash or a full disk): finish it now.
+			if err := q.deleteMessage(id); err != nil {
+				return nil, err
+			}
+			os.Remove(filepath.Join(q.spoolDir, string(id)))
+			q.log.Info("removed settled message left from an earlier run", "queue_id", id)
 		}
 	}
 	if len(pending) > 0 {
 		q.log.Info("rescheduling queued messages", "count", len(pending))
 	}
 	return pending, nil
+}
+
+func hasPending(pending map[ID]time.Time, id ID) bool {
+	_, ok := pending[id]
+	return ok
 }
 
 // Spooled is one queued message as a deliverer sees it.
@@ -498,13 +512,17 @@ func (q *Queue) finish(ctx context.Context, id ID) {
 	q.remove(id)
 }
 
-// remove drops a message's record and spool file.
+// remove drops a message's record and spool file. If the record cannot be
+// deleted (a full disk), the message is tried again later, so neither the
+// record nor the spool file is left behind for good.
 func (q *Queue) remove(id ID) {
 	if err := q.deleteMessage(id); err != nil {
-		q.log.Error("remove settled message", "queue_id", id, "err", err)
+		q.log.Error("remove settled message; will retry", "queue_id", id, "err", err)
+		q.sched.add(id, time.Now().Add(q.opts.RetryMin))
 		return
 	}
 	q.removeSpool(id)
+	q.log.Debug("removed from queue", "queue_id", id)
 	if q.opts.Settled != nil {
 		q.opts.Settled(id)
 	}

@@ -252,6 +252,9 @@ func fold(field string) string {
 // from authservID; such fields arriving from outside are forgeries
 // (RFC 8601 §5) and must be removed.
 func IsOurs(value, authservID string) bool {
+	// RFC 8601 §2.2 allows comments before the authserv-id; authres does
+	// not, and a forged field must not slip past on that.
+	value = stripLeadingComments(value)
 	id, _, err := authres.Parse(value)
 	if err != nil {
 		// Unparseable results: judge by the first token.
@@ -261,4 +264,33 @@ func IsOurs(value, authservID string) bool {
 		}
 	}
 	return strings.EqualFold(strings.TrimSuffix(strings.TrimSpace(id), "."), strings.TrimSuffix(authservID, "."))
+}
+
+// stripLeadingComments removes white space and (possibly nested, quoted-
+// pair aware) comments from the start of a header value.
+func stripLeadingComments(v string) string {
+	for {
+		v = strings.TrimLeft(v, " \t\r\n")
+		if !strings.HasPrefix(v, "(") {
+			return v
+		}
+		depth, i := 0, 0
+		for ; i < len(v); i++ {
+			switch v[i] {
+			case '\\':
+				i++
+			case '(':
+				depth++
+			case ')':
+				depth--
+			}
+			if depth == 0 {
+				break
+			}
+		}
+		if i >= len(v) {
+			return "" // an unterminated comment: nothing left
+		}
+		v = v[i+1:]
+	}
 }
