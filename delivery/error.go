@@ -3,6 +3,9 @@ package delivery
 import (
 	"errors"
 	"fmt"
+	"syscall"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // Error is a failure classified once: the SMTP reply, the DSN text and the
@@ -56,6 +59,11 @@ func AsError(err error) *Error {
 	var de *Error
 	if errors.As(err, &de) {
 		return de
+	}
+	var sqlErr sqlite3.Error
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || (errors.As(err, &sqlErr) && sqlErr.Code == sqlite3.ErrFull) {
+		// RFC 3463 §3.4: the system is out of storage; retry later.
+		return &Error{Code: 452, Enhanced: [3]int{4, 3, 1}, Temporary: true, Public: "Insufficient system storage, try again later", Err: err}
 	}
 	return &Error{Code: 451, Enhanced: [3]int{4, 3, 0}, Temporary: true, Public: "Local error in processing, try again later", Err: err}
 }
