@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"yubin/storage"
 )
@@ -40,6 +41,9 @@ func (d StoreDirectory) Deliver(ctx context.Context, user storage.Address, mailb
 type MDA struct {
 	dir Directory
 	log *slog.Logger
+	// out queues Sieve redirects and vacation replies; unset disables
+	// them. Atomic: maild sets it after the queue (and its workers) start.
+	out atomic.Pointer[outbound]
 }
 
 // NewMDA returns an MDA over dir. A nil logger discards.
@@ -110,45 +114,118 @@ func (d *MDA) Deliver(ctx context.Context, m *Spooled, rcpt string) ([]string, e
 }
 
 func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user storage.Address, junk bool) *Error {
+	log := d.log.With("queue_id", m.ID, "rcpt", rcpt, "user", user.String())
 	f, err := m.Open()
 	if err != nil {
 		return AsError(fmt.Errorf("open spool file: %w", err))
 	}
 	defer f.Close()
+	// The user's Sieve script and vacation look at the header only.
+	h := readHeader(f, m.Size)
+	rules, err := d.sieveFor(ctx, m, rcpt, user, h, log)
+	if err != nil {
+		return AsError(err)
+	}
 	// RFC 5321 §4.4: the final delivery adds Return-Path; Delivered-To
 	// (as Postfix and Dovecot write it) lets us detect loops.
 	hdr := fmt.Sprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n", m.Envelope.From, user.String())
-	mailbox := "INBOX"
-	var body io.Reader = bufio.NewReaderSize(f, 64<<10)
-	if junk {
-		// Marked by the inbound checks: to Junk, without the mark.
-		mailbox = JunkMailbox
-		body = stripField(body.(*bufio.Reader), JunkHeader)
+	open := func() (io.Reader, error) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return stripField(bufio.NewReaderSize(f, 64<<10), JunkHeader), nil
 	}
-	msg, err := d.dir.Deliver(ctx, user, mailbox, io.MultiReader(strings.NewReader(hdr), body), storage.DeliverOptions{EnforceQuota: true})
-	if junk && errors.Is(err, storage.ErrNotFound) {
-		// The user deleted Junk: INBOX rather than nowhere.
-		if _, serr := f.Seek(0, io.SeekStart); serr == nil {
-			mailbox = "INBOX"
-			msg, err = d.dir.Deliver(ctx, user, mailbox, io.MultiReader(strings.NewReader(hdr), stripField(bufio.NewReaderSize(f, 64<<10), JunkHeader)), storage.DeliverOptions{EnforceQuota: true})
+
+	// Redirects first: if queueing fails, nothing is delivered yet and
+	// the retry starts over.
+	for _, addr := range rules.Redirects {
+		out := d.outbound()
+		if out == nil {
+			log.Warn("sieve redirect without an outbound queue; keeping the message", "to", addr)
+			rules.Keep = true
+			continue
+		}
+		body, err := open()
+		if err != nil {
+			return AsError(err)
+		}
+		// The copy keeps the original sender and carries Delivered-To so
+		// a redirect loop back to this user is caught.
+		fwd := io.MultiReader(strings.NewReader(fmt.Sprintf("Delivered-To: %s\r\n", user.String())), body)
+		id, err := out.Enqueue(ctx, Envelope{From: m.Envelope.From, To: []string{addr}}, fwd)
+		if err != nil {
+			return AsError(fmt.Errorf("sieve redirect to %s: %w", addr, err))
+		}
+		log.Info("sieve redirect", "to", addr, "redirect_id", id)
+	}
+
+	var mailboxes []string
+	if rules.Keep {
+		if junk {
+			// Marked by the inbound checks: to Junk, without the mark.
+			mailboxes = append(mailboxes, JunkMailbox)
+		} else {
+			mailboxes = append(mailboxes, "INBOX")
 		}
 	}
-	log := d.log.With("queue_id", m.ID, "rcpt", rcpt, "user", user.String())
-	switch {
-	case errors.Is(err, storage.ErrQuotaExceeded):
-		log.Warn("mailbox over quota", "err", err)
-		return &Error{Code: 452, Enhanced: [3]int{4, 2, 2}, Temporary: true, Public: "Mailbox full", Err: err}
-	case errors.Is(err, storage.ErrNoSuchUser):
-		return Permanentf([3]int{5, 1, 1}, "Mailbox unavailable", err)
-	case err != nil:
-		return AsError(err)
+	mailboxes = append(mailboxes, rules.Mailboxes...)
+	opts := storage.DeliverOptions{EnforceQuota: true, Flags: rules.Flags}
+	delivered := map[string]bool{}
+	type filed struct {
+		mailbox string
+		msg     storage.Message
+	}
+	var done []filed
+	for _, mailbox := range mailboxes {
+		if delivered[strings.ToLower(mailbox)] {
+			continue
+		}
+		body, err := open()
+		if err != nil {
+			return AsError(err)
+		}
+		msg, err := d.dir.Deliver(ctx, user, mailbox, io.MultiReader(strings.NewReader(hdr), body), opts)
+		if errors.Is(err, storage.ErrNotFound) && !strings.EqualFold(mailbox, "INBOX") {
+			// The user deleted Junk, or a rule names a missing folder:
+			// INBOX rather than nowhere.
+			log.Warn("mailbox missing; delivering to INBOX", "mailbox", mailbox)
+			mailbox = "INBOX"
+			if delivered["inbox"] {
+				continue
+			}
+			if body, err = open(); err != nil {
+				return AsError(err)
+			}
+			msg, err = d.dir.Deliver(ctx, user, mailbox, io.MultiReader(strings.NewReader(hdr), body), opts)
+		}
+		switch {
+		case errors.Is(err, storage.ErrQuotaExceeded):
+			log.Warn("mailbox over quota", "err", err)
+			return &Error{Code: 452, Enhanced: [3]int{4, 2, 2}, Temporary: true, Public: "Mailbox full", Err: err}
+		case errors.Is(err, storage.ErrNoSuchUser):
+			return Permanentf([3]int{5, 1, 1}, "Mailbox unavailable", err)
+		case err != nil:
+			return AsError(err)
+		}
+		delivered[strings.ToLower(mailbox)] = true
+		done = append(done, filed{mailbox, msg})
+	}
+	if len(mailboxes) == 0 {
+		log.Info("discarded by sieve script", "redirects", len(rules.Redirects))
 	}
 	if err := m.MarkDelivered(ctx, user.String()); err != nil {
 		// Delivered but not recorded: a retry may deliver it twice,
 		// which is better than losing it.
 		log.Error("record delivery", "err", err)
 	}
-	log.Info("delivered", "mailbox", mailbox, "uid", msg.UID, "size", msg.Size)
+	for _, f := range done {
+		log.Info("delivered", "mailbox", f.mailbox, "uid", f.msg.UID, "size", f.msg.Size, "flags", strings.Join(opts.Flags, " "))
+	}
+	if !junk && len(mailboxes) > 0 {
+		// No auto-reply to spam or to what the user's rules threw away
+		// or sent elsewhere.
+		d.vacation(ctx, m, rcpt, user, h, log)
+	}
 	return nil
 }
 

@@ -45,6 +45,8 @@ CREATE TABLE dkim_keys (
 `,
 	// 3: resume points of mailctl import (see import_state.go).
 	importStateSchema,
+	// 4: Sieve scripts, vacation replies (see rules.go).
+	rulesSchema,
 }
 
 // migrate creates schema_version and applies the missing migrations, each

@@ -51,6 +51,7 @@ or not; a running maild sees every change at once.`,
 	root.PersistentFlags().StringVar(&g.dataDir, "data", "", "data directory (overrides the config's data_dir; ./var for a dev server)")
 	root.AddCommand(domainCommand(g), withProfile(g, userCommand(g)), aliasCommand(g), dkimCommand(g), queueCommand(g), routeCommand(g), sendmailCommand(g), dnsCommand(g), statusCommand(g), configCommand(g))
 	root.AddCommand(importCommand(g), exportCommand(g), backupCommand(g), restoreCommand(g), verifyCommand(g))
+	root.AddCommand(ruleCommand(g), vacationCommand(g))
 	return root
 }
 

@@ -74,9 +74,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if d.certs, err = config.LoadCertificates(cfg.TLS, paths.TLS, cfg.Hostname, log.With("component", "tls")); err != nil {
 		return nil, err
 	}
+	mda := delivery.NewMDA(delivery.StoreDirectory{Store: st}, log.With("component", "mda"))
 	d.queue, err = delivery.Open(delivery.Options{
 		Dir:      paths.Queue,
-		Local:    delivery.NewMDA(delivery.StoreDirectory{Store: st}, log.With("component", "mda")),
+		Local:    mda,
 		Logger:   log.With("component", "queue"),
 		Workers:  cfg.Delivery.Workers,
 		RetryMin: cfg.Delivery.RetryMin,
@@ -90,6 +91,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return nil, err
 	}
+	mda.SetOutbound(d.queue) // Sieve redirects, vacation replies
 	mx, blocklist, err := mxPolicy(cfg, st, d)
 	if err != nil {
 		return nil, err
