@@ -177,6 +177,13 @@ func TestRemote550SendsDSN(t *testing.T) {
 	id := e.send(t, "alice@acme.test", "bob@remote.test")
 	e.waitSettled(t, id)
 	e.logs.waitCount(t, 1, "delivered", "rcpt", "alice@acme.test")
+	// The DSN is itself a queued message: wait until it has settled too
+	// ("delivered" is logged before the queue records it).
+	rec, ok := e.logs.find("dsn sent", "queue_id", string(id))
+	if !ok {
+		t.Fatal("no dsn sent event")
+	}
+	e.waitSettled(t, ID(rec.attrs["dsn_queue_id"]))
 	if list, _ := e.q.List(context.Background()); len(list) != 0 {
 		t.Errorf("queue not empty: %+v", list)
 	}
