@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"yubin/cmd/internal/testdns"
 )
 
 type row struct{ what, value, note string }
@@ -89,16 +91,16 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 		names[i] = fmt.Sprintf("d%03d.test", i)
 		zone = append(zone, names[i]+". MX 10 mx."+names[i]+".", "mx."+names[i]+". A 127.0.0.1")
 	}
-	dns, err := startDNS(zone)
+	dns, err := testdns.Start(zone...)
 	if err != nil {
 		return err
 	}
-	defer dns.close()
+	defer dns.Close()
 
 	dataDir := filepath.Join(tmp, "data")
 	os.MkdirAll(dataDir, 0o750)
 	m, err := startMaild(binDir, dataDir,
-		`dns.resolver = "`+dns.addr+`"`,
+		`dns.resolver = "`+dns.Addr+`"`,
 		`delivery.remote_port = `+strconv.Itoa(sk.port),
 		`smtp.max_connections_per_ip = 1000`,
 		`imap.max_connections_per_ip = 100000`,
