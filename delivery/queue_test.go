@@ -105,12 +105,16 @@ func TestEnqueueDeliversToMaildir(t *testing.T) {
 // flaky fails its first n deliveries with a temporary error.
 type flaky struct {
 	LocalDeliverer
-	mu    sync.Mutex
-	fails int
-	err   error
+	mu        sync.Mutex
+	fails     int
+	err       error
+	attempted chan ID // optional: told of every attempt
 }
 
 func (f *flaky) Deliver(ctx context.Context, m *Spooled, rcpt string) ([]string, error) {
+	if f.attempted != nil {
+		f.attempted <- m.ID
+	}
 	f.mu.Lock()
 	if f.fails > 0 {
 		f.fails--
@@ -163,7 +167,7 @@ func TestQueueSurvivesRestart(t *testing.T) {
 	st := testStore(t, "alice@acme.test")
 	dir := t.TempDir()
 	// First life: every delivery fails temporarily, so mail stays queued.
-	down := &flaky{LocalDeliverer: NewMDA(StoreDirectory{st}, nil), fails: 1 << 30, err: Temporaryf([3]int{4, 3, 0}, "down", nil)}
+	down := &flaky{LocalDeliverer: NewMDA(StoreDirectory{st}, nil), fails: 1 << 30, err: Temporaryf([3]int{4, 3, 0}, "down", nil), attempted: make(chan ID, 10)}
 	q, err := Open(Options{Dir: dir, Local: down, RetryMin: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -172,6 +176,14 @@ func TestQueueSurvivesRestart(t *testing.T) {
 		_, err := q.Enqueue(context.Background(), Envelope{From: "b@remote.test", To: []string{"alice@acme.test"}}, strings.NewReader("Subject: q\r\n\r\nq\r\n"))
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+	// Every message is tried (and deferred) once before the stop.
+	for range 5 {
+		select {
+		case <-down.attempted:
+		case <-time.After(30 * time.Second):
+			t.Fatal("messages not attempted")
 		}
 	}
 	q.Close()
