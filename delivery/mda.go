@@ -44,7 +44,14 @@ type MDA struct {
 	// out queues Sieve redirects and vacation replies; unset disables
 	// them. Atomic: maild sets it after the queue (and its workers) start.
 	out atomic.Pointer[outbound]
+	// srs reverses bounces to SRS addresses (SetSRS).
+	srs atomic.Pointer[SRS]
 }
+
+// SetSRS makes the MDA return mail for a valid SRS0 address of s.Domain
+// to the original sender (a bounce of forwarded mail), and refuse a
+// forged or expired one with 550 5.1.1.
+func (d *MDA) SetSRS(s *SRS) { d.srs.Store(s) }
 
 // NewMDA returns an MDA over dir. A nil logger discards.
 func NewMDA(dir Directory, logger *slog.Logger) *MDA {
@@ -56,6 +63,9 @@ func NewMDA(dir Directory, logger *slog.Logger) *MDA {
 
 // Accepts reports whether rcpt's domain is local.
 func (d *MDA) Accepts(ctx context.Context, rcpt string) (bool, error) {
+	if s := d.srs.Load(); s != nil && s.IsSRS(rcpt) {
+		return true, nil // Deliver reverses it
+	}
 	addr, err := storage.ParseAddress(rcpt)
 	if err != nil {
 		// Not deliverable anywhere; the local route will refuse it.
@@ -66,6 +76,14 @@ func (d *MDA) Accepts(ctx context.Context, rcpt string) (bool, error) {
 
 // Deliver implements LocalDeliverer.
 func (d *MDA) Deliver(ctx context.Context, m *Spooled, rcpt string) ([]string, error) {
+	if s := d.srs.Load(); s != nil && s.IsSRS(rcpt) {
+		orig, err := s.Reverse(rcpt)
+		if err != nil {
+			return nil, Permanentf([3]int{5, 1, 1}, "Invalid or expired SRS address", err)
+		}
+		d.log.Info("srs bounce", "queue_id", m.ID, "rcpt", rcpt, "to", orig)
+		return []string{orig}, nil
+	}
 	targets, err := d.dir.Resolve(ctx, rcpt)
 	switch {
 	case errors.Is(err, storage.ErrNoSuchUser), errors.Is(err, storage.ErrNotLocalDomain):

@@ -19,6 +19,10 @@ import (
 
 // RemoteOptions configure a Remote. Zero values are the defaults.
 type RemoteOptions struct {
+	// RewriteSender, when set, maps the envelope sender of each outgoing
+	// transaction (SRS for forwarded mail); the spooled envelope and any
+	// DSN keep the original sender.
+	RewriteSender func(from string) string
 	// Hostname is our EHLO name. Required in production; default
 	// "localhost".
 	Hostname string
@@ -368,7 +372,11 @@ func (r *Remote) send(c *conn, m *Spooled, rcpts []string) (map[string]error, bo
 		}
 	}
 	opts := &smtp.MailOptions{Size: m.Size}
-	if !isASCII(m.Envelope.From) || slices.ContainsFunc(rcpts, func(s string) bool { return !isASCII(s) }) {
+	from := m.Envelope.From
+	if r.opts.RewriteSender != nil {
+		from = r.opts.RewriteSender(from)
+	}
+	if !isASCII(from) || slices.ContainsFunc(rcpts, func(s string) bool { return !isASCII(s) }) {
 		if ok, _ := c.c.Extension("SMTPUTF8"); !ok {
 			failAll(rcpts, &Error{Code: 553, Enhanced: [3]int{5, 6, 7}, Public: c.name + " does not support SMTPUTF8, needed for these addresses"})
 			return out, true
@@ -379,7 +387,7 @@ func (r *Remote) send(c *conn, m *Spooled, rcpts []string) (map[string]error, bo
 		failAll(rcpts, &Error{Code: 552, Enhanced: [3]int{5, 3, 4}, Public: fmt.Sprintf("Message too big for %s (%d bytes, limit %d)", c.name, m.Size, limit)})
 		return out, true
 	}
-	if err := c.c.Mail(m.Envelope.From, opts); err != nil {
+	if err := c.c.Mail(from, opts); err != nil {
 		failAll(rcpts, replyError(c.name, "MAIL FROM", err))
 		return out, usable(err)
 	}

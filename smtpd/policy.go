@@ -65,6 +65,10 @@ type MXPolicy struct {
 	// Filters scan every message (virus, spam) after the sender checks
 	// and before the 250; nil runs none.
 	Filters *delivery.FilterChain
+	// SRS, when set, accepts bounces to valid SRS0 addresses of its
+	// domain (forwarded mail coming back) and refuses forged or expired
+	// ones with 550 5.1.1.
+	SRS *delivery.SRS
 }
 
 // Mail accepts any reverse path go-smtp could parse, including the null
@@ -75,6 +79,12 @@ func (p MXPolicy) Mail(ctx context.Context, s *State, from string) error { retur
 func (p MXPolicy) Rcpt(ctx context.Context, s *State, to string) error {
 	if _, err := storage.ParseAddress(to); err != nil {
 		return &delivery.Error{Code: 501, Enhanced: [3]int{5, 1, 3}, Public: "Bad recipient address syntax", Err: err}
+	}
+	if p.SRS != nil && p.SRS.IsSRS(to) {
+		if _, err := p.SRS.Reverse(to); err != nil {
+			return &delivery.Error{Code: 550, Enhanced: [3]int{5, 1, 1}, Public: "Invalid or expired SRS address", Err: err}
+		}
+		return nil
 	}
 	targets, err := p.Recipients.Resolve(ctx, to)
 	switch {

@@ -124,6 +124,22 @@ type TLS struct {
 	// KeyFile is the PEM private key for CertFile. It is re-read on SIGHUP.
 	// Default: "".
 	KeyFile string `toml:"key_file"`
+
+	// ACME obtains and renews certificates from an ACME CA (Let's Encrypt
+	// unless ACMEDirectory says otherwise) for the hostname and
+	// autoconfig./autodiscover./mta-sts. of each local domain, cached in
+	// data_dir/tls/acme. The CA must reach http.listen on port 80
+	// (HTTP-01) or http.listen_tls on port 443 (TLS-ALPN-01). Exclusive
+	// with cert_file/key_file. Default: false.
+	ACME bool `toml:"acme"`
+
+	// ACMEEmail is the contact address given to the ACME CA (expiry
+	// notices). Default: "" (none).
+	ACMEEmail string `toml:"acme_email"`
+
+	// ACMEDirectory is the ACME directory URL. Default: "" (Let's
+	// Encrypt's production directory).
+	ACMEDirectory string `toml:"acme_directory"`
 }
 
 // SMTP is the [smtp] section: the inbound MX listener.
@@ -191,6 +207,16 @@ type Delivery struct {
 	// DelayNotice is how long a message waits before its sender is told
 	// it is delayed (one notice per message). Default: "4h".
 	DelayNotice time.Duration `toml:"delay_notice"`
+
+	// SRS rewrites the envelope sender of mail forwarded to other domains
+	// (alias targets elsewhere, Sieve redirects) with the Sender Rewriting
+	// Scheme, so SPF keeps passing, and accepts bounces to those
+	// addresses on port 25. The key is data_dir/srs.key (made on first
+	// use). Default: true.
+	SRS bool `toml:"srs"`
+	// SRSDomain is the domain of rewritten senders; it must route to us
+	// (MX) and its SPF must allow us. "" uses hostname. Default: "".
+	SRSDomain string `toml:"srs_domain"`
 
 	// RemotePort is the TCP port of remote MX hosts. Only tests change it.
 	// Default: 25.
@@ -352,6 +378,55 @@ type Filters struct {
 	Clamd ClamdFilter `toml:"clamd"`
 	// Spamd is [filters.spamd]: SpamAssassin scoring.
 	Spamd SpamdFilter `toml:"spamd"`
+	// Rspamd is [filters.rspamd]: rspamd scoring (instead of spamd).
+	Rspamd RspamdFilter `toml:"rspamd"`
+	// Milter is [filters.milter]: one milter (rspamd, clamav-milter,
+	// OpenDKIM...) run once per message.
+	Milter MilterFilter `toml:"milter"`
+}
+
+// RspamdFilter configures the rspamd client (HTTP /checkv2). Only one
+// spam engine may be set: spamd or rspamd.
+type RspamdFilter struct {
+	// Address is rspamd's normal worker: "http://127.0.0.1:11333" (a bare
+	// "host:port" means http). Empty turns it off. Default: "".
+	Address string `toml:"address"`
+	// Controller is the controller worker used for learning
+	// ("http://127.0.0.1:11334"); "" uses address. Default: "".
+	Controller string `toml:"controller"`
+	// Password is the controller's password for learning. Default: "".
+	Password string `toml:"password"`
+	// JunkScore, when > 0, also sends messages scoring at least this to
+	// Junk; 0 follows rspamd's action only ("add header" and "rewrite
+	// subject" go to Junk, "reject" is refused with 550 5.7.1, "soft
+	// reject" and "greylist" get 451 4.7.1). Default: 0.
+	JunkScore float64 `toml:"junk_score"`
+	// MaxBytes is the largest message scored. Default: 2097152 (2 MiB).
+	MaxBytes int64 `toml:"max_bytes"`
+	// Timeout bounds one scoring. Default: "30s".
+	Timeout time.Duration `toml:"timeout"`
+	// FailOpen accepts mail (tagged X-Yubin-Filter-Skipped) when rspamd
+	// is down or slow; false answers 451 4.7.1. Default: true.
+	FailOpen bool `toml:"fail_open"`
+	// Learn feeds IMAP moves into and out of Junk to /learnspam and
+	// /learnham on the controller. Default: false.
+	Learn bool `toml:"learn"`
+}
+
+// MilterFilter configures the milter client.
+type MilterFilter struct {
+	// Address is the milter's socket: "tcp:127.0.0.1:11332",
+	// "unix:/run/milter.sock" (also "inet:port@host" as in Postfix).
+	// Empty turns it off. Default: "".
+	Address string `toml:"address"`
+	// Timeout bounds one message's whole conversation. Default: "30s".
+	Timeout time.Duration `toml:"timeout"`
+	// FailOpen accepts mail (tagged) when the milter is down or slow;
+	// false answers 451 4.7.1. Default: false.
+	FailOpen bool `toml:"fail_open"`
+	// OnSubmission runs the milter on authenticated submissions too (for
+	// a signing milter such as OpenDKIM). Default: false.
+	OnSubmission bool `toml:"on_submission"`
 }
 
 // ClamdFilter configures the clamd client (INSTREAM).
@@ -446,8 +521,10 @@ func Default() Config {
 		},
 		DNSBL: DNSBL{Zones: []string{}},
 		Filters: Filters{
-			Clamd: ClamdFilter{MaxBytes: 25 << 20, Timeout: 30 * time.Second},
-			Spamd: SpamdFilter{JunkScore: 5, MaxBytes: 512 << 10, Timeout: 30 * time.Second, FailOpen: true},
+			Clamd:  ClamdFilter{MaxBytes: 25 << 20, Timeout: 30 * time.Second},
+			Spamd:  SpamdFilter{JunkScore: 5, MaxBytes: 512 << 10, Timeout: 30 * time.Second, FailOpen: true},
+			Rspamd: RspamdFilter{MaxBytes: 2 << 20, Timeout: 30 * time.Second, FailOpen: true},
+			Milter: MilterFilter{Timeout: 30 * time.Second},
 		},
 		Control: Control{Socket: "/run/yubin/control.sock"},
 		HTTP: HTTP{
@@ -462,6 +539,7 @@ func Default() Config {
 			RetryMax:                 time.Hour,
 			MaxAge:                   120 * time.Hour,
 			DelayNotice:              4 * time.Hour,
+			SRS:                      true,
 			RemotePort:               25,
 			MaxConnectionsPerDomain:  5,
 			MaxMessagesPerConnection: 100,

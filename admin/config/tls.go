@@ -44,6 +44,8 @@ type Certificates struct {
 
 	mu   sync.Mutex // serializes Reload
 	cert atomic.Pointer[tls.Certificate]
+
+	acme *acmeState // set by NewACMECertificates; cert is then the last hostname certificate served
 }
 
 // LoadCertificates loads the certificate that c names. With both
@@ -72,6 +74,10 @@ func LoadCertificates(c TLS, tlsDir, hostname string, logger *slog.Logger) (*Cer
 // and regenerated if needed, as at load). On error the current certificate
 // stays in use and the error is returned.
 func (c *Certificates) Reload() error {
+	if c.acme != nil {
+		c.logger.Info("TLS certificates come from ACME and renew by themselves; nothing to reload")
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var cert *tls.Certificate
@@ -108,6 +114,9 @@ func (c *Certificates) Reload() error {
 // TLSConfig returns a new server configuration, TLS 1.2 or later, that
 // serves the current certificate at each handshake.
 func (c *Certificates) TLSConfig() *tls.Config {
+	if c.acme != nil {
+		return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: c.acmeGetCertificate}
+	}
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
@@ -116,9 +125,13 @@ func (c *Certificates) TLSConfig() *tls.Config {
 	}
 }
 
-// Leaf returns the current certificate's leaf.
+// Leaf returns the current certificate's leaf; with ACME, the hostname's
+// certificate last served, or nil before the first handshake.
 func (c *Certificates) Leaf() *x509.Certificate {
-	return c.cert.Load().Leaf
+	if cert := c.cert.Load(); cert != nil {
+		return cert.Leaf
+	}
+	return nil
 }
 
 // loadKeyPair reads a PEM certificate chain and its key, with Leaf set.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,14 @@ func (c Config) validate() []*fieldError {
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
 	}
+	if c.Filters.Spamd.Address != "" && c.Filters.Rspamd.Address != "" {
+		bad("filters.rspamd.address", "only one spam engine may be set: remove [filters.spamd] address or [filters.rspamd] address")
+	}
+	if a := c.Filters.Milter.Address; a != "" {
+		if _, _, err := ParseMilterAddress(a); err != nil {
+			bad("filters.milter.address", "%v", err)
+		}
+	}
 
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		bad("log.level", "unknown level %q (want debug, info, warn or error)", c.Log.Level)
@@ -65,6 +74,17 @@ func (c Config) validate() []*fieldError {
 	}
 	if c.TLS.CertFile != "" && c.TLS.KeyFile == "" {
 		bad("tls.key_file", "must be set when tls.cert_file is")
+	}
+	if c.TLS.ACME && (c.TLS.CertFile != "" || c.TLS.KeyFile != "") {
+		bad("tls.acme", "cannot be used with tls.cert_file and tls.key_file")
+	}
+	if c.TLS.ACMEEmail != "" && !strings.Contains(c.TLS.ACMEEmail, "@") {
+		bad("tls.acme_email", "%q is not an email address", c.TLS.ACMEEmail)
+	}
+	if d := c.TLS.ACMEDirectory; d != "" {
+		if u, err := url.Parse(d); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("tls.acme_directory", "%q is not an http(s) URL", d)
+		}
 	}
 
 	if len(c.SMTP.Listen) == 0 {
@@ -208,4 +228,33 @@ func validDNSName(name string) error {
 		}
 	}
 	return nil
+}
+
+// ParseMilterAddress reads a milter socket address: "tcp:host:port",
+// "inet:port@host" (Postfix), "unix:/path" or an absolute path.
+func ParseMilterAddress(a string) (network, addr string, err error) {
+	switch {
+	case strings.HasPrefix(a, "unix:"):
+		network, addr = "unix", strings.TrimPrefix(a, "unix:")
+	case strings.HasPrefix(a, "/"):
+		network, addr = "unix", a
+	case strings.HasPrefix(a, "tcp:"):
+		network, addr = "tcp", strings.TrimPrefix(a, "tcp:")
+	case strings.HasPrefix(a, "inet:"):
+		port, host, ok := strings.Cut(strings.TrimPrefix(a, "inet:"), "@")
+		if !ok {
+			host = "127.0.0.1"
+		}
+		network, addr = "tcp", net.JoinHostPort(host, port)
+	default:
+		network, addr = "tcp", a
+	}
+	if network == "tcp" {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return "", "", fmt.Errorf("%q: want tcp:host:port, inet:port@host or unix:/path", a)
+		}
+	} else if addr == "" {
+		return "", "", fmt.Errorf("%q: empty socket path", a)
+	}
+	return network, addr, nil
 }

@@ -71,10 +71,22 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			fmt.Fprintf(stdout, "\nDemo user created: %s\nPassword (shown once): %s\n\n", admin.DemoUser, pw)
 		}
 	}
-	if d.certs, err = config.LoadCertificates(cfg.TLS, paths.TLS, cfg.Hostname, log.With("component", "tls")); err != nil {
+	if cfg.TLS.ACME {
+		d.certs, err = config.NewACMECertificates(cfg.TLS, paths.TLS, cfg.Hostname, st, log.With("component", "tls"))
+	} else {
+		d.certs, err = config.LoadCertificates(cfg.TLS, paths.TLS, cfg.Hostname, log.With("component", "tls"))
+	}
+	if err != nil {
 		return nil, err
 	}
 	mda := delivery.NewMDA(delivery.StoreDirectory{Store: st}, log.With("component", "mda"))
+	srs, rewrite, err := srsSetup(cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	if srs != nil {
+		mda.SetSRS(srs)
+	}
 	d.queue, err = delivery.Open(delivery.Options{
 		Dir:      paths.Queue,
 		Local:    mda,
@@ -84,7 +96,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		RetryMax: cfg.Delivery.RetryMax,
 		MaxAge:   cfg.Delivery.MaxAge,
 		// Remote delivery (MX or smarthost), DSNs and delay notices.
-		Remote:      newRemote(cfg, log.With("component", "remote")),
+		Remote:      newRemote(cfg, rewrite, log.With("component", "remote")),
 		Hostname:    cfg.Hostname,
 		DelayNotice: cfg.Delivery.DelayNotice,
 	})
@@ -96,6 +108,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return nil, err
 	}
+	mx.SRS = srs
 	d.smtp, err = smtpd.New(smtpd.Options{
 		Mode:                smtpd.MX,
 		Hostname:            cfg.Hostname,

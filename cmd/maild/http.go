@@ -52,10 +52,30 @@ func (d *daemon) setupHTTP() error {
 	if err != nil {
 		return err
 	}
-	if err := d.bind("http", d.cfg.HTTP.Listen, srv.Serve); err != nil {
+	// With ACME, HTTP-01 challenges are answered before the web mux.
+	plain := &http.Server{
+		Handler:           d.certs.HTTPHandler(srv),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+	}
+	serveHTTP := srv.Serve
+	if d.certs.ACME() {
+		serveHTTP = func(l net.Listener) error {
+			if err := plain.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}
+		d.shutdowns = append(d.shutdowns, plain.Shutdown)
+	}
+	if err := d.bind("http", d.cfg.HTTP.Listen, serveHTTP); err != nil {
 		return err
 	}
-	tlsConfig := d.certs.TLSConfig()
+	// HTTPSConfig offers acme-tls/1 (TLS-ALPN-01) with ACME.
+	tlsConfig := d.certs.HTTPSConfig()
 	if err := d.bind("https", d.cfg.HTTP.ListenTLS, func(l net.Listener) error {
 		return srv.Serve(tls.NewListener(l, tlsConfig))
 	}); err != nil {

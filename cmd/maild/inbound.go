@@ -24,7 +24,7 @@ func mxPolicy(cfg config.Config, st *storage.Store, d *daemon) (smtpd.MXPolicy, 
 		Trusted:    trusted,
 		TempDir:    cfg.Paths().Queue,
 		Logger:     d.log.With("proto", "smtp"),
-		Filters:    filterChain(cfg.Filters, d.log.With("proto", "smtp", "component", "filter")),
+		Filters:    filterChain(cfg.Filters, cfg.Hostname, d.log.With("proto", "smtp", "component", "filter")),
 	}
 	if cfg.SenderAuth.Enabled {
 		p.Sender = senderauth.New(senderauth.Options{

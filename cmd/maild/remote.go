@@ -13,9 +13,10 @@ import (
 // newRemote builds the remote deliverer from [delivery] and [dns]. It
 // cannot fail: the smarthost password file is read at each connection, so
 // a missing file shows as deferred mail with a clear error.
-func newRemote(cfg config.Config, log *slog.Logger) *delivery.Remote {
+func newRemote(cfg config.Config, rewriteSender func(string) string, log *slog.Logger) *delivery.Remote {
 	d := cfg.Delivery
 	return delivery.NewRemote(delivery.RemoteOptions{
+		RewriteSender:            rewriteSender,
 		Hostname:                 cfg.Hostname,
 		Resolver:                 newResolver(cfg.DNS),
 		Port:                     d.RemotePort,

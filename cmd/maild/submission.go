@@ -15,7 +15,7 @@ func (d *daemon) setupSubmission() error {
 		Logger:    d.log.With("component", "submission"),
 		// Per-user hourly limit against compromised accounts.
 		MaxMessagesPerHour: d.cfg.Submission.MaxMessagesPerHour,
-		Filters:            filterChain(d.cfg.Filters, d.log.With("component", "filter")),
+		Filters:            filterChain(d.cfg.Filters, d.cfg.Hostname, d.log.With("component", "filter")),
 	})
 	if err != nil {
 		return err
