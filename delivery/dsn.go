@@ -177,8 +177,17 @@ func deliveryStatus(host string, m *Spooled, action string, rcpts []dsnRecipient
 
 // diagnostic is the reply as an SMTP server would say it, on one line.
 func diagnostic(e *Error) string {
-	return fmt.Sprintf("%d %d.%d.%d %s", e.Code, e.Enhanced[0], e.Enhanced[1], e.Enhanced[2], oneLine(e.Public))
+	text := oneLine(e.Public)
+	// RFC 5322 §2.1.1: a line is at most 998 octets; a remote reply can be
+	// longer (several reply lines joined). Keep the field on one line.
+	if len(text) > maxDiagnostic {
+		text = strings.ToValidUTF8(text[:maxDiagnostic], "") + "..."
+	}
+	return fmt.Sprintf("%d %d.%d.%d %s", e.Code, e.Enhanced[0], e.Enhanced[1], e.Enhanced[2], text)
 }
+
+// maxDiagnostic bounds the reply text in a Diagnostic-Code field.
+const maxDiagnostic = 900
 
 // originalHeader returns the spooled message's header section, up to
 // maxDSNHeaders, ending at a line boundary.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
@@ -103,7 +104,10 @@ func FuzzDSNHeaders(f *testing.F) {
 					t.Fatalf("delivery-status: %d blocks, want %d\n%s", blocks, 1+len(rcpts), body)
 				}
 			case "text/rfc822-headers":
-				if !bytes.Equal(body, wantHdr) {
+				// go-message decodes text parts by charset, which turns
+				// invalid UTF-8 into U+FFFD; such headers are sent as they
+				// are (8bit), so compare only valid ones.
+				if utf8.Valid(wantHdr) && !bytes.Equal(body, wantHdr) {
 					t.Fatalf("rfc822-headers part %q, want %q", body, wantHdr)
 				}
 			}
