@@ -97,3 +97,16 @@ bench:
 bench-go:
 	$(GO) test -run '^$$' -bench 'EnqueueConcurrent|RemoteDelivery' -benchtime 2000x ./delivery/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./imapd/
+
+# Side by side with a private Postfix and Dovecot (when installed; root),
+# and a long soak watching maild's RSS and goroutines (fails on steady
+# growth). Neither is part of `make bench` or CI. SOAK sets the duration.
+SOAK ?= 1h
+
+.PHONY: bench-compare bench-soak
+
+bench-compare:
+	$(GO) run ./cmd/internal/bench -compare $(BENCH_FLAGS)
+
+bench-soak:
+	$(GO) run ./cmd/internal/bench -soak $(SOAK) $(BENCH_FLAGS)

@@ -9,6 +9,12 @@
 // installed, else to a Go sink. Every number is wall-clock on loopback,
 // with maild's durability (fsync before 250) on; the machine's other load
 // shows in them, so compare runs on the same machine only.
+//
+// -compare (root, Postfix and Dovecot installed) adds rows for the same
+// inbound load against a private Postfix and the same IMAP timings against
+// a private Dovecot on a copy of the generated Maildir (compare.go).
+// -soak DURATION runs mixed load instead of the table and watches maild's
+// RSS and goroutines for steady growth (soak.go).
 package main
 
 import (
@@ -43,9 +49,19 @@ func main() {
 		idle     = flag.Int("idle", 10000, "idle IMAP connections for the memory figure (capped by the open-files limits)")
 		keep     = flag.Bool("keep", false, "keep the data dir")
 		noPF     = flag.Bool("no-postfix-tools", false, "use the Go generator and sink even if smtp-source/smtp-sink are installed")
+		compare  = flag.Bool("compare", false, "also run the inbound SMTP load against a private Postfix and the IMAP timings against a private Dovecot (when installed; needs root)")
+		soak     = flag.Duration("soak", 0, "instead of the table: mixed SMTP/IMAP/POP3 load for this long, sampling maild's RSS and goroutines (fails on steady growth)")
+		soakRate = flag.Int("soak-rate", 20, "SMTP messages per second during -soak")
 	)
 	flag.Parse()
-	if err := run(*n, *sessions, *size, *domains, *imapN, *reps, *clients, *idle, *keep, *noPF); err != nil {
+	if *soak > 0 {
+		if err := runSoak(*soak, *soakRate, *keep); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*n, *sessions, *size, *domains, *imapN, *reps, *clients, *idle, *keep, *noPF, *compare); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -55,7 +71,7 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 }
 
-func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle int, keep, noPF bool) error {
+func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle int, keep, noPF, compare bool) error {
 	tmp, err := os.MkdirTemp("", "yubin-bench-")
 	if err != nil {
 		return err
@@ -128,6 +144,7 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 		logf("%s: %s %s", what, value, note)
 	}
 	rssFresh, _ := m.rss()
+	yubinRate := map[string]float64{} // for -compare
 
 	// Inbound: Go generator, 20 sessions, 10 KiB, 10 local users.
 	logf("inbound SMTP, Go generator: %d x %d B over %d sessions", n, size, sessions)
@@ -152,6 +169,7 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 	add("inbound SMTP accepted (Go, 20 sessions, 10 KiB)", fmt.Sprintf("%.0f msg/s", r.rate()),
 		fmt.Sprintf("p50 %s, p99 %s (MAIL to 250 after DATA); %d msgs", ms(r.p50), ms(r.p99), r.n))
 	add("inbound SMTP into Maildir (Go)", fmt.Sprintf("%.0f msg/s", float64(r.n)/done.Sub(start).Seconds()), "first MAIL to last \"delivered\"")
+	yubinRate["go accepted"], yubinRate["go maildir"] = r.rate(), float64(r.n)/done.Sub(start).Seconds()
 
 	if smtpSource != "" {
 		logf("inbound SMTP, smtp-source: %d x %d B over %d sessions", n, size, sessions)
@@ -167,8 +185,14 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 		}
 		add("inbound SMTP accepted (smtp-source -d -s 20 -l 10240)", fmt.Sprintf("%.0f msg/s", float64(n)/el.Seconds()), "Postfix's load generator; one recipient (u0)")
 		add("inbound SMTP into Maildir (smtp-source)", fmt.Sprintf("%.0f msg/s", float64(n)/done.Sub(start).Seconds()), "one mailbox: its index serialises delivery")
+		yubinRate["source accepted"], yubinRate["source maildir"] = float64(n)/el.Seconds(), float64(n)/done.Sub(start).Seconds()
 	} else {
 		add("inbound SMTP (smtp-source)", "-", "smtp-source not installed")
+	}
+	if compare {
+		if err := comparePostfix(add, yubinRate, smtpSource, n, sessions, size); err != nil {
+			return err
+		}
 	}
 
 	// Outbound: submission with AUTH, to 100 domains, to the sink.
@@ -201,11 +225,26 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 		if err := fillMaildir(m.maildir(box), k); err != nil {
 			return err
 		}
+		// -compare: Dovecot gets a copy of the same files, taken before
+		// maild indexes them.
+		dovecotDir, dovecotSkip := "", ""
+		if compare {
+			if dovecotSkip = compareSkip("dovecot", "doveadm"); dovecotSkip == "" {
+				dir, cleanup, err := copyMaildir(m.maildir(box))
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+				dovecotDir = dir
+			}
+		}
 		ts, err := imapTimings(m.addr("imap"), box, k, reps)
 		if err != nil {
 			return err
 		}
+		yubinIMAP := map[string]time.Duration{}
 		for _, t := range ts {
+			yubinIMAP[t.name] = t.median
 			note := fmt.Sprintf("median of %d", len(t.runs))
 			if len(t.runs) == 1 {
 				note = "once"
@@ -218,6 +257,14 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 			return err
 		}
 		add(fmt.Sprintf("IMAP %dk: mixed load, %d clients, 5 s", k/1000, clients), fmt.Sprintf("%.0f cmd/s", rate), "SELECT, FETCH 20 ENVELOPE, SEARCH UNSEEN, NOOP")
+		switch {
+		case dovecotDir != "":
+			if err := compareDovecot(add, dovecotDir, box, k, reps, clients, yubinIMAP, rate); err != nil {
+				return err
+			}
+		case compare:
+			add(fmt.Sprintf("IMAP %dk (Dovecot)", k/1000), "-", "skipped: "+dovecotSkip)
+		}
 		logf("POP3 download")
 		msgs, bytes, el, err := pop3Download(m.addr("pop3"), box)
 		if err != nil {
