@@ -49,8 +49,16 @@ userdb {
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// Dovecot daemonizes; its output goes to a file, not to pipes its
-	// background process would keep open.
+	runDovecot(t, dir, conf)
+	return &dovecot{t: t, conf: conf}
+}
+
+// runDovecot starts Dovecot with conf (its base dir is dir) and stops it
+// when the test ends, printing its log if the test failed. Dovecot
+// daemonizes; its output goes to a file, not to pipes its background
+// process would keep open.
+func runDovecot(t *testing.T, dir, conf string) {
+	t.Helper()
 	out, err := os.Create(filepath.Join(dir, "start.out"))
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +77,6 @@ userdb {
 			t.Logf("dovecot log:\n%s", log)
 		}
 	})
-	return &dovecot{t: t, conf: conf}
 }
 
 func (d *dovecot) doveadm(stdin string, args ...string) string {

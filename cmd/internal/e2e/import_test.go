@@ -79,24 +79,7 @@ userdb {
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := os.Create(filepath.Join(dir, "start.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	start := exec.Command("dovecot", "-c", conf)
-	start.Stdout, start.Stderr = out, out
-	if err := start.Run(); err != nil {
-		b, _ := os.ReadFile(out.Name())
-		t.Fatalf("start dovecot: %v\n%s", err, b)
-	}
-	t.Cleanup(func() {
-		exec.Command("doveadm", "-c", conf, "stop").Run()
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			t.Logf("dovecot log:\n%s", log)
-		}
-	})
+	runDovecot(t, dir, conf)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	for i := 0; ; i++ {
 		c, err := net.Dial("tcp", addr)
