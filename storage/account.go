@@ -312,11 +312,12 @@ func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts
 		return Message{}, undo(err)
 	}
 
-	uid, err := a.indexDeliveredLocked(ctx, canon, key, rel, flags, date, size, fresh)
+	m := Message{Key: key, Flags: flags, InternalDate: time.Unix(0, date.UnixNano()), Size: size, Path: dest}
+	m.UID, err = a.indexDeliveredLocked(ctx, canon, rel, m, fresh)
 	if err != nil {
 		return Message{}, undo(err)
 	}
-	return Message{UID: uid, Key: key, Flags: flags, InternalDate: date, Size: size, Path: dest}, nil
+	return m, nil
 }
 
 // createTmp creates a new file in dir/tmp with a fresh unique name.
@@ -387,7 +388,8 @@ func (a *Account) checkQuota(ctx context.Context, size int64) error {
 // indexDeliveredLocked records a delivered file and returns its UID. If a
 // rescan already indexed the file, its UID is returned. The caller holds
 // a.mu; fresh says whether the stamps matched before the rename.
-func (a *Account) indexDeliveredLocked(ctx context.Context, mailbox, key, rel string, flags []string, date time.Time, size int64, fresh bool) (uint32, error) {
+func (a *Account) indexDeliveredLocked(ctx context.Context, mailbox, rel string, m Message, fresh bool) (uint32, error) {
+	key, flags, date, size := m.Key, m.Flags, m.InternalDate, m.Size
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
 	tx, err := a.idx.BeginTx(ctx, nil)
@@ -426,7 +428,8 @@ func (a *Account) indexDeliveredLocked(ctx context.Context, mailbox, key, rel st
 	}
 	a.restamp(mailbox, fresh)
 	if inserted {
-		a.notify(ctx, Change{Mailbox: mailbox, Kind: MessageAdded, UID: uid, Flags: flags})
+		m.UID = uid
+		a.notify(ctx, Change{Mailbox: mailbox, Kind: MessageAdded, UID: uid, Flags: flags, Message: m})
 	}
 	return uid, nil
 }
@@ -481,6 +484,22 @@ func (a *Account) Status(ctx context.Context, mailbox string) (Status, error) {
 		return Status{}, fmt.Errorf("status of %q: %w", canon, err)
 	}
 	return st, nil
+}
+
+// UIDs returns the mailbox's UIDVALIDITY and UIDNEXT: what SELECT,
+// APPEND and COPY need, without counting the messages as Status does.
+func (a *Account) UIDs(ctx context.Context, mailbox string) (validity, next uint32, err error) {
+	canon, _, err := a.ensureIndexed(ctx, mailbox)
+	if err != nil {
+		return 0, 0, fmt.Errorf("uids: %w", err)
+	}
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	err = a.idx.QueryRowContext(ctx, `SELECT uidvalidity, uidnext FROM mailboxes WHERE name = ?`, canon).Scan(&validity, &next)
+	if err != nil {
+		return 0, 0, fmt.Errorf("uids of %q: %w", canon, err)
+	}
+	return validity, next, nil
 }
 
 const messageColumns = `uid, key, filename, flags, internal_date, size`
@@ -639,7 +658,9 @@ func (a *Account) SetFlags(ctx context.Context, mailbox string, uid uint32, flag
 		}
 		a.restamp(canon, fresh)
 		if !slices.Equal(old.Flags, norm) {
-			a.notify(ctx, Change{Mailbox: canon, Kind: MessageFlags, UID: uid, Flags: norm})
+			m := old
+			m.Flags, m.Path = norm, filepath.Join(dir, newRel)
+			a.notify(ctx, Change{Mailbox: canon, Kind: MessageFlags, UID: uid, Flags: norm, Message: m})
 		}
 		return nil
 	}

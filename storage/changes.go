@@ -27,6 +27,10 @@ type Change struct {
 	Kind    ChangeKind
 	UID     uint32
 	Flags   []string // for MessageAdded and MessageFlags
+	// Message is the index entry after the change (MessageAdded and
+	// MessageFlags; a flag change may also move the file), so an observer
+	// can keep its own copy of a mailbox without asking the index.
+	Message Message
 }
 
 // Observer receives every change made through this Store. It is called

@@ -259,16 +259,18 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		uid      uint32
 		filename string
 		flags    string
+		date     int64
+		size     int64
 	}
 	indexed := make(map[string]row)
-	rows, err := tx.QueryContext(ctx, `SELECT uid, key, filename, flags FROM messages WHERE mailbox = ?`, name)
+	rows, err := tx.QueryContext(ctx, `SELECT uid, key, filename, flags, internal_date, size FROM messages WHERE mailbox = ?`, name)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var r row
 		var key string
-		if err := rows.Scan(&r.uid, &key, &r.filename, &r.flags); err != nil {
+		if err := rows.Scan(&r.uid, &key, &r.filename, &r.flags, &r.date, &r.size); err != nil {
 			rows.Close()
 			return err
 		}
@@ -295,7 +297,8 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 				return err
 			}
 			if joinFlags(flags) != r.flags {
-				changes = append(changes, Change{Mailbox: name, Kind: MessageFlags, UID: r.uid, Flags: flags})
+				m := Message{UID: r.uid, Key: key, Flags: flags, InternalDate: time.Unix(0, r.date), Size: r.size, Path: filepath.Join(dir, f.rel)}
+				changes = append(changes, Change{Mailbox: name, Kind: MessageFlags, UID: r.uid, Flags: flags, Message: m})
 			}
 		}
 	}
@@ -342,7 +345,8 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, name, uidNext, f.key, f.rel, joinFlags(flags), f.date.UnixNano(), f.size); err != nil {
 			return err
 		}
-		changes = append(changes, Change{Mailbox: name, Kind: MessageAdded, UID: uidNext, Flags: flags})
+		m := Message{UID: uidNext, Key: f.key, Flags: flags, InternalDate: time.Unix(0, f.date.UnixNano()), Size: f.size, Path: filepath.Join(dir, f.rel)}
+		changes = append(changes, Change{Mailbox: name, Kind: MessageAdded, UID: uidNext, Flags: flags, Message: m})
 		uidNext++
 	}
 	if len(added) > 0 {
