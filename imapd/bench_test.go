@@ -221,16 +221,84 @@ func reportRate(b *testing.B, perOp int) {
 	}
 }
 
-// BenchmarkSelect: SELECT INBOX (Refresh, Status, and the UID list load:
-// the session's previous view is released first, so each SELECT loads
-// the mailbox afresh).
+// BenchmarkSelect: SELECT INBOX. "again" selects the selected mailbox
+// again (clients do, to resynchronise): its loaded state is reused.
+// "cold" selects an empty mailbox first, so each SELECT INBOX loads the
+// mailbox from the index (Refresh, UIDVALIDITY and every message's entry).
 func BenchmarkSelect(b *testing.B) {
-	forSizes(b, benchSizes, func(b *testing.B, n int, _ *benchFixture, c *imapclient.Client) {
-		for b.Loop() {
-			selectInbox(b, c, n)
+	for _, cold := range []bool{false, true} {
+		name := "again"
+		if cold {
+			name = "cold"
 		}
-		reportRate(b, n)
-	})
+		b.Run(name, func(b *testing.B) {
+			forSizes(b, benchSizes, func(b *testing.B, n int, _ *benchFixture, c *imapclient.Client) {
+				if err := c.Create("Other", nil).Wait(); err != nil && !strings.Contains(err.Error(), "exists") {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if cold {
+						if _, err := c.Select("Other", nil).Wait(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					selectInbox(b, c, n)
+				}
+				reportRate(b, n)
+			})
+		})
+	}
+}
+
+// BenchmarkMixed: 20 concurrent sessions on one 10k mailbox, each looping
+// EXAMINE, FETCH (ENVELOPE FLAGS) of the newest 20, SEARCH UNSEEN and
+// NOOP, like the mixed load of make bench. Reports commands per second.
+func BenchmarkMixed(b *testing.B) {
+	const clients, n = 20, 10_000
+	fx := fixture(b, n)
+	cs := make([]*imapclient.Client, clients)
+	for i := range cs {
+		cs[i] = fx.ts.login(b, nil)
+	}
+	var next sync.WaitGroup
+	work := make(chan struct{})
+	errs := make(chan error, clients)
+	b.ResetTimer()
+	for _, c := range cs {
+		next.Go(func() {
+			for range work {
+				sel, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait()
+				if err == nil {
+					set := imap.SeqSetNum()
+					set.AddRange(max(1, sel.NumMessages-19), sel.NumMessages)
+					_, err = c.Fetch(set, &imap.FetchOptions{Envelope: true, Flags: true}).Collect()
+				}
+				if err == nil {
+					_, err = c.Search(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, nil).Wait()
+				}
+				if err == nil {
+					err = c.Noop().Wait()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for b.Loop() {
+		work <- struct{}{}
+	}
+	close(work)
+	next.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(4*float64(b.N)/s, "cmds/s")
+	}
 }
 
 // BenchmarkFetchFlags: UID FETCH 1:* (FLAGS), all responses collected.

@@ -3,7 +3,6 @@ package imapd
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"os"
 	"slices"
@@ -15,29 +14,20 @@ import (
 	"yubin/storage"
 )
 
-// metaBatch is the number of messages above which one index query for the
-// whole mailbox is cheaper than one per message.
-const metaBatch = 64
-
 // Fetch implements FETCH and UID FETCH. Flags, dates and sizes come from
-// the index; message files are opened only for items that need them, and
-// header items read only the header.
+// the open mailbox's memory; message files are opened only for items
+// that need them, and header items read only the header.
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
 	v := s.sel
-	items := v.resolve(numSet)
-	meta, err := s.metadata(v.name, items)
-	if err != nil {
-		return s.fail("fetch", err)
-	}
 	markSeen := !v.readOnly && wantsSeen(options)
-	for _, it := range items {
-		m, ok := meta[it.uid]
-		if !ok || it.seq == 0 {
-			continue // expunged meanwhile, or not announced yet
+	for _, it := range v.resolve(numSet) {
+		if it.seq == 0 {
+			continue // not announced to this client yet
 		}
+		m := *it.Message // a copy: entries are shared and never changed
 		if markSeen && !slices.Contains(m.Flags, storage.FlagSeen) {
 			flags := append(slices.Clone(m.Flags), storage.FlagSeen)
-			if err := s.acct.SetFlags(s.ctx(), v.name, it.uid, flags); err == nil {
+			if err := s.acct.SetFlags(s.ctx(), v.name, it.UID, flags); err == nil {
 				m.Flags = flags
 			}
 		}
@@ -62,38 +52,6 @@ func wantsSeen(o *imap.FetchOptions) bool {
 	return false
 }
 
-// metadata returns the index entries of items, by UID.
-func (s *session) metadata(mailbox string, items []item) (map[uint32]storage.Message, error) {
-	out := make(map[uint32]storage.Message, len(items))
-	if len(items) > metaBatch {
-		msgs, err := s.acct.MessageRange(s.ctx(), mailbox, items[0].uid, items[len(items)-1].uid)
-		if err != nil {
-			return nil, err
-		}
-		want := make(map[uint32]bool, len(items))
-		for _, it := range items {
-			want[it.uid] = true
-		}
-		for _, m := range msgs {
-			if want[m.UID] {
-				out[m.UID] = m
-			}
-		}
-		return out, nil
-	}
-	for _, it := range items {
-		m, err := s.acct.Message(s.ctx(), mailbox, it.uid)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[it.uid] = m
-	}
-	return out, nil
-}
-
 // fetchOne writes one FETCH response.
 func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m storage.Message, o *imap.FetchOptions) error {
 	w.WriteUID(imap.UID(m.UID))
@@ -106,8 +64,15 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m storage.Message,
 	if o.RFC822Size {
 		w.WriteRFC822Size(m.Size)
 	}
-	needFile := o.Envelope || o.BodyStructure != nil || len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+	var cached *cachedHeader
+	if o.Envelope {
+		cached = s.sel.box.cachedHeader(m.UID)
+	}
+	needFile := (o.Envelope && cached == nil) || o.BodyStructure != nil || len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
 	if !needFile {
+		if cached != nil {
+			w.WriteEnvelope(cached.envelope())
+		}
 		return w.Close()
 	}
 	f, err := s.openMessage(m)
@@ -118,8 +83,14 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m storage.Message,
 	}
 	defer f.Close()
 	if o.Envelope {
-		if h, err := readHeader(f); err == nil {
-			w.WriteEnvelope(imapserver.ExtractEnvelope(h))
+		if cached == nil {
+			if h, err := readHeader(f); err == nil {
+				cached = newCachedHeader(&h)
+				s.sel.box.cacheHeader(m.UID, cached)
+			}
+		}
+		if cached != nil {
+			w.WriteEnvelope(cached.envelope())
 		}
 	}
 	if o.BodyStructure != nil {

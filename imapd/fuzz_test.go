@@ -78,8 +78,8 @@ func FuzzMessage(f *testing.F) {
 		}
 		h, herr := readHeader(tmp)
 
-		open := func() (*os.File, error) { return os.Open(filepath.Clean(path)) }
-		m := &searchMessage{meta: storage.Message{UID: 1, Size: int64(len(wireMsg))}, seq: 1, open: open}
+		open := func(*storage.Message) (*os.File, error) { return os.Open(filepath.Clean(path)) }
+		m := &searchMessage{meta: &storage.Message{UID: 1, Size: int64(len(wireMsg))}, seq: 1, open: open}
 		defer m.close()
 		criteria := []*imap.SearchCriteria{
 			{Body: []string{needle}},

@@ -160,7 +160,19 @@ func trackerCount(tr *imapserver.MailboxTracker, max uint32) uint32 {
 func (b *mailbox) snapshot() []uint32 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return slices.Clone(b.uids)
+	uids := make([]uint32, len(b.msgs))
+	for i, m := range b.msgs {
+		uids[i] = m.UID
+	}
+	return uids
+}
+
+func msgsOf(uids ...uint32) []*storage.Message {
+	out := make([]*storage.Message, len(uids))
+	for i, uid := range uids {
+		out[i] = &storage.Message{UID: uid}
+	}
+	return out
 }
 
 func added(user storage.Address, mailbox string, uid uint32) storage.Change {
@@ -176,7 +188,7 @@ func expunged(user storage.Address, mailbox string, uid uint32) storage.Change {
 // addition, an unknown expunge or flag change is ignored, not a panic.
 func TestApplyLocked(t *testing.T) {
 	user, _ := storage.ParseAddress(testUser)
-	b := &mailbox{uids: []uint32{1, 2, 5}, loaded: true}
+	b := &mailbox{msgs: msgsOf(1, 2, 5), loaded: true}
 	b.tracker = imapserver.NewMailboxTracker(3)
 
 	steps := []struct {
@@ -310,17 +322,17 @@ func TestRegistryOpenMergesLoadChanges(t *testing.T) {
 	reg.mu.Unlock()
 	reg.observe(ctx, added(acct.Address(), "Other", 4))
 	reg.observe(ctx, expunged(acct.Address(), "Other", 2))
-	if len(pre.pending) != 2 || pre.uids != nil {
-		t.Errorf("before load: pending=%v uids=%v", pre.pending, pre.uids)
+	if len(pre.pending) != 2 || pre.msgs != nil {
+		t.Errorf("before load: pending=%v msgs=%v", pre.pending, pre.msgs)
 	}
-	pre.uids = []uint32{1, 2, 3}
+	pre.msgs = msgsOf(1, 2, 3)
 	pre.mu.Lock()
 	for _, c := range pre.pending {
 		pre.applyLocked(c, nil)
 	}
 	pre.mu.Unlock()
-	if !slices.Equal(pre.uids, []uint32{1, 3, 4}) {
-		t.Errorf("merged uids = %v, want [1 3 4]", pre.uids)
+	if got := pre.snapshot(); !slices.Equal(got, []uint32{1, 3, 4}) {
+		t.Errorf("merged uids = %v, want [1 3 4]", got)
 	}
 	reg.mu.Lock()
 	delete(reg.boxes, pre.key)

@@ -146,11 +146,19 @@ func (s *session) status(name string, options *imap.StatusOptions) (*imap.Status
 	if _, err := s.acct.Refresh(s.ctx(), name); err != nil {
 		return nil, err
 	}
-	st, err := s.acct.Status(s.ctx(), name)
+	canon, err := storage.ValidMailboxName(name)
 	if err != nil {
 		return nil, err
 	}
-	canon, _ := storage.ValidMailboxName(name)
+	var st storage.Status
+	deleted := -1 // not counted yet
+	if b := s.srv.reg.lookup(s.acct.Address(), canon); b != nil {
+		// Open in some session: counted from memory, not the index.
+		st, deleted = b.status()
+		s.srv.reg.release(b)
+	} else if st, err = s.acct.Status(s.ctx(), canon); err != nil {
+		return nil, err
+	}
 	data := &imap.StatusData{Mailbox: canon}
 	if options.NumMessages {
 		n := uint32(st.Messages)
@@ -171,16 +179,19 @@ func (s *session) status(name string, options *imap.StatusOptions) (*imap.Status
 		data.NumRecent = &zero
 	}
 	if options.NumDeleted {
-		msgs, err := s.acct.Messages(s.ctx(), canon)
-		if err != nil {
-			return nil, err
-		}
-		var n uint32
-		for _, m := range msgs {
-			if slices.Contains(m.Flags, storage.FlagDeleted) {
-				n++
+		if deleted < 0 {
+			msgs, err := s.acct.Messages(s.ctx(), canon)
+			if err != nil {
+				return nil, err
+			}
+			deleted = 0
+			for _, m := range msgs {
+				if slices.Contains(m.Flags, storage.FlagDeleted) {
+					deleted++
+				}
 			}
 		}
+		n := uint32(deleted)
 		data.NumDeleted = &n
 	}
 	if options.Size {

@@ -19,7 +19,7 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		return nil, s.fail("append", err)
 	}
 	ctx := s.ctx()
-	st, err := s.acct.Status(ctx, canon)
+	validity, _, err := s.acct.UIDs(ctx, canon)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
@@ -35,7 +35,7 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		return nil, s.fail("append", err)
 	}
 	s.log.Info("appended", "mailbox", canon, "uid", m.UID, "size", m.Size)
-	return &imap.AppendData{UID: imap.UID(m.UID), UIDValidity: st.UIDValidity}, nil
+	return &imap.AppendData{UID: imap.UID(m.UID), UIDValidity: validity}, nil
 }
 
 // Store implements STORE and UID STORE. Unless .SILENT, the new flags are
@@ -45,21 +45,12 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	if v.readOnly {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
 	}
-	items := v.resolve(numSet)
-	meta, err := s.metadata(v.name, items)
-	if err != nil {
-		return s.fail("store", err)
-	}
 	ctx := withSource(s.ctx(), v.tracker)
 	change := storageFlags(flags.Flags)
-	for _, it := range items {
-		m, ok := meta[it.uid]
-		if !ok {
-			continue
-		}
-		next := applyStore(m.Flags, flags.Op, change)
-		if !sameFlags(next, m.Flags) {
-			if err := s.acct.SetFlags(ctx, v.name, it.uid, next); err != nil {
+	for _, it := range v.resolve(numSet) {
+		next := applyStore(it.Flags, flags.Op, change)
+		if !sameFlags(next, it.Flags) {
+			if err := s.acct.SetFlags(ctx, v.name, it.UID, next); err != nil {
 				if errors.Is(err, storage.ErrNotFound) {
 					continue
 				}
@@ -68,7 +59,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		}
 		if !flags.Silent && it.seq != 0 {
 			rw := w.CreateMessage(it.seq)
-			rw.WriteUID(imap.UID(it.uid))
+			rw.WriteUID(imap.UID(it.UID))
 			rw.WriteFlags(imapFlags(next))
 			if err := rw.Close(); err != nil {
 				return err
@@ -126,12 +117,8 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 	if v.readOnly {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
 	}
-	msgs, err := s.acct.Messages(s.ctx(), v.name)
-	if err != nil {
-		return s.fail("expunge", err)
-	}
 	var gone []uint32
-	for _, m := range msgs {
+	for _, m := range v.all() {
 		if uids != nil && !uids.Contains(imap.UID(m.UID)) {
 			continue
 		}
@@ -161,7 +148,7 @@ func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint3
 		return nil, nil, s.fail("copy", err)
 	}
 	ctx := s.ctx()
-	st, err := s.acct.Status(ctx, canon)
+	validity, _, err := s.acct.UIDs(ctx, canon)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
@@ -171,13 +158,13 @@ func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint3
 	items := s.sel.resolve(numSet)
 	uids := make([]uint32, len(items))
 	for i, it := range items {
-		uids[i] = it.uid
+		uids[i] = it.UID
 	}
 	newUIDs, err := s.acct.Copy(ctx, s.sel.name, uids, canon)
 	if err != nil {
 		return nil, nil, s.fail("copy", err)
 	}
-	data := &imap.CopyData{UIDValidity: st.UIDValidity}
+	data := &imap.CopyData{UIDValidity: validity}
 	var copied, dstUIDs []uint32
 	for i, n := range newUIDs {
 		if n != 0 {

@@ -23,30 +23,21 @@ import (
 // and then only the header when that is enough.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
 	v := s.sel
-	items := v.resolve(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}})
-	meta, err := s.metadata(v.name, items)
-	if err != nil {
-		return nil, s.fail("search", err)
-	}
 	c := v.static(criteria)
 	var data imap.SearchData
 	var seqs imap.SeqSet
 	var uids imap.UIDSet
-	for _, it := range items {
-		m, ok := meta[it.uid]
-		if !ok {
-			continue
-		}
-		mm := &searchMessage{meta: m, seq: it.seq, open: func() (*os.File, error) {
-			return s.openMessage(m)
-		}}
+	open := func(m *storage.Message) (*os.File, error) { return s.openMessage(*m) }
+	var mm searchMessage // reused: no allocation per message
+	for _, it := range v.all() {
+		mm = searchMessage{open: open, box: v.box, meta: it.Message, seq: it.seq}
 		matched := mm.match(c)
 		mm.close()
 		if !matched {
 			continue
 		}
-		uids.AddNum(imap.UID(it.uid))
-		num := it.uid
+		uids.AddNum(imap.UID(it.UID))
+		num := it.UID
 		if kind == imapserver.NumKindSeq {
 			if it.seq == 0 {
 				continue
@@ -80,10 +71,7 @@ func (v *view) static(c *imap.SearchCriteria) *imap.SearchCriteria {
 	out.UID = nil
 	v.box.mu.Lock()
 	n := v.clientMaxLocked()
-	last := uint32(0)
-	if k := len(v.box.uids); k > 0 {
-		last = v.box.uids[k-1]
-	}
+	last := v.box.lastUID()
 	v.box.mu.Unlock()
 	for _, set := range c.SeqNum {
 		if imap.IsSearchRes(set) {
@@ -113,12 +101,14 @@ func (v *view) static(c *imap.SearchCriteria) *imap.SearchCriteria {
 // searchMessage evaluates criteria against one message, opening its file
 // at most once and only when needed.
 type searchMessage struct {
-	meta   storage.Message
+	open   func(*storage.Message) (*os.File, error)
+	box    *mailbox // for the header cache; nil for none
+	meta   *storage.Message
 	seq    uint32
-	open   func() (*os.File, error)
 	f      *os.File
 	failed bool
-	header *textproto.Header
+	header *textproto.Header // the whole header, once read
+	env    *textproto.Header // the envelope fields, once known
 }
 
 func (m *searchMessage) close() {
@@ -129,7 +119,7 @@ func (m *searchMessage) close() {
 
 func (m *searchMessage) file() *os.File {
 	if m.f == nil && !m.failed {
-		f, err := m.open()
+		f, err := m.open(m.meta)
 		if err != nil {
 			m.failed = true
 			return nil
@@ -155,6 +145,33 @@ func (m *searchMessage) hdr() *textproto.Header {
 	return m.header
 }
 
+// envHdr returns the envelope fields, from the mailbox's header cache
+// when they are there (and putting them there when not).
+func (m *searchMessage) envHdr() *textproto.Header {
+	if m.env == nil {
+		var c *cachedHeader
+		if m.box != nil {
+			c = m.box.cachedHeader(m.meta.UID)
+		}
+		if c == nil {
+			c = newCachedHeader(m.hdr())
+			if m.box != nil && !m.failed {
+				m.box.cacheHeader(m.meta.UID, c)
+			}
+		}
+		m.env = &c.hdr
+	}
+	return m.env
+}
+
+// hdrFor returns a header that holds field key.
+func (m *searchMessage) hdrFor(key string) *textproto.Header {
+	if isEnvelopeField(key) {
+		return m.envHdr()
+	}
+	return m.hdr()
+}
+
 func (m *searchMessage) match(c *imap.SearchCriteria) bool {
 	for _, set := range c.SeqNum {
 		if m.seq == 0 || !set.Contains(m.seq) {
@@ -166,7 +183,7 @@ func (m *searchMessage) match(c *imap.SearchCriteria) bool {
 			return false
 		}
 	}
-	if !dateInRange(m.meta.InternalDate, c.Since, c.Before) {
+	if (!c.Since.IsZero() || !c.Before.IsZero()) && !dateInRange(m.meta.InternalDate, c.Since, c.Before) {
 		return false
 	}
 	for _, f := range c.Flag {
@@ -197,12 +214,12 @@ func (m *searchMessage) match(c *imap.SearchCriteria) bool {
 	}
 	// Criteria that need the file come last, so cheap ones can fail first.
 	for _, hc := range c.Header {
-		if !headerContains(m.hdr(), hc.Key, hc.Value) {
+		if !headerContains(m.hdrFor(hc.Key), hc.Key, hc.Value) {
 			return false
 		}
 	}
 	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
-		t, err := (&mail.Header{Header: gomessage.Header{Header: *m.hdr()}}).Date()
+		t, err := (&mail.Header{Header: gomessage.Header{Header: *m.envHdr()}}).Date()
 		if err != nil || !dateInRange(t, c.SentSince, c.SentBefore) {
 			return false
 		}

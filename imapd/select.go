@@ -24,17 +24,39 @@ func (v *view) close() {
 	v.reg.release(v.box)
 }
 
+// park ends the view but keeps the session's reference to its mailbox
+// until the next SELECT has opened its own: go-imap unselects before
+// every SELECT, and a client selecting the same mailbox again (they do,
+// to resynchronise) then finds it loaded.
+func (s *session) park() {
+	if s.sel == nil {
+		return
+	}
+	s.sel.tracker.Close()
+	s.unpark()
+	s.parked = s.sel.box
+	s.sel = nil
+}
+
+// unpark drops the parked mailbox reference, if any.
+func (s *session) unpark() {
+	if s.parked != nil {
+		s.srv.reg.release(s.parked)
+		s.parked = nil
+	}
+}
+
 var (
 	mailboxFlags   = []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagDraft, imap.FlagForwarded}
 	permanentFlags = append(slices.Clone(mailboxFlags), imap.FlagWildcard)
 )
 
-// Select implements SELECT and EXAMINE.
+// Select implements SELECT and EXAMINE. The previous mailbox stays
+// referenced (parked) until the new one is open, so selecting the same
+// mailbox again reuses its loaded state.
 func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
-	if s.sel != nil {
-		s.sel.close()
-		s.sel = nil
-	}
+	s.park()
+	defer s.unpark()
 	canon, err := storage.ValidMailboxName(name)
 	if err != nil {
 		return nil, s.fail("select", err)
@@ -45,26 +67,21 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	if _, err := s.acct.Refresh(ctx, canon); err != nil {
 		return nil, s.fail("select", err)
 	}
-	st, err := s.acct.Status(ctx, canon)
-	if err != nil {
-		return nil, s.fail("select", err)
-	}
 	box, err := s.srv.reg.open(ctx, s.acct, canon)
 	if err != nil {
 		return nil, s.fail("select", err)
 	}
 	box.mu.Lock()
 	tracker := box.tracker.NewSession()
-	n := uint32(len(box.uids))
-	box.mu.Unlock()
-	s.sel = &view{reg: s.srv.reg, box: box, name: canon, readOnly: options.ReadOnly, tracker: tracker}
 	data := &imap.SelectData{
 		Flags:          mailboxFlags,
 		PermanentFlags: permanentFlags,
-		NumMessages:    n,
-		UIDNext:        imap.UID(st.UIDNext),
-		UIDValidity:    st.UIDValidity,
+		NumMessages:    uint32(len(box.msgs)),
+		UIDNext:        imap.UID(box.uidNext),
+		UIDValidity:    box.uidValidity,
 	}
+	box.mu.Unlock()
+	s.sel = &view{reg: s.srv.reg, box: box, name: canon, readOnly: options.ReadOnly, tracker: tracker}
 	if options.ReadOnly {
 		data.PermanentFlags = nil
 	}
@@ -74,10 +91,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 // Unselect implements UNSELECT and the end of CLOSE (go-imap expunges
 // first for CLOSE).
 func (s *session) Unselect() error {
-	if s.sel != nil {
-		s.sel.close()
-		s.sel = nil
-	}
+	s.park()
 	return nil
 }
 
@@ -118,7 +132,7 @@ func (s *session) refresh() {
 // item is one message of a command's number set.
 type item struct {
 	seq uint32 // the client's sequence number (0 if the client does not know it yet)
-	uid uint32
+	*storage.Message
 }
 
 // resolve turns a sequence or UID set into the messages it names, in
@@ -134,23 +148,31 @@ func (v *view) resolve(numSet imap.NumSet) []item {
 	switch set := numSet.(type) {
 	case imap.SeqSet:
 		set = staticSeqSet(set, v.clientMaxLocked())
-		for i, uid := range b.uids {
+		for i, m := range b.msgs {
 			seq := v.tracker.EncodeSeqNum(uint32(i + 1))
 			if seq != 0 && set.Contains(seq) {
-				out = append(out, item{seq, uid})
+				out = append(out, item{seq, m})
 			}
 		}
 	case imap.UIDSet:
-		last := uint32(0)
-		if n := len(b.uids); n > 0 {
-			last = b.uids[n-1]
-		}
-		set = staticUIDSet(set, last)
-		for i, uid := range b.uids {
-			if set.Contains(imap.UID(uid)) {
-				out = append(out, item{v.tracker.EncodeSeqNum(uint32(i + 1)), uid})
+		set = staticUIDSet(set, b.lastUID())
+		for i, m := range b.msgs {
+			if set.Contains(imap.UID(m.UID)) {
+				out = append(out, item{v.tracker.EncodeSeqNum(uint32(i + 1)), m})
 			}
 		}
+	}
+	return out
+}
+
+// all returns every message of the view, as resolve would for "1:*".
+func (v *view) all() []item {
+	b := v.box
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]item, len(b.msgs))
+	for i, m := range b.msgs {
+		out[i] = item{v.tracker.EncodeSeqNum(uint32(i + 1)), m}
 	}
 	return out
 }
@@ -194,7 +216,7 @@ func staticUIDSet(set imap.UIDSet, max uint32) imap.UIDSet {
 // clientMaxLocked is the highest sequence number the client knows a live
 // message by: "*" in its sequence sets. The caller holds v.box.mu.
 func (v *view) clientMaxLocked() uint32 {
-	for i := len(v.box.uids); i > 0; i-- {
+	for i := len(v.box.msgs); i > 0; i-- {
 		if seq := v.tracker.EncodeSeqNum(uint32(i)); seq != 0 {
 			return seq
 		}

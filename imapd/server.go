@@ -112,6 +112,10 @@ func (s *Server) Observe(ctx context.Context, c storage.Change) { s.reg.observe(
 
 // Serve accepts IMAP connections (STARTTLS offered) on l.
 func (s *Server) Serve(l net.Listener) error {
+	return s.serve(coalescingListener{l})
+}
+
+func (s *Server) serve(l net.Listener) error {
 	err := s.srv.Serve(l)
 	if s.isClosed() {
 		return nil
@@ -124,7 +128,8 @@ func (s *Server) ServeTLS(l net.Listener) error {
 	if s.opts.TLS == nil {
 		return errors.New("imapd: implicit TLS needs Options.TLS")
 	}
-	return s.Serve(tls.NewListener(l, s.opts.TLS))
+	// Writes are gathered below TLS, so they also make fewer records.
+	return s.serve(tls.NewListener(coalescingListener{l}, s.opts.TLS))
 }
 
 // Close closes the listeners and every connection.

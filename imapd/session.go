@@ -27,6 +27,9 @@ type session struct {
 
 	acct *storage.Account // nil until login
 	sel  *view            // nil unless a mailbox is selected
+	// parked is the mailbox of the last view, kept referenced after
+	// UNSELECT/CLOSE (see park); nil if none.
+	parked *mailbox
 }
 
 var (
@@ -55,6 +58,7 @@ func (s *session) Close() error {
 		s.sel.close()
 		s.sel = nil
 	}
+	s.unpark()
 	s.log.Info("disconnected")
 	return nil
 }
