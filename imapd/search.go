@@ -271,7 +271,9 @@ func (m *searchMessage) bodyContains(text string, withHeader bool) bool {
 	if f == nil {
 		return false
 	}
-	e, err := gomessage.Read(wire(f))
+	r := wire(f)
+	defer unwire(r)
+	e, err := gomessage.Read(r)
 	if e == nil {
 		return false
 	}
