@@ -39,6 +39,8 @@ type Account struct {
 	// times the index is known to match (guarded by mu); Refresh rescans
 	// only when they changed.
 	stamps map[string]dirStamp
+
+	dq deliverQueue // Deliver calls waiting for the committer
 }
 
 // DeliverOptions tunes Deliver.
@@ -236,7 +238,9 @@ func (a *Account) CreateMailbox(ctx context.Context, name string) error {
 // given), fsyncs the directories, and only then records it in the index.
 // When Deliver returns nil the message is on disk. On error nothing is
 // left behind (no tmp file, no half-indexed message). If the process dies
-// after the rename, the next Rescan indexes the file.
+// after the rename, the next Rescan indexes the file. Concurrent
+// deliveries to one account share the renaming step: one lock, one fsync
+// per directory and one index transaction (see deliverbatch.go).
 func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts DeliverOptions) (Message, error) {
 	canon, dir, err := a.mailboxDir(mailbox)
 	if err != nil {
@@ -261,10 +265,10 @@ func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts
 	if err != nil {
 		return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
 	}
-	keepTmp := false
+	delivered := false
 	defer func() {
-		if !keepTmp {
-			os.Remove(tmpPath)
+		if !delivered {
+			os.Remove(tmpPath) // still there unless renamed and undone
 		}
 	}()
 	size, err := writeAndSync(ctx, f, r)
@@ -288,36 +292,16 @@ func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts
 	if infoLetters(flags) != "" {
 		rel = "cur/" + curName(key, flags, "")
 	}
-	dest := filepath.Join(dir, rel)
-	// Rename and index under the write lock, so the directory stamps
-	// stay known (see Refresh) and observers see UIDs in order.
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	fresh := a.stampFresh(canon)
-	if err := os.Rename(tmpPath, dest); err != nil {
-		return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
+	// The rename, the directory fsync and the index row are shared with
+	// concurrent deliveries to this account (see deliverbatch.go).
+	req := &deliverReq{ctx: ctx, mailbox: canon, tmpPath: tmpPath, rel: rel,
+		m: Message{Key: key, Flags: flags, InternalDate: time.Unix(0, date.UnixNano()), Size: size, Path: filepath.Join(dir, rel)}}
+	a.commitDelivery(req)
+	if req.err != nil {
+		return Message{}, fmt.Errorf("deliver to %q: %w", canon, req.err)
 	}
-	keepTmp = true
-	undo := func(cause error) error {
-		if rerr := os.Remove(dest); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-			return fmt.Errorf("deliver to %q: %w (removing %q also failed: %v)", canon, cause, dest, rerr)
-		}
-		syncDir(filepath.Dir(dest))
-		return fmt.Errorf("deliver to %q: %w", canon, cause)
-	}
-	if err := syncDir(filepath.Dir(dest)); err != nil {
-		return Message{}, undo(err)
-	}
-	if err := syncDir(filepath.Join(dir, "tmp")); err != nil {
-		return Message{}, undo(err)
-	}
-
-	m := Message{Key: key, Flags: flags, InternalDate: time.Unix(0, date.UnixNano()), Size: size, Path: dest}
-	m.UID, err = a.indexDeliveredLocked(ctx, canon, rel, m, fresh)
-	if err != nil {
-		return Message{}, undo(err)
-	}
-	return m, nil
+	delivered = true
+	return req.m, nil
 }
 
 // createTmp creates a new file in dir/tmp with a fresh unique name.
@@ -383,55 +367,6 @@ func (a *Account) checkQuota(ctx context.Context, size int64) error {
 		return fmt.Errorf("user %q uses %d of %d bytes, message is %d: %w", a.addr, used, u.QuotaBytes, size, ErrQuotaExceeded)
 	}
 	return nil
-}
-
-// indexDeliveredLocked records a delivered file and returns its UID. If a
-// rescan already indexed the file, its UID is returned. The caller holds
-// a.mu; fresh says whether the stamps matched before the rename.
-func (a *Account) indexDeliveredLocked(ctx context.Context, mailbox, rel string, m Message, fresh bool) (uint32, error) {
-	key, flags, date, size := m.Key, m.Flags, m.InternalDate, m.Size
-	a.idxMu.RLock()
-	defer a.idxMu.RUnlock()
-	tx, err := a.idx.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("index: %w", err)
-	}
-	defer tx.Rollback()
-	_, uidNext, err := a.ensureMailboxRow(ctx, tx, mailbox)
-	if err != nil {
-		return 0, fmt.Errorf("index: %w", err)
-	}
-	var uid uint32
-	inserted := false
-	err = tx.QueryRowContext(ctx, `SELECT uid FROM messages WHERE mailbox = ? AND key = ?`, mailbox, key).Scan(&uid)
-	switch {
-	case err == nil:
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET flags = ?, internal_date = ? WHERE mailbox = ? AND uid = ?`,
-			joinFlags(flags), date.UnixNano(), mailbox, uid); err != nil {
-			return 0, fmt.Errorf("index: %w", err)
-		}
-	case errors.Is(err, sql.ErrNoRows):
-		uid = uidNext
-		inserted = true
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, mailbox, uid, key, rel, joinFlags(flags), date.UnixNano(), size); err != nil {
-			return 0, fmt.Errorf("index: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ? WHERE name = ?`, uid+1, mailbox); err != nil {
-			return 0, fmt.Errorf("index: %w", err)
-		}
-	default:
-		return 0, fmt.Errorf("index: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("index: %w", err)
-	}
-	a.restamp(mailbox, fresh)
-	if inserted {
-		m.UID = uid
-		a.notify(ctx, Change{Mailbox: mailbox, Kind: MessageAdded, UID: uid, Flags: flags, Message: m})
-	}
-	return uid, nil
 }
 
 // ensureIndexed makes sure mailbox exists on disk and has an index row,

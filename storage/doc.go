@@ -47,7 +47,9 @@
 // write transaction, so two processes never hand out the same UID.
 //
 // Locking: within a process each Account serialises its writes with a
-// mutex; reads run concurrently (SQLite WAL). Store caches one Account per
+// mutex; reads run concurrently (SQLite WAL). Concurrent Deliver calls
+// to one account are written as one batch under that mutex (group
+// commit: each directory fsynced once, one index transaction). Store caches one Account per
 // user and closes them in Close.
 //
 // Ownership: mailctl often runs as root while maild runs as the yubin
