@@ -725,8 +725,46 @@ func (a *Account) rescanAllLocked(ctx context.Context) error {
 		if err := a.rescanLocked(ctx, b.Name); err != nil {
 			return fmt.Errorf("rescan %q: %w", b.Name, err)
 		}
+		if _, dir, err := a.mailboxDir(b.Name); err == nil {
+			a.cleanTmp(dir, time.Now().Add(-staleTmp))
+		}
 	}
 	return nil
+}
+
+// staleTmp is the age after which a file in tmp/ is taken for the
+// leftover of a delivery that died (a killed process, a crash), as the
+// Maildir convention has it: a live delivery holds its tmp/ file for
+// seconds.
+const staleTmp = 36 * time.Hour
+
+// cleanTmp removes files in dir/tmp last modified before cutoff. It runs
+// when the account is first opened in a process. Errors are logged: a
+// leftover costs disk space, nothing else.
+func (a *Account) cleanTmp(dir string, cutoff time.Time) {
+	tmp := filepath.Join(dir, "tmp")
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	removed := 0
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.ModTime().Before(cutoff) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(tmp, e.Name())); err != nil {
+			a.store.log.Warn("remove stale tmp file", "path", filepath.Join(tmp, e.Name()), "err", err)
+			continue
+		}
+		removed++
+	}
+	if removed > 0 {
+		a.store.log.Info("removed stale tmp files", "user", a.addr.String(), "dir", tmp, "count", removed)
+	}
 }
 
 // Usage returns the total size in bytes of all indexed messages in all

@@ -522,3 +522,49 @@ func TestIndexRebuild(t *testing.T) {
 		t.Errorf("after corrupt rebuild: %+v, %v", st, err)
 	}
 }
+
+// TestStaleTmpRemovedOnOpen: files a dead delivery left in tmp/ are
+// removed when the account is next opened, once they are older than the
+// Maildir convention's 36 hours; younger ones (a delivery in progress in
+// another process) stay.
+func TestStaleTmpRemovedOnOpen(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustDomain(t, s, "example.com")
+	u := mustUser(t, s, "u@example.com", 0)
+	a, err := s.Account(ctx, u.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	old := filepath.Join(a.Dir(), "tmp", "1700000000.M1P1.dead")
+	young := filepath.Join(a.Dir(), ".Sent", "tmp", "1700000000.M2P1.live")
+	staleSent := filepath.Join(a.Dir(), ".Sent", "tmp", "1700000000.M3P1.dead")
+	for _, p := range []string{old, young, staleSent} {
+		if err := os.WriteFile(p, []byte("x"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := time.Now().Add(-37 * time.Hour)
+	os.Chtimes(old, long, long)
+	os.Chtimes(staleSent, long, long)
+
+	s2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if _, err := s2.Account(ctx, u.Address); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{old: false, staleSent: false, young: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s: exists=%v, want %v", p, err == nil, want)
+		}
+	}
+}
