@@ -56,7 +56,8 @@ func (q *Queue) Retry(ctx context.Context, id ID) error {
 		} else if !ok {
 			return ErrNotQueued
 		}
-		if _, err := q.db.ExecContext(ctx, `UPDATE recipients SET next_attempt = ? WHERE msg_id = ? AND state = 0`, now.UnixNano(), string(id)); err != nil {
+		// "+state": by the message key, not recipients_pending (see writeSettlement).
+		if _, err := q.db.ExecContext(ctx, `UPDATE recipients SET next_attempt = ? WHERE msg_id = ? AND +state = 0`, now.UnixNano(), string(id)); err != nil {
 			return err
 		}
 		ids = []ID{id}
@@ -111,8 +112,7 @@ func (q *Queue) Bounce(ctx context.Context, id ID) error {
 	for i, r := range rcpts {
 		outcomes[i] = outcome{r, e}
 	}
-	q.record(ctx, m, outcomes)
-	q.finish(ctx, id)
+	q.finish(ctx, m, q.record(ctx, m, outcomes))
 	return nil
 }
 

@@ -17,9 +17,11 @@
 //     addressing and catch-alls through storage, prepends Return-Path and
 //     Delivered-To and writes the message into each target's Maildir
 //     (storage fsyncs file and directory, then updates the index). Each
-//     target delivered is recorded in queue.db before the next, so a retry
-//     never delivers twice to the same mailbox; a crash between the Maildir
-//     rename and that record can at worst deliver once more.
+//     target delivered is marked, and the mark is in queue.db before the
+//     message is delivered anywhere else (or else written with the
+//     attempt's outcome, step 6), so a retry never delivers twice to the
+//     same mailbox; a crash between the Maildir rename and that record can
+//     at worst deliver once more.
 //  4. Alias targets in remote domains become new recipient rows of the same
 //     message and take the remote route.
 //  5. Remote recipients are grouped by domain: the [RemoteDeliverer] gets
@@ -39,8 +41,13 @@
 //     one attempt get one DSN (RFC 3464 multipart/report, from <> to the
 //     sender, enqueued here before they are marked failed); recipients
 //     still deferred after delay_notice get one delay notice per message.
-//     Mail from the null sender never gets a DSN. When no recipient is
-//     pending, the record and the spool file are removed.
+//     Mail from the null sender never gets a DSN. The outcome of an attempt
+//     (recipient states, backoff, new alias recipients, marks not yet
+//     written) is one queue.db transaction, which also deletes the record
+//     when no recipient is left pending; then the spool file is removed.
+//     Workers hand these writes to the committer of step 2, so they share
+//     commits with each other and with Enqueue: a message delivered to one
+//     local mailbox costs a share of one commit after its acceptance.
 //  7. One worker at a time holds a message (msgLocks); the control API
 //     (Show, Retry, Delete, Bounce) waits for it.
 //

@@ -38,6 +38,11 @@ func (q *Queue) sendDSN(ctx context.Context, m *Spooled, action string, rcpts []
 		q.log.Info("no DSN for a message from the null sender", "queue_id", m.ID, "action", action, "rcpts", len(rcpts))
 		return nil
 	}
+	// What this attempt delivered is recorded before the DSN goes out
+	// (see Spooled.MarkDelivered).
+	if err := m.syncMarks(ctx); err != nil {
+		return err
+	}
 	msg, err := q.buildDSN(m, action, rcpts, time.Now())
 	if err != nil {
 		return err

@@ -2,34 +2,44 @@ package delivery
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 )
 
-// Group commit. Every Enqueue needs the spool directory fsynced (for the
-// rename of its file) and its record committed to queue.db, which costs
-// one fsync of the WAL: two fsyncs per message, so acceptance would run
-// at half the disk's fsync rate. Instead Enqueue hands its record to one
-// committer goroutine and waits. The committer takes every request
-// waiting (up to Options.CommitBatch), and optionally lingers up to
-// Options.CommitWait for more; then it fsyncs the spool directory once,
-// inserts each record under its own SAVEPOINT in one transaction, commits
-// (one WAL fsync) and only then releases the waiters. While one batch is
-// on disk the next one gathers, so batches grow with the load and a lone
-// message waits for nobody.
+// Group commit. Every write to queue.db costs one fsync of the WAL
+// (synchronous=FULL), and every Enqueue also needs the spool directory
+// fsynced for the rename of its file: done one at a time, acceptance
+// would run at half the disk's fsync rate and each delivered message
+// would pay for its own settle commit. Instead Enqueue and the workers
+// hand their writes to one committer goroutine and wait. The committer
+// takes every request waiting (up to Options.CommitBatch), and optionally
+// lingers up to Options.CommitWait for more; then, if the batch holds an
+// Enqueue record, it fsyncs the spool directory once; it runs each write
+// under its own SAVEPOINT in one transaction, commits (one WAL fsync) and
+// only then releases the waiters. While one batch is on disk the next one
+// gathers, so batches grow with the load and a lone write waits for
+// nobody.
 //
-// Failures: a record that cannot be inserted (its SAVEPOINT rolled back)
-// fails only its own Enqueue; a failed directory fsync, BEGIN or COMMIT
-// fails every Enqueue of that batch and none of another. A failed Enqueue
-// removes its spool file, so nothing unacknowledged stays queued.
+// Failures: a write that fails (its SAVEPOINT rolled back) fails only its
+// own caller; a failed directory fsync, BEGIN or COMMIT fails every
+// caller of that batch and none of another. A failed Enqueue removes its
+// spool file, so nothing unacknowledged stays queued; a failed settlement
+// leaves the message's recipients as they were (see Queue.finish).
 
-// commitReq is one Enqueue waiting for its record to be durable.
+// commitReq is one write waiting to be durable: an Enqueue's record or a
+// worker's settlement of an attempt.
 type commitReq struct {
-	env  Envelope
-	size int64
-	done chan error // buffered, receives exactly one result
+	// write runs in the batch's transaction. It must not wait for the
+	// committer (no Enqueue inside).
+	write func(ctx context.Context, tx *sql.Tx) error
+	// spooled: write records a file just renamed into spool/, so the
+	// spool directory is fsynced before the batch commits.
+	spooled bool
+	done    chan error // buffered, receives exactly one result
 }
 
 // committer is the state of the group-commit goroutine of one Queue.
@@ -55,12 +65,20 @@ func newCommitter(maxBatch int, wait time.Duration) *committer {
 	}
 }
 
-// commit makes env's record durable together with whatever other records
-// are waiting. It returns when the record is committed or has failed.
-// Once the request is taken it is waited for regardless of ctx: the
-// caller must not report a failure for a record that may be committed.
+// commit makes env's record durable together with whatever other writes
+// are waiting (see groupWrite).
 func (q *Queue) commit(ctx context.Context, env Envelope, size int64) error {
-	r := &commitReq{env: env, size: size, done: make(chan error, 1)}
+	return q.groupWrite(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
+		return insertRecord(ctx, tx, env, size)
+	})
+}
+
+// groupWrite runs write in the committer's next transaction and returns
+// when that is committed or has failed. Once the request is taken it is
+// waited for regardless of ctx: the caller must not report a failure for
+// a write that may be committed.
+func (q *Queue) groupWrite(ctx context.Context, spooled bool, write func(context.Context, *sql.Tx) error) error {
+	r := &commitReq{write: write, spooled: spooled, done: make(chan error, 1)}
 	select {
 	case q.gc.reqs <- r:
 	case <-ctx.Done():
@@ -139,8 +157,10 @@ func (q *Queue) writeBatch(batch []*commitReq) []error {
 	// The renames into spool/ first: a record must never be durable
 	// without its file. (A crash after this fsync and before the commit
 	// leaves spool files without records, removed by recover.)
-	if err := syncDir(q.spoolDir); err != nil {
-		return fail(err)
+	if slices.ContainsFunc(batch, func(r *commitReq) bool { return r.spooled }) {
+		if err := syncDir(q.spoolDir); err != nil {
+			return fail(err)
+		}
 	}
 	// The batch is written whatever the callers' contexts say: they wait
 	// for the outcome (see commit).
@@ -152,18 +172,18 @@ func (q *Queue) writeBatch(batch []*commitReq) []error {
 	defer tx.Rollback()
 	ok := 0
 	for i, r := range batch {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT enqueue`); err != nil {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT req`); err != nil {
 			return fail(err)
 		}
-		if err := insertRecord(ctx, tx, r.env, r.size); err != nil {
+		if err := r.write(ctx, tx); err != nil {
 			errs[i] = err
-			if _, err := tx.ExecContext(ctx, `ROLLBACK TO enqueue`); err != nil {
-				return fail(fmt.Errorf("roll back record %s: %w", r.env.ID, err))
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO req`); err != nil {
+				return fail(fmt.Errorf("roll back failed write: %w", err))
 			}
 		} else {
 			ok++
 		}
-		if _, err := tx.ExecContext(ctx, `RELEASE enqueue`); err != nil {
+		if _, err := tx.ExecContext(ctx, `RELEASE req`); err != nil {
 			return fail(err)
 		}
 	}

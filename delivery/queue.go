@@ -22,7 +22,9 @@ type LocalDeliverer interface {
 	Accepts(ctx context.Context, rcpt string) (bool, error)
 	// Deliver delivers m to rcpt. It returns the remote addresses rcpt
 	// expanded to (alias targets elsewhere), which the queue adds as new
-	// recipients of m. Errors are *Error (see AsError).
+	// recipients of m. Errors are *Error (see AsError). Before each
+	// delivery to a mailbox it calls m.Delivered, and after it
+	// m.MarkDelivered, so that a retry skips what was delivered.
 	Deliver(ctx context.Context, m *Spooled, rcpt string) (remote []string, err error)
 }
 
@@ -64,10 +66,11 @@ type Options struct {
 	// Hostname names this MTA in DSNs (Reporting-MTA, From:
 	// MAILER-DAEMON@Hostname). Default "localhost".
 	Hostname string
-	// CommitBatch is the most records one group commit writes (default
-	// 256); CommitWait is how long the committer lingers for more
-	// concurrent Enqueue calls once one is waiting (default 0: a batch is
-	// whatever arrived while the previous one was being written).
+	// CommitBatch is the most writes (Enqueue records, settlements of
+	// delivery attempts) one group commit holds (default 256); CommitWait
+	// is how long the committer lingers for more once one is waiting
+	// (default 0: a batch is whatever arrived while the previous one was
+	// being written).
 	CommitBatch int
 	CommitWait  time.Duration
 	// Settled, if set, is called after a message has left the queue
@@ -305,7 +308,9 @@ func hasPending(pending map[ID]time.Time, id ID) bool {
 	return ok
 }
 
-// Spooled is one queued message as a deliverer sees it.
+// Spooled is one queued message as a deliverer sees it. Delivered and
+// MarkDelivered are for the worker that holds the message (one goroutine);
+// Open may be called from any.
 type Spooled struct {
 	ID       ID
 	Envelope Envelope
@@ -313,20 +318,70 @@ type Spooled struct {
 	q        *Queue
 	// delayNotified: the sender already got the delay notice.
 	delayNotified bool
+	// marked holds the targets delivered in this attempt; unsynced those
+	// of them not yet written to queue.db (see MarkDelivered).
+	marked   map[string]bool
+	unsynced []string
 }
 
 // Open returns the message bytes exactly as spooled.
 func (m *Spooled) Open() (*os.File, error) { return m.q.open(m.ID) }
 
 // Delivered reports whether target already got this message (an earlier
-// attempt, or another recipient that expanded to the same mailbox).
+// attempt, or another recipient that expanded to the same mailbox). A
+// LocalDeliverer calls it before each delivery: it first makes the
+// earlier marks durable, so a crash during that delivery cannot repeat
+// them.
 func (m *Spooled) Delivered(ctx context.Context, target string) (bool, error) {
+	if m.marked[target] {
+		return true, nil
+	}
+	if err := m.syncMarks(ctx); err != nil {
+		return false, err
+	}
 	return m.q.isDelivered(ctx, m.ID, target)
 }
 
-// MarkDelivered records that target got this message.
+// MarkDelivered records that target got this message, so that a retry
+// does not deliver it again. The record is not written at once but
+// before anything else is done with the message: before its next
+// delivery (Delivered), remote delivery, a vacation reply or a DSN; or
+// else in the transaction that settles the attempt.
+//
+// Why no mail can be lost: until the record or that transaction commits,
+// the recipient is still pending in queue.db and the spool file is kept,
+// so a crash makes the message be delivered again, never dropped. And no
+// new duplicates: as when the record was written at once, a crash
+// repeats the delivery only between the Maildir rename and the next
+// commit (a group commit, so up to about two batches away), with nothing
+// delivered or sent in between. When the attempt settles every recipient
+// (one local recipient delivered at the first try), that transaction
+// deletes the message, so the record is never written at all.
 func (m *Spooled) MarkDelivered(ctx context.Context, target string) error {
-	return m.q.markDelivered(ctx, m.ID, target)
+	if m.marked == nil {
+		m.marked = map[string]bool{}
+	}
+	if !m.marked[target] {
+		m.marked[target] = true
+		m.unsynced = append(m.unsynced, target)
+	}
+	return nil
+}
+
+// syncMarks writes the unsynced marks, sharing a commit with other writes.
+func (m *Spooled) syncMarks(ctx context.Context) error {
+	if len(m.unsynced) == 0 {
+		return nil
+	}
+	marks := m.unsynced
+	err := m.q.groupWrite(ctx, false, func(ctx context.Context, tx *sql.Tx) error {
+		return insertMarks(ctx, tx, m.ID, marks)
+	})
+	if err != nil {
+		return fmt.Errorf("record delivered targets: %w", err)
+	}
+	m.unsynced = nil
+	return nil
 }
 
 // work processes scheduled messages until Close.
@@ -368,6 +423,7 @@ func (q *Queue) processLocked(id ID) {
 	}
 	now := time.Now()
 	var outcomes []outcome
+	var adds []string
 	remote := map[string][]pendingRcpt{} // by domain
 	for _, r := range rcpts {
 		if r.next.After(now) {
@@ -378,35 +434,34 @@ func (q *Queue) processLocked(id ID) {
 		case err != nil:
 			outcomes = append(outcomes, outcome{r, AsError(err)})
 		case local:
-			outcomes = append(outcomes, outcome{r, q.deliverLocal(ctx, m, r)})
+			more, err := q.opts.Local.Deliver(ctx, m, r.rcpt)
+			if len(more) > 0 {
+				q.log.Info("expanded to remote recipients", "queue_id", m.ID, "rcpt", r.rcpt, "targets", more)
+				adds = append(adds, more...)
+			}
+			outcomes = append(outcomes, outcome{r, AsError(err)})
 		default:
 			d := domainOf(r.rcpt)
 			remote[d] = append(remote[d], r)
 		}
 	}
+	if len(remote) > 0 {
+		// Remote delivery can take minutes: what was delivered locally is
+		// recorded first (see MarkDelivered).
+		if err := m.syncMarks(ctx); err != nil {
+			q.log.Error("record local deliveries", "queue_id", id, "err", err)
+		}
+	}
 	outcomes = append(outcomes, q.deliverRemote(ctx, m, remote)...)
-	q.record(ctx, m, outcomes)
-	q.finish(ctx, id)
+	s := q.record(ctx, m, outcomes)
+	s.adds = adds
+	q.finish(ctx, m, s)
 }
 
 // outcome is one recipient's result of an attempt: nil is delivered.
 type outcome struct {
 	r   pendingRcpt
 	err *Error
-}
-
-// deliverLocal runs the MDA for one recipient; alias targets elsewhere
-// become new recipients of m (due at once).
-func (q *Queue) deliverLocal(ctx context.Context, m *Spooled, r pendingRcpt) *Error {
-	remote, err := q.opts.Local.Deliver(ctx, m, r.rcpt)
-	if len(remote) > 0 {
-		if aerr := q.addRecipients(ctx, m.ID, remote); aerr != nil {
-			err = errors.Join(err, aerr)
-		} else {
-			q.log.Info("expanded to remote recipients", "queue_id", m.ID, "rcpt", r.rcpt, "targets", remote)
-		}
-	}
-	return AsError(err)
 }
 
 // deliverRemote hands each domain's recipients to the remote deliverer,
@@ -445,28 +500,29 @@ func (q *Queue) deliverRemote(ctx context.Context, m *Spooled, byDomain map[stri
 	return out
 }
 
-// record stores the outcomes of one attempt: delivered, deferred with
-// backoff, or failed. Recipients that failed in this attempt get one DSN
-// between them, enqueued before they are marked failed (a crash in
-// between can only repeat the DSN); if it cannot be enqueued they stay
-// pending and the failure is retried. The first attempt that finds
-// recipients still deferred after DelayNotice sends the delay notice.
-func (q *Queue) record(ctx context.Context, m *Spooled, outcomes []outcome) {
+// record turns the outcomes of one attempt into a settlement: delivered,
+// deferred with backoff, or failed. Recipients that failed in this attempt
+// get one DSN between them, enqueued before the settlement that marks
+// them failed is written (a crash in between can only repeat the DSN); if
+// it cannot be enqueued they stay pending and the failure is retried. The
+// first attempt that finds recipients still deferred after DelayNotice
+// sends the delay notice.
+func (q *Queue) record(ctx context.Context, m *Spooled, outcomes []outcome) settlement {
+	var s settlement
 	age := time.Since(m.Envelope.ReceivedAt)
 	var failed, deferred []dsnRecipient
 	var failedOut []outcome
 	for _, o := range outcomes {
-		log := q.log.With("queue_id", m.ID, "rcpt", o.r.rcpt)
 		if o.err == nil {
-			q.settle(ctx, m.ID, o.r.rcpt, stateDelivered, "", log)
+			s.updates = append(s.updates, rcptUpdate{rcpt: o.r.rcpt, state: stateDelivered})
 			continue
 		}
 		if o.err.Temporary && age < q.opts.MaxAge {
 			delay := q.backoff(o.r.attempts + 1)
-			if err := q.defer_(ctx, m.ID, o.r.rcpt, o.err.Error(), time.Now().Add(delay)); err != nil {
-				log.Error("record deferral", "err", err)
-			}
-			log.Warn("deferred", "attempt", o.r.attempts+1, "retry_in", delay, "remote", o.err.Remote, "err", o.err.Error())
+			s.updates = append(s.updates, rcptUpdate{rcpt: o.r.rcpt, state: statePending, lastErr: o.err.Error(), next: time.Now().Add(delay)})
+			s.logs = append(s.logs, func() {
+				q.log.Warn("deferred", "queue_id", m.ID, "rcpt", o.r.rcpt, "attempt", o.r.attempts+1, "retry_in", delay, "remote", o.err.Remote, "err", o.err.Error())
+			})
 			deferred = append(deferred, dsnRecipient{Addr: o.r.rcpt, Err: o.err})
 			continue
 		}
@@ -477,39 +533,58 @@ func (q *Queue) record(ctx context.Context, m *Spooled, outcomes []outcome) {
 		if err := q.sendDSN(ctx, m, actionFailed, failed); err != nil {
 			q.log.Error("enqueue DSN; failures stay queued", "queue_id", m.ID, "err", err)
 			for _, o := range failedOut {
-				q.defer_(ctx, m.ID, o.r.rcpt, o.err.Error(), time.Now().Add(q.opts.RetryMin))
+				s.updates = append(s.updates, rcptUpdate{rcpt: o.r.rcpt, state: statePending, lastErr: o.err.Error(), next: time.Now().Add(q.opts.RetryMin)})
 			}
 			failedOut = nil
 		}
 	}
 	for _, o := range failedOut {
-		log := q.log.With("queue_id", m.ID, "rcpt", o.r.rcpt)
-		q.settle(ctx, m.ID, o.r.rcpt, stateFailed, o.err.Error(), log)
-		log.Error("bounced", "from", m.Envelope.From, "age", age.Round(time.Second), "remote", o.err.Remote, "err", o.err.Error())
+		s.updates = append(s.updates, rcptUpdate{rcpt: o.r.rcpt, state: stateFailed, lastErr: o.err.Error()})
+		s.logs = append(s.logs, func() {
+			q.log.Error("bounced", "queue_id", m.ID, "rcpt", o.r.rcpt, "from", m.Envelope.From, "age", age.Round(time.Second), "remote", o.err.Remote, "err", o.err.Error())
+		})
 	}
 	if len(deferred) > 0 && !m.delayNotified && q.opts.DelayNotice > 0 && age >= q.opts.DelayNotice {
 		if err := q.sendDSN(ctx, m, actionDelayed, deferred); err != nil {
 			q.log.Error("enqueue delay notice", "queue_id", m.ID, "err", err)
-		} else if err := q.setDelayNotified(ctx, m.ID); err != nil {
-			q.log.Error("record delay notice", "queue_id", m.ID, "err", err)
+		} else {
+			s.delayNotified = true
 		}
 	}
+	return s
 }
 
-// finish reschedules id at its earliest pending recipient, or removes it
-// when every recipient is settled.
-func (q *Queue) finish(ctx context.Context, id ID) {
-	next, any, err := q.nextAttempt(ctx, id)
+// finish writes the settlement of an attempt on m in one transaction,
+// shared with other workers and Enqueue calls (group commit). Then it
+// reschedules m at its earliest pending recipient or, when none is left
+// and the transaction has deleted its record, removes its spool file.
+//
+// If the transaction fails (a full disk), nothing of the attempt is
+// recorded and every recipient is still pending: the message is tried
+// again later, so neither the record nor the spool file is left behind
+// for good. Targets delivered in this attempt may then get the message
+// twice, and a DSN may be repeated; nothing is lost.
+func (q *Queue) finish(ctx context.Context, m *Spooled, s settlement) {
+	s.id, s.marks = m.ID, m.unsynced
+	var next time.Time
+	var pending bool
+	err := q.groupWrite(ctx, false, func(ctx context.Context, tx *sql.Tx) (err error) {
+		next, pending, err = writeSettlement(ctx, tx, &s)
+		return err
+	})
 	if err != nil {
-		q.log.Error("reschedule", "queue_id", id, "err", err)
-		q.sched.add(id, time.Now().Add(q.opts.RetryMin))
+		q.log.Error("record delivery attempt; will retry", "queue_id", m.ID, "err", err)
+		q.sched.add(m.ID, time.Now().Add(q.opts.RetryMin))
 		return
 	}
-	if any {
-		q.sched.add(id, next)
-		return
+	for _, log := range s.logs {
+		log()
 	}
-	q.remove(id)
+	if pending {
+		q.sched.add(m.ID, next)
+	} else {
+		q.removed(m.ID)
+	}
 }
 
 // remove drops a message's record and spool file. If the record cannot be
@@ -521,6 +596,11 @@ func (q *Queue) remove(id ID) {
 		q.sched.add(id, time.Now().Add(q.opts.RetryMin))
 		return
 	}
+	q.removed(id)
+}
+
+// removed finishes the removal of id once its record is gone.
+func (q *Queue) removed(id ID) {
 	q.removeSpool(id)
 	q.log.Debug("removed from queue", "queue_id", id)
 	if q.opts.Settled != nil {
@@ -534,12 +614,6 @@ func (q *Queue) backoff(attempt int) time.Duration {
 		d *= 2
 	}
 	return min(d, q.opts.RetryMax)
-}
-
-func (q *Queue) settle(ctx context.Context, id ID, rcpt string, st int, lastErr string, log *slog.Logger) {
-	if err := q.setState(ctx, id, rcpt, st, lastErr); err != nil {
-		log.Error("record delivery state", "err", err)
-	}
 }
 
 // remoteAddr formats a client address for queue.db.

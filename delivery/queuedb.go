@@ -120,21 +120,6 @@ func insertRecord(ctx context.Context, tx *sql.Tx, env Envelope, size int64) err
 	return nil
 }
 
-func (q *Queue) addRecipients(ctx context.Context, id ID, rcpts []string) error {
-	tx, err := q.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	now := time.Now().UnixNano()
-	for _, rcpt := range rcpts {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO recipients(msg_id, rcpt, next_attempt) VALUES (?,?,?)`, string(id), rcpt, now); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
-}
-
 type pendingRcpt struct {
 	rcpt     string
 	attempts int
@@ -182,40 +167,92 @@ func (q *Queue) load(ctx context.Context, id ID) (*Spooled, []pendingRcpt, error
 	return m, pending, rows.Err()
 }
 
-func (q *Queue) setState(ctx context.Context, id ID, rcpt string, st int, lastErr string) error {
-	_, err := q.db.ExecContext(ctx, `UPDATE recipients SET state = ?, attempts = attempts + 1, last_error = ? WHERE msg_id = ? AND rcpt = ?`, st, lastErr, string(id), rcpt)
-	return err
+// settlement is what one attempt on a message changes in queue.db. It
+// is written in one transaction (writeSettlement), shared with other
+// workers and Enqueue calls (group commit).
+type settlement struct {
+	id ID
+	// marks are targets delivered in this attempt whose delivered row is
+	// not written yet (Spooled.MarkDelivered).
+	marks []string
+	// adds are new recipients (alias targets elsewhere), due at once.
+	adds    []string
+	updates []rcptUpdate
+	// delayNotified: the delay notice has been enqueued.
+	delayNotified bool
+	// logs report the deferred and bounced events once s is committed,
+	// so that a log line never states what a crash could undo.
+	logs []func()
 }
 
-func (q *Queue) defer_(ctx context.Context, id ID, rcpt, lastErr string, next time.Time) error {
-	_, err := q.db.ExecContext(ctx, `UPDATE recipients SET attempts = attempts + 1, last_error = ?, next_attempt = ? WHERE msg_id = ? AND rcpt = ?`, lastErr, next.UnixNano(), string(id), rcpt)
-	return err
+// rcptUpdate is one recipient's outcome: settled (stateDelivered or
+// stateFailed) or deferred (statePending) until next.
+type rcptUpdate struct {
+	rcpt    string
+	state   int
+	lastErr string
+	next    time.Time
 }
 
-// nextAttempt returns the earliest next attempt among pending recipients.
-func (q *Queue) nextAttempt(ctx context.Context, id ID) (time.Time, bool, error) {
-	var next sql.NullInt64
-	err := q.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM recipients WHERE msg_id = ? AND state = 0`, string(id)).Scan(&next)
-	if err != nil || !next.Valid {
+// earliestPendingSQL finds a message's earliest pending next attempt.
+// "+state" makes SQLite find the rows by the message's key: with the
+// state index (recipients_pending) it would scan every pending recipient
+// in the queue.
+const earliestPendingSQL = `SELECT MIN(next_attempt) FROM recipients WHERE msg_id = ? AND +state = 0`
+
+// writeSettlement applies s in tx and returns the earliest next attempt
+// of the recipients still pending. When none is, it deletes the message
+// (recipients and delivered targets go with it: ON DELETE CASCADE), so a
+// fully delivered message costs one transaction; otherwise it writes
+// s.marks, which a retry must see.
+func writeSettlement(ctx context.Context, tx *sql.Tx, s *settlement) (next time.Time, pending bool, err error) {
+	id := string(s.id)
+	now := time.Now().UnixNano()
+	for _, rcpt := range s.adds {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO recipients(msg_id, rcpt, next_attempt) VALUES (?,?,?)`, id, rcpt, now); err != nil {
+			return time.Time{}, false, err
+		}
+	}
+	for _, u := range s.updates {
+		var err error
+		if u.state == statePending {
+			_, err = tx.ExecContext(ctx, `UPDATE recipients SET attempts = attempts + 1, last_error = ?, next_attempt = ? WHERE msg_id = ? AND rcpt = ?`, u.lastErr, u.next.UnixNano(), id, u.rcpt)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE recipients SET state = ?, attempts = attempts + 1, last_error = ? WHERE msg_id = ? AND rcpt = ?`, u.state, u.lastErr, id, u.rcpt)
+		}
+		if err != nil {
+			return time.Time{}, false, err
+		}
+	}
+	if s.delayNotified {
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET delay_notified = 1 WHERE id = ?`, id); err != nil {
+			return time.Time{}, false, err
+		}
+	}
+	var earliest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, earliestPendingSQL, id).Scan(&earliest); err != nil {
 		return time.Time{}, false, err
 	}
-	return time.Unix(0, next.Int64), true, nil
+	if !earliest.Valid {
+		_, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE id = ?`, id)
+		return time.Time{}, false, err
+	}
+	return time.Unix(0, earliest.Int64), true, insertMarks(ctx, tx, s.id, s.marks)
 }
 
-func (q *Queue) setDelayNotified(ctx context.Context, id ID) error {
-	_, err := q.db.ExecContext(ctx, `UPDATE messages SET delay_notified = 1 WHERE id = ?`, string(id))
-	return err
+func insertMarks(ctx context.Context, tx *sql.Tx, id ID, targets []string) error {
+	for _, t := range targets {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO delivered(msg_id, target) VALUES (?, ?)`, string(id), t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (q *Queue) isDelivered(ctx context.Context, id ID, target string) (bool, error) {
 	var n int
 	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM delivered WHERE msg_id = ? AND target = ?`, string(id), target).Scan(&n)
 	return n > 0, err
-}
-
-func (q *Queue) markDelivered(ctx context.Context, id ID, target string) error {
-	_, err := q.db.ExecContext(ctx, `INSERT OR IGNORE INTO delivered(msg_id, target) VALUES (?, ?)`, string(id), target)
-	return err
 }
 
 func (q *Queue) deleteMessage(id ID) error {

@@ -152,6 +152,12 @@ func (d *MDA) vacation(ctx context.Context, m *Spooled, rcpt string, user storag
 		log.Info("no vacation reply", "reason", why, "sender", m.Envelope.From)
 		return
 	}
+	// The delivery is recorded before the reply goes out (see
+	// Spooled.MarkDelivered).
+	if err := m.syncMarks(ctx); err != nil {
+		log.Warn("vacation reply", "err", err)
+		return
+	}
 	ok, err = rd.ClaimVacationReply(ctx, user.String(), m.Envelope.From, v.Days, now)
 	if err != nil {
 		log.Warn("vacation reply", "err", err)

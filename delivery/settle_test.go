@@ -1,0 +1,188 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"yubin/storage"
+)
+
+// A message delivered to one local mailbox costs one transaction after
+// its acceptance: recipient state and record removal together, and no
+// delivered mark (the message is gone with it).
+func TestDeliverySettlesInOneCommit(t *testing.T) {
+	t.Parallel()
+	st := testStore(t, "alice@acme.test")
+	settled, ch := settledChan()
+	dir := t.TempDir()
+	q, err := Open(Options{Dir: dir, Local: NewMDA(StoreDirectory{st}, nil), Settled: settled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	id, err := q.Enqueue(context.Background(), Envelope{From: "bob@remote.test", To: []string{"alice@acme.test"}}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitSettled(t, ch, id)
+	if n := q.commitCount(); n != 2 {
+		t.Errorf("%d commits for one accepted and delivered message, want 2 (enqueue, settle)", n)
+	}
+	if n := rowsOutside(t, dir, id); n != 0 {
+		t.Errorf("record still in queue.db after delivery")
+	}
+	if n := len(inbox(t, st, "alice@acme.test")); n != 1 {
+		t.Errorf("delivered %d times, want 1", n)
+	}
+}
+
+// failFirst fails the first delivery into user's mailbox temporarily.
+type failFirst struct {
+	StoreDirectory
+	user   string
+	failed atomic.Bool
+}
+
+func (d *failFirst) Deliver(ctx context.Context, user storage.Address, mailbox string, r io.Reader, opts storage.DeliverOptions) (storage.Message, error) {
+	if user.String() == d.user && d.failed.CompareAndSwap(false, true) {
+		return storage.Message{}, errors.New("injected I/O error")
+	}
+	return d.StoreDirectory.Deliver(ctx, user, mailbox, r, opts)
+}
+
+// An alias to two mailboxes where one fails: the retry delivers to that
+// one only, because the other's mark went to queue.db with the deferral.
+// Two recipients expanding to the same mailbox get one copy.
+func TestRetrySkipsDeliveredTargets(t *testing.T) {
+	t.Parallel()
+	st := testStore(t, "alice@acme.test", "bob@acme.test")
+	ctx := context.Background()
+	if err := st.AddAlias(ctx, "team@acme.test", []string{"alice@acme.test", "bob@acme.test"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, failing := range []string{"alice@acme.test", "bob@acme.test"} {
+		settled, ch := settledChan()
+		dir := &failFirst{StoreDirectory: StoreDirectory{st}, user: failing}
+		q, err := Open(Options{Dir: t.TempDir(), Local: NewMDA(dir, nil), Settled: settled, RetryMin: time.Millisecond, RetryMax: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := q.Enqueue(ctx, Envelope{From: "carol@remote.test", To: []string{"team@acme.test", "alice@acme.test"}}, strings.NewReader("Subject: team\r\n\r\nx\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitSettled(t, ch, id)
+		q.Close()
+		if !dir.failed.Load() {
+			t.Fatal("no delivery failed")
+		}
+	}
+	for _, u := range []string{"alice@acme.test", "bob@acme.test"} {
+		if n := len(inbox(t, st, u)); n != 2 {
+			t.Errorf("%s got %d copies of 2 messages", u, n)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// When the settling transaction fails (a full disk), the message stays
+// queued with its recipient pending and its spool file, and is tried
+// again later: at worst delivered twice, never lost.
+func TestSettleFailureKeepsMessage(t *testing.T) {
+	t.Parallel()
+	st := testStore(t, "alice@acme.test")
+	settled, ch := settledChan()
+	dir := t.TempDir()
+	var logs syncBuffer
+	q, err := Open(Options{Dir: dir, Local: NewMDA(StoreDirectory{st}, nil), Settled: settled, RetryMin: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if _, err := q.db.Exec(`CREATE TRIGGER keep_messages BEFORE DELETE ON messages
+		BEGIN SELECT RAISE(ABORT, 'injected settle failure'); END`); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id, err := q.Enqueue(ctx, Envelope{From: "bob@remote.test", To: []string{"alice@acme.test"}}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), "injected settle failure") {
+		if time.Now().After(deadline) {
+			t.Fatalf("settle failure not logged; log:\n%s", logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	e, err := q.Show(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Recipients[0]; r.State != "pending" || r.Attempts != 0 {
+		t.Errorf("after a failed settle the recipient is %+v, want pending and unattempted", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "spool", string(id))); err != nil {
+		t.Errorf("spool file: %v", err)
+	}
+
+	if _, err := q.db.Exec(`DROP TRIGGER keep_messages`); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Retry(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	waitSettled(t, ch, id)
+	n := len(inbox(t, st, "alice@acme.test"))
+	if n < 1 {
+		t.Fatal("message lost")
+	}
+	t.Logf("%d copies delivered (a failed settle may repeat the delivery)", n)
+}
+
+// The settlement finds a message's pending recipients by its key, not by
+// scanning the recipients_pending index over the whole queue.
+func TestSettleQueryUsesMessageKey(t *testing.T) {
+	t.Parallel()
+	db, err := openDB(filepath.Join(t.TempDir(), "queue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var id, parent, notused int
+	var detail string
+	if err := db.QueryRow(`EXPLAIN QUERY PLAN `+earliestPendingSQL, "x").Scan(&id, &parent, &notused, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(detail, "(msg_id=?)") {
+		t.Errorf("plan %q does not look the message up by its key", detail)
+	}
+}
