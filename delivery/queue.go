@@ -85,6 +85,7 @@ type Queue struct {
 	db       *sql.DB
 	tmpDir   string
 	spoolDir string
+	recycled recycler // emptied spool files for reuse, in tmpDir
 	sched    *scheduler
 	locks    *msgLocks
 	gc       *committer
@@ -211,8 +212,11 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, msg io.Reader) (ID, e
 // directory fsync that makes the rename durable is the committer's, once
 // per batch, before the record is committed.
 func (q *Queue) spool(id ID, msg io.Reader) (int64, error) {
-	tmp := filepath.Join(q.tmpDir, string(id))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	tmp, f, err := q.recycled.take(q.tmpDir)
+	if f == nil {
+		tmp = filepath.Join(q.tmpDir, string(id))
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	}
 	if err != nil {
 		return 0, AsError(fmt.Errorf("create spool file: %w", err))
 	}
@@ -239,6 +243,9 @@ func (q *Queue) spool(id ID, msg io.Reader) (int64, error) {
 
 func (q *Queue) removeSpool(id ID) {
 	p := filepath.Join(q.spoolDir, string(id))
+	if q.recycled.put(p, q.tmpDir) {
+		return
+	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 		q.log.Error("remove spool file", "queue_id", id, "err", err)
 	}

@@ -186,3 +186,50 @@ func TestSettleQueryUsesMessageKey(t *testing.T) {
 		t.Errorf("plan %q does not look the message up by its key", detail)
 	}
 }
+
+// TestSpoolFilesRecycled: a delivered message's spool file is emptied
+// and reused by the next Enqueue instead of being deleted, and a restart
+// drops the pool without touching queued messages.
+func TestSpoolFilesRecycled(t *testing.T) {
+	st := testStore(t, "u@acme.test")
+	dir := t.TempDir()
+	settled := make(chan ID, 8)
+	q, err := Open(Options{Dir: dir, Local: NewMDA(StoreDirectory{st}, nil), Settled: func(id ID) { settled <- id }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	env := Envelope{From: "a@example.net", To: []string{"u@acme.test"}}
+	if _, err := q.Enqueue(ctx, env, strings.NewReader("Subject: one\r\n\r\nfirst, a longer body\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	<-settled
+	free, _ := filepath.Glob(filepath.Join(dir, "tmp", "free.*"))
+	if len(free) != 1 {
+		t.Fatalf("free files after one delivery: %v", free)
+	}
+	if fi, err := os.Stat(free[0]); err != nil || fi.Size() != 0 {
+		t.Fatalf("recycled file not empty: %v %v", fi, err)
+	}
+	id, err := q.Enqueue(ctx, env, strings.NewReader("Subject: two\r\n\r\nsecond\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(free[0]); !os.IsNotExist(err) {
+		t.Errorf("free file not reused: %v", err)
+	}
+	<-settled
+	q.Close()
+	got := inbox(t, st, "u@acme.test")
+	if len(got) != 2 || !strings.HasSuffix(got[1], "Subject: two\r\n\r\nsecond\r\n") {
+		t.Fatalf("INBOX after two deliveries (second %s): %q", id, got)
+	}
+	q2, err := Open(Options{Dir: dir, Local: NewMDA(StoreDirectory{st}, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q2.Close()
+	if free, _ := filepath.Glob(filepath.Join(dir, "tmp", "free.*")); len(free) != 0 {
+		t.Errorf("free files after a restart: %v", free)
+	}
+}

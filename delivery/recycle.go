@@ -1,0 +1,75 @@
+package delivery
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+)
+
+// Spool files are recycled rather than deleted. Every queued message used
+// to cost one new inode and, once delivered, one freed inode; ext4 avoids
+// reusing an inode freed in the last minutes, so under a steady load each
+// new file made the allocator step over every recently freed one
+// (recently_deleted/find_inode_bit took about 30% of the CPU of the
+// inbound path in a profile). A settled message's spool file is instead
+// truncated and moved into tmp/ under a "free." name, and the next
+// Enqueue writes into it. Recycled files hold no data, so a crash
+// loses nothing: recover() empties tmp/ and the pool starts again.
+
+// maxRecycled bounds the emptied files kept for reuse.
+const maxRecycled = 1024
+
+// recycler is the pool of emptied spool files.
+type recycler struct {
+	mu    sync.Mutex
+	names []string // paths of empty files ready for reuse
+	next  uint64   // for unique names
+}
+
+// take returns an emptied file opened for writing, or a nil file when
+// the pool is empty.
+func (r *recycler) take(dir string) (string, *os.File, error) {
+	for {
+		r.mu.Lock()
+		n := len(r.names)
+		if n == 0 {
+			r.mu.Unlock()
+			return "", nil, nil
+		}
+		p := r.names[n-1]
+		r.names = r.names[:n-1]
+		r.mu.Unlock()
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+		if err == nil {
+			return p, f, nil
+		}
+		os.Remove(p) // gone or unusable: try the next one
+	}
+}
+
+// put empties the spool file at path and keeps it for reuse; it reports
+// false (and leaves the file alone) when the pool is full or the file
+// cannot be recycled, and the caller removes it.
+func (r *recycler) put(path, dir string) bool {
+	r.mu.Lock()
+	if len(r.names) >= maxRecycled {
+		r.mu.Unlock()
+		return false
+	}
+	r.next++
+	free := filepath.Join(dir, "free."+strconv.FormatUint(r.next, 10))
+	r.mu.Unlock()
+	// Truncate before the rename: a crash in between leaves an empty
+	// spool file without a record, which recover() removes.
+	if err := os.Truncate(path, 0); err != nil {
+		return false
+	}
+	if err := os.Rename(path, free); err != nil {
+		return false
+	}
+	r.mu.Lock()
+	r.names = append(r.names, free)
+	r.mu.Unlock()
+	return true
+}
