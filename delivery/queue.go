@@ -261,7 +261,11 @@ func (q *Queue) open(id ID) (*os.File, error) {
 func (q *Queue) recover() (map[ID]time.Time, error) {
 	if ents, err := os.ReadDir(q.tmpDir); err == nil {
 		for _, e := range ents {
-			os.Remove(filepath.Join(q.tmpDir, e.Name()))
+			p := filepath.Join(q.tmpDir, e.Name())
+			if isFreeName(e.Name()) && e.Type().IsRegular() && q.recycled.adopt(p) {
+				continue
+			}
+			os.Remove(p)
 		}
 	}
 	pending, err := q.pendingMessages()

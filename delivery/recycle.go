@@ -3,7 +3,7 @@ package delivery
 import (
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -14,17 +14,20 @@ import (
 // (recently_deleted/find_inode_bit took about 30% of the CPU of the
 // inbound path in a profile). A settled message's spool file is instead
 // truncated and moved into tmp/ under a "free." name, and the next
-// Enqueue writes into it. Recycled files hold no data, so a crash
-// loses nothing: recover() empties tmp/ and the pool starts again.
+// Enqueue writes into it. The pool survives restarts (recover() keeps
+// the free files, emptied again); it holds no data, so a crash loses
+// nothing.
 
-// maxRecycled bounds the emptied files kept for reuse.
-const maxRecycled = 1024
+// maxRecycled bounds the emptied files kept for reuse: enough for a
+// burst of mail to be accepted without creating files, one inode each.
+const maxRecycled = 4096
+
+const freePrefix = "free."
 
 // recycler is the pool of emptied spool files.
 type recycler struct {
 	mu    sync.Mutex
 	names []string // paths of empty files ready for reuse
-	next  uint64   // for unique names
 }
 
 // take returns an emptied file opened for writing, or a nil file when
@@ -48,6 +51,21 @@ func (r *recycler) take(dir string) (string, *os.File, error) {
 	}
 }
 
+// adopt takes the emptied file at path (found in tmp/ at start) into the
+// pool; it reports false when the file is not usable or the pool is full.
+func (r *recycler) adopt(path string) bool {
+	r.mu.Lock()
+	full := len(r.names) >= maxRecycled
+	r.mu.Unlock()
+	if full || os.Truncate(path, 0) != nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.names = append(r.names, path)
+	return true
+}
+
 // put empties the spool file at path and keeps it for reuse; it reports
 // false (and leaves the file alone) when the pool is full or the file
 // cannot be recycled, and the caller removes it.
@@ -57,9 +75,9 @@ func (r *recycler) put(path, dir string) bool {
 		r.mu.Unlock()
 		return false
 	}
-	r.next++
-	free := filepath.Join(dir, "free."+strconv.FormatUint(r.next, 10))
 	r.mu.Unlock()
+	// Named after the message it held: queue IDs are never reused.
+	free := filepath.Join(dir, freePrefix+filepath.Base(path))
 	// Truncate before the rename: a crash in between leaves an empty
 	// spool file without a record, which recover() removes.
 	if err := os.Truncate(path, 0); err != nil {
@@ -73,3 +91,7 @@ func (r *recycler) put(path, dir string) bool {
 	r.mu.Unlock()
 	return true
 }
+
+// isFreeName reports whether a file in tmp/ is a recycled spool file
+// (anything else there is an interrupted Enqueue's).
+func isFreeName(name string) bool { return strings.HasPrefix(name, freePrefix) }

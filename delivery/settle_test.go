@@ -224,12 +224,31 @@ func TestSpoolFilesRecycled(t *testing.T) {
 	if len(got) != 2 || !strings.HasSuffix(got[1], "Subject: two\r\n\r\nsecond\r\n") {
 		t.Fatalf("INBOX after two deliveries (second %s): %q", id, got)
 	}
+	// A restart keeps the pool (emptied again: a file taken by an
+	// Enqueue that was interrupted holds part of a message) and removes
+	// anything else an interrupted Enqueue left in tmp/.
+	free, _ = filepath.Glob(filepath.Join(dir, "tmp", "free.*"))
+	if len(free) != 1 {
+		t.Fatalf("free files after two deliveries: %v", free)
+	}
+	os.WriteFile(free[0], []byte("half a message"), 0o640)
+	os.WriteFile(filepath.Join(dir, "tmp", "AAAAAAAAAAAAAAAAAA"), []byte("half"), 0o640)
 	q2, err := Open(Options{Dir: dir, Local: NewMDA(StoreDirectory{st}, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	q2.Close()
-	if free, _ := filepath.Glob(filepath.Join(dir, "tmp", "free.*")); len(free) != 0 {
-		t.Errorf("free files after a restart: %v", free)
+	defer q2.Close()
+	ents, _ := os.ReadDir(filepath.Join(dir, "tmp"))
+	if len(ents) != 1 || ents[0].Name() != filepath.Base(free[0]) {
+		t.Fatalf("tmp/ after a restart: %v", ents)
+	}
+	if fi, _ := ents[0].Info(); fi.Size() != 0 {
+		t.Errorf("adopted free file holds %d bytes", fi.Size())
+	}
+	if _, err := q2.Enqueue(ctx, env, strings.NewReader("Subject: three\r\n\r\nthird\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(free[0]); !os.IsNotExist(err) {
+		t.Errorf("adopted free file not reused: %v", err)
 	}
 }
