@@ -1,11 +1,12 @@
 package storage
 
 import (
-	"bufio"
+	"bytes"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Message files written by Yubin hold the message exactly as received over
@@ -45,20 +46,31 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 		c.buf = make([]byte, want)
 	}
 	m, err := c.r.Read(c.buf[:want])
-	for _, b := range c.buf[:m] {
-		if b == '\n' && !c.lastCR {
-			if n+1 >= len(p) {
-				p[n] = '\r'
-				n++
-				c.pending = true
-				continue
-			}
+	src := c.buf[:m]
+	// Whole lines are copied at once; only a bare LF costs a byte.
+	for len(src) > 0 {
+		i := bytes.IndexByte(src, '\n')
+		if i < 0 {
+			n += copy(p[n:], src)
+			c.lastCR = src[len(src)-1] == '\r'
+			break
+		}
+		n += copy(p[n:], src[:i])
+		if i > 0 {
+			c.lastCR = src[i-1] == '\r'
+		}
+		src = src[i+1:]
+		if !c.lastCR {
 			p[n] = '\r'
 			n++
+			if n == len(p) { // only with a 1-byte p
+				c.pending = true
+				break
+			}
 		}
-		p[n] = b
+		p[n] = '\n'
 		n++
-		c.lastCR = b == '\r'
+		c.lastCR = false
 	}
 	if c.pending && err == io.EOF {
 		err = nil // the owed LF comes first; the source reports EOF again
@@ -82,6 +94,29 @@ func wireSize(path, key string) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	n, err := io.Copy(io.Discard, CRLFReader(bufio.NewReaderSize(f, 64<<10)))
-	return n, err
+	buf := countBufs.Get().(*[]byte)
+	defer countBufs.Put(buf)
+	// The wire size is the file size plus one CR per bare LF.
+	var size int64
+	lastCR := false
+	for {
+		m, err := f.Read(*buf)
+		chunk := (*buf)[:m]
+		if m > 0 {
+			size += int64(m)
+			size += int64(bytes.Count(chunk, []byte{'\n'}) - bytes.Count(chunk, []byte("\r\n")))
+			if chunk[0] == '\n' && lastCR {
+				size-- // a CRLF split between two reads
+			}
+			lastCR = chunk[m-1] == '\r'
+		}
+		if err == io.EOF {
+			return size, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
 }
+
+var countBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}

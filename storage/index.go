@@ -313,23 +313,35 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		if _, ok := indexed[key]; ok {
 			continue
 		}
-		fi, err := os.Stat(filepath.Join(dir, f.rel))
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				continue // renamed or removed meanwhile; the next rescan sees it
-			}
-			return err
-		}
-		nf := newFile{diskFile: f, date: fi.ModTime(), size: fi.Size()}
-		if t, ok := timeFromName(key); ok {
-			nf.date = t
-		}
+		path := filepath.Join(dir, f.rel)
+		nf := newFile{diskFile: f}
 		// The size clients see: with CRLF line ends. A file from
 		// another tool may use bare LFs, so ",S=" is not trusted.
-		if n, err := wireSize(filepath.Join(dir, f.rel), key); err == nil {
-			nf.size = n
-		} else if n, ok := sizeFromName(key); ok {
-			nf.size = n
+		size, sizeErr := wireSize(path, key)
+		if errors.Is(sizeErr, os.ErrNotExist) {
+			continue // renamed or removed meanwhile; the next rescan sees it
+		}
+		nf.size = size
+		date, dated := timeFromName(key)
+		nf.date = date
+		if sizeErr != nil || !dated {
+			// Only now the inode: most names carry their time.
+			fi, err := os.Stat(path)
+			if err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					continue
+				}
+				return err
+			}
+			if !dated {
+				nf.date = fi.ModTime()
+			}
+			if sizeErr != nil {
+				nf.size = fi.Size()
+				if n, ok := sizeFromName(key); ok {
+					nf.size = n
+				}
+			}
 		}
 		added = append(added, nf)
 	}
@@ -339,10 +351,15 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		}
 		return strings.Compare(x.key, y.key)
 	})
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
 	for _, f := range added {
 		flags, _ := normalizeFlags(f.flags)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, name, uidNext, f.key, f.rel, joinFlags(flags), f.date.UnixNano(), f.size); err != nil {
+		if _, err := insert.ExecContext(ctx, name, uidNext, f.key, f.rel, joinFlags(flags), f.date.UnixNano(), f.size); err != nil {
 			return err
 		}
 		m := Message{UID: uidNext, Key: f.key, Flags: flags, InternalDate: time.Unix(0, f.date.UnixNano()), Size: f.size, Path: filepath.Join(dir, f.rel)}
