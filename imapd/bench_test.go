@@ -319,8 +319,8 @@ func BenchmarkFetchFlags(b *testing.B) {
 }
 
 // BenchmarkFetchHeaders: UID FETCH of the newest 100 messages'
-// BODY.PEEK[HEADER.FIELDS (From Subject Date)], and (10k only) ENVELOPE
-// of the whole mailbox.
+// BODY.PEEK[HEADER.FIELDS (From Subject Date)], and (10k only) the
+// newest 50 whole messages and ENVELOPE of the whole mailbox.
 func BenchmarkFetchHeaders(b *testing.B) {
 	b.Run("fields-last100", func(b *testing.B) {
 		forSizes(b, benchSizes, func(b *testing.B, n int, _ *benchFixture, c *imapclient.Client) {
@@ -344,6 +344,23 @@ func BenchmarkFetchHeaders(b *testing.B) {
 				}
 			}
 			reportRate(b, 100)
+		})
+	})
+	b.Run("body-last50", func(b *testing.B) {
+		forSizes(b, benchSizes[:1], func(b *testing.B, n int, _ *benchFixture, c *imapclient.Client) {
+			selectInbox(b, c, n)
+			set := imap.UIDSet{{Start: imap.UID(n - 49), Stop: imap.UID(n)}}
+			section := &imap.FetchItemBodySection{Peek: true}
+			for b.Loop() {
+				msgs, err := c.Fetch(set, &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(msgs) != 50 || len(msgs[0].FindBodySection(section)) < 1000 {
+					b.Fatalf("FETCH BODY.PEEK[] returned %d messages", len(msgs))
+				}
+			}
+			reportRate(b, 50)
 		})
 	})
 	b.Run("envelope-all", func(b *testing.B) {

@@ -21,11 +21,15 @@ type coalescingConn struct {
 	buf   *[]byte // from bufPool while holding data; nil when empty
 	err   error   // the first failed flush; later writes fail with it
 	timer *time.Timer
+	// deadline is the write deadline last set through the conn.
+	deadline time.Time
 }
 
 const (
 	coalesceMax   = 64 << 10
 	coalesceDelay = 2 * time.Millisecond
+	// flushTimeout bounds one flush, as go-imap bounds one response.
+	flushTimeout = 30 * time.Second
 )
 
 // bufPool holds the write buffers, so idle connections keep none.
@@ -68,16 +72,25 @@ func (c *coalescingConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// SetDeadline and SetWriteDeadline send what was written first: the
-// deadline is meant for writes made after it. (crypto/tls sets a write
-// deadline of now right after its close_notify alert.)
+// go-imap sets a write deadline around every response; buffered bytes
+// are written later, under the deadline flushLocked sets. A deadline that
+// has already passed (crypto/tls sets "now" right after its close_notify
+// alert) means "no more writes": what was written before it is sent
+// first.
 func (c *coalescingConn) SetDeadline(t time.Time) error {
-	c.flush()
-	return c.Conn.SetDeadline(t)
+	if err := c.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *coalescingConn) SetWriteDeadline(t time.Time) error {
-	c.flush()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !t.IsZero() && !t.After(time.Now()) {
+		c.flushLocked()
+	}
+	c.deadline = t
 	return c.Conn.SetWriteDeadline(t)
 }
 
@@ -105,6 +118,12 @@ func (c *coalescingConn) flushLocked() error {
 	}
 	b := c.buf
 	c.buf = nil
+	// A client that stops reading must not hold the session forever,
+	// whatever deadline the library left in place.
+	if c.deadline.IsZero() || time.Until(c.deadline) > flushTimeout {
+		c.Conn.SetWriteDeadline(time.Now().Add(flushTimeout))
+		defer c.Conn.SetWriteDeadline(c.deadline)
+	}
 	_, err := c.Conn.Write(*b)
 	*b = (*b)[:0]
 	bufPool.Put(b)
