@@ -52,7 +52,7 @@ type Options struct {
 	Remote RemoteDeliverer
 	// Logger receives queued/delivered/deferred/bounced events.
 	Logger *slog.Logger
-	// Workers is the number of messages processed at once (default 4).
+	// Workers is the number of messages processed at once (default 16).
 	Workers int
 	// RetryMin is the first retry delay (default 1m); it doubles per attempt
 	// up to RetryMax (default 1h).
@@ -104,7 +104,7 @@ func Open(opts Options) (*Queue, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 4
+		opts.Workers = 16
 	}
 	if opts.RetryMin <= 0 {
 		opts.RetryMin = time.Minute

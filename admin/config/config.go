@@ -190,7 +190,8 @@ type SMTP struct {
 
 // Delivery is the [delivery] section.
 type Delivery struct {
-	// Workers is the number of concurrent local deliveries. Default: 4.
+	// Workers is the number of messages delivered at once, local and
+	// remote. Default: 16 (deliveries wait on fsync and remote servers).
 	Workers int `toml:"workers"`
 
 	// RetryMin is the delay before the first retry after a temporary
@@ -534,7 +535,7 @@ func Default() Config {
 			MTASTSMaxAge:  168 * time.Hour,
 		},
 		Delivery: Delivery{
-			Workers:                  4,
+			Workers:                  16,
 			RetryMin:                 time.Minute,
 			RetryMax:                 time.Hour,
 			MaxAge:                   120 * time.Hour,
