@@ -95,7 +95,8 @@ bench:
 # The in-process Go benchmarks behind the table (queue group commit,
 # remote delivery, IMAP commands).
 bench-go:
-	$(GO) test -run '^$$' -bench 'EnqueueConcurrent|RemoteDelivery' -benchtime 2000x ./delivery/
+	$(GO) test -run '^$$' -bench 'EnqueueConcurrent|InboundLocal|RemoteDelivery' -benchtime 2000x ./delivery/
+	$(GO) test -run '^$$' -bench DeliverConcurrent -benchtime 2000x ./storage/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./imapd/
 
 # Side by side with a private Postfix and Dovecot (when installed; root),
