@@ -664,3 +664,99 @@ func TestMessageRange(t *testing.T) {
 		t.Error("MessageRange of a missing mailbox succeeded")
 	}
 }
+
+// TestReselectAfterRecreate: a session that unselected a mailbox keeps it
+// loaded (parked); when another session deletes and re-creates the
+// mailbox meanwhile, selecting it again shows the new one (new
+// UIDVALIDITY, its messages), not the parked state.
+func TestReselectAfterRecreate(t *testing.T) {
+	ts := startTestServer(t)
+	a, b := ts.login(t, nil), ts.login(t, nil)
+	if err := a.Create("Box", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := a.Select("Box", nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Unselect().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Delete("Box").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Create("Box", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	msg := "Subject: new\r\n\r\nbody\r\n"
+	ac := b.Append("Box", int64(len(msg)), nil)
+	ac.Write([]byte(msg))
+	ac.Close()
+	if _, err := ac.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := a.Select("Box", nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.UIDValidity == first.UIDValidity || again.NumMessages != 1 {
+		t.Errorf("after re-create: UIDVALIDITY %d (was %d), %d messages; want a new UIDVALIDITY and 1 message",
+			again.UIDValidity, first.UIDValidity, again.NumMessages)
+	}
+}
+
+// TestHeaderCacheAgrees: SEARCH on envelope fields answers the same
+// before the header cache is filled (files read), after FETCH ENVELOPE
+// filled it, and for fields outside it; the first of two Subject fields
+// is the one the envelope shows.
+func TestHeaderCacheAgrees(t *testing.T) {
+	ts := startTestServer(t)
+	for _, m := range []string{
+		"From: Ann <ann@example.net>\r\nSubject: alpha report\r\nX-Tag: red\r\n\r\nbody\r\n",
+		"From: Bob <bob@example.net>\r\nSubject: beta\r\nSubject: second alpha\r\nX-Tag: blue\r\n\r\nbody\r\n",
+		"From: Cy <cy@example.net>\r\nSubject: gamma\r\nCc: ann@example.net\r\n\r\nbody\r\n",
+	} {
+		if _, err := ts.acct.Deliver(context.Background(), "INBOX", strings.NewReader(m), storage.DeliverOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := ts.login(t, nil)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	search := func(key, value string) []uint32 {
+		t.Helper()
+		d, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: key, Value: value}}}, nil).Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []uint32
+		for _, u := range d.AllUIDs() {
+			out = append(out, uint32(u))
+		}
+		return out
+	}
+	cases := []struct {
+		key, value string
+		want       []uint32
+	}{
+		{"Subject", "alpha", []uint32{1, 2}},
+		{"From", "bob", []uint32{2}},
+		{"Cc", "ann", []uint32{3}},
+		{"X-Tag", "blue", []uint32{2}},
+	}
+	for round := range 2 {
+		for _, tc := range cases {
+			if got := search(tc.key, tc.value); !slices.Equal(got, tc.want) {
+				t.Errorf("round %d: SEARCH HEADER %s %q = %v, want %v", round, tc.key, tc.value, got, tc.want)
+			}
+		}
+		msgs, err := c.Fetch(imap.UIDSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{Envelope: true}).Collect()
+		if err != nil || len(msgs) != 3 {
+			t.Fatalf("FETCH ENVELOPE: %v %v", msgs, err)
+		}
+		if got := msgs[1].Envelope.Subject; got != "beta" {
+			t.Errorf("round %d: envelope subject %q, want the first field, beta", round, got)
+		}
+	}
+}
