@@ -34,7 +34,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 # Each fuzz target runs briefly; the corpus in testdata/fuzz is kept.
-FUZZ_TARGETS = storage:FuzzParseAddress storage:FuzzMaildirName imapd:FuzzMessage pop3d:FuzzCommand pop3d:FuzzSession pop3d:FuzzMessage admin/config:FuzzLoad admin/web:FuzzAutodiscover delivery:FuzzDSNHeaders delivery:FuzzSpamHeader smtpd/senderauth:FuzzHeaderFrom delivery:FuzzSieve
+FUZZ_TARGETS = storage:FuzzParseAddress storage:FuzzMaildirName storage:FuzzCRLF imapd:FuzzMessage pop3d:FuzzCommand pop3d:FuzzSession pop3d:FuzzMessage admin/config:FuzzLoad admin/web:FuzzAutodiscover delivery:FuzzDSNHeaders delivery:FuzzSpamHeader smtpd/senderauth:FuzzHeaderFrom delivery:FuzzSieve
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
