@@ -74,43 +74,35 @@ func TestCRLFRandom(t *testing.T) {
 		if i%20 == 0 {
 			in[64<<10-1], in[64<<10] = '\r', '\n'
 		}
-		want := crlfReference(in)
-		for _, wrap := range []func(io.Reader) io.Reader{func(r io.Reader) io.Reader { return r }, iotest.OneByteReader, iotest.HalfReader} {
-			got, err := io.ReadAll(CRLFReader(wrap(bytes.NewReader(in))))
-			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("CRLFReader(%q) = %q, %v; want %q", in, got, err, want)
-			}
-		}
-		path := filepath.Join(t.TempDir(), "m")
-		if err := os.WriteFile(path, in, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if n, err := wireSize(path, "1.M1P1.x,S=1"); err != nil || n != int64(len(want)) {
-			t.Fatalf("wireSize of %d bytes = %d, %v; want %d", len(in), n, err, len(want))
-		}
+		checkCRLF(t, in)
 	}
 }
 
-// FuzzCRLF: CRLFReader (whole and in odd-sized reads) and wireSize agree
-// with the plain definition for any input.
+// checkCRLF compares CRLFReader (whole and in odd-sized reads) and
+// wireSize with crlfReference for in.
+func checkCRLF(t *testing.T, in []byte) {
+	t.Helper()
+	want := crlfReference(in)
+	for _, wrap := range []func(io.Reader) io.Reader{func(r io.Reader) io.Reader { return r }, iotest.OneByteReader, iotest.HalfReader} {
+		got, err := io.ReadAll(CRLFReader(wrap(bytes.NewReader(in))))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("CRLFReader(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "m")
+	if err := os.WriteFile(path, in, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := wireSize(path, "1.M1P1.x,S=1"); err != nil || n != int64(len(want)) {
+		t.Fatalf("wireSize of %d bytes = %d, %v; want %d", len(in), n, err, len(want))
+	}
+}
+
+// FuzzCRLF: CRLFReader and wireSize agree with the plain definition for
+// any input.
 func FuzzCRLF(f *testing.F) {
 	for _, s := range []string{"", "a\nb", "a\r\nb\r\n", "\r\r\n\n", "x\r"} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		want := crlfReference(in)
-		for _, wrap := range []func(io.Reader) io.Reader{func(r io.Reader) io.Reader { return r }, iotest.OneByteReader, iotest.HalfReader} {
-			got, err := io.ReadAll(CRLFReader(wrap(bytes.NewReader(in))))
-			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("CRLFReader(%q) = %q, %v; want %q", in, got, err, want)
-			}
-		}
-		path := filepath.Join(t.TempDir(), "m")
-		if err := os.WriteFile(path, in, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if n, err := wireSize(path, "1.M1P1.x"); err != nil || n != int64(len(want)) {
-			t.Fatalf("wireSize(%q) = %d, %v; want %d", in, n, err, len(want))
-		}
-	})
+	f.Fuzz(checkCRLF)
 }
