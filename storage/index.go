@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -303,47 +306,15 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		}
 	}
 
-	type newFile struct {
-		diskFile
-		date time.Time
-		size int64
-	}
-	var added []newFile
+	var todo []diskFile
 	for key, f := range files {
-		if _, ok := indexed[key]; ok {
-			continue
+		if _, ok := indexed[key]; !ok {
+			todo = append(todo, f)
 		}
-		path := filepath.Join(dir, f.rel)
-		nf := newFile{diskFile: f}
-		// The size clients see: with CRLF line ends. A file from
-		// another tool may use bare LFs, so ",S=" is not trusted.
-		size, sizeErr := wireSize(path, key)
-		if errors.Is(sizeErr, os.ErrNotExist) {
-			continue // renamed or removed meanwhile; the next rescan sees it
-		}
-		nf.size = size
-		date, dated := timeFromName(key)
-		nf.date = date
-		if sizeErr != nil || !dated {
-			// Only now the inode: most names carry their time.
-			fi, err := os.Stat(path)
-			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					continue
-				}
-				return err
-			}
-			if !dated {
-				nf.date = fi.ModTime()
-			}
-			if sizeErr != nil {
-				nf.size = fi.Size()
-				if n, ok := sizeFromName(key); ok {
-					nf.size = n
-				}
-			}
-		}
-		added = append(added, nf)
+	}
+	added, err := examineNew(dir, todo)
+	if err != nil {
+		return err
 	}
 	slices.SortFunc(added, func(x, y newFile) int {
 		if c := x.date.Compare(y.date); c != 0 {
@@ -392,3 +363,78 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 }
 
 var changeOrder = map[ChangeKind]int{MessageExpunged: 0, MessageFlags: 1, MessageAdded: 2}
+
+// newFile is a file rescanLocked is about to index.
+type newFile struct {
+	diskFile
+	date time.Time
+	size int64
+}
+
+// examineNew finds the internal date and wire size of files not yet
+// indexed. Counting a size reads the whole file, so a mailbox another
+// tool filled is read by one goroutine per CPU. Files gone meanwhile
+// are left out (the next rescan sees them).
+func examineNew(dir string, todo []diskFile) ([]newFile, error) {
+	out := make([]newFile, len(todo))
+	keep := make([]bool, len(todo))
+	errs := make([]error, len(todo))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), 8, len(todo)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(todo) {
+					return
+				}
+				out[i], keep[i], errs[i] = examineFile(dir, todo[i])
+			}
+		})
+	}
+	wg.Wait()
+	added := out[:0]
+	for i := range out {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if keep[i] {
+			added = append(added, out[i])
+		}
+	}
+	return added, nil
+}
+
+func examineFile(dir string, f diskFile) (newFile, bool, error) {
+	path := filepath.Join(dir, f.rel)
+	nf := newFile{diskFile: f}
+	// The size clients see: with CRLF line ends. A file from another
+	// tool may use bare LFs, so ",S=" is not trusted.
+	size, sizeErr := wireSize(path, f.key)
+	if errors.Is(sizeErr, os.ErrNotExist) {
+		return nf, false, nil
+	}
+	nf.size = size
+	date, dated := timeFromName(f.key)
+	nf.date = date
+	if sizeErr != nil || !dated {
+		// Only now the inode: most names carry their time.
+		fi, err := os.Stat(path)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nf, false, nil
+			}
+			return nf, false, err
+		}
+		if !dated {
+			nf.date = fi.ModTime()
+		}
+		if sizeErr != nil {
+			nf.size = fi.Size()
+			if n, ok := sizeFromName(f.key); ok {
+				nf.size = n
+			}
+		}
+	}
+	return nf, true, nil
+}
