@@ -50,6 +50,7 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 		}
 	}
 	if len(p) >= coalesceMax {
+		c.Conn.SetWriteDeadline(c.writeDeadline())
 		return c.Conn.Write(p)
 	}
 	if c.buf == nil {
@@ -72,8 +73,8 @@ func (c *coalescingConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// go-imap sets a write deadline around every response; buffered bytes
-// are written later, under the deadline flushLocked sets. A deadline that
+// go-imap sets a write deadline around every response; it is applied
+// when the bytes reach the socket (see writeDeadline). A deadline that
 // has already passed (crypto/tls sets "now" right after its close_notify
 // alert) means "no more writes": what was written before it is sent
 // first.
@@ -89,9 +90,24 @@ func (c *coalescingConn) SetWriteDeadline(t time.Time) error {
 	defer c.mu.Unlock()
 	if !t.IsZero() && !t.After(time.Now()) {
 		c.flushLocked()
+		c.deadline = t
+		return c.Conn.SetWriteDeadline(t)
 	}
+	// Applied when bytes are actually written (go-imap sets one around
+	// every response line; the socket needs it once per flush).
 	c.deadline = t
-	return c.Conn.SetWriteDeadline(t)
+	return nil
+}
+
+// writeDeadline is the deadline for a write to the socket now: the one
+// last set, but no further than flushTimeout away, so a client that
+// stops reading cannot hold the session forever. The caller holds c.mu.
+func (c *coalescingConn) writeDeadline() time.Time {
+	limit := time.Now().Add(flushTimeout)
+	if c.deadline.IsZero() || c.deadline.After(limit) {
+		return limit
+	}
+	return c.deadline
 }
 
 func (c *coalescingConn) Close() error {
@@ -118,12 +134,7 @@ func (c *coalescingConn) flushLocked() error {
 	}
 	b := c.buf
 	c.buf = nil
-	// A client that stops reading must not hold the session forever,
-	// whatever deadline the library left in place.
-	if c.deadline.IsZero() || time.Until(c.deadline) > flushTimeout {
-		c.Conn.SetWriteDeadline(time.Now().Add(flushTimeout))
-		defer c.Conn.SetWriteDeadline(c.deadline)
-	}
+	c.Conn.SetWriteDeadline(c.writeDeadline())
 	_, err := c.Conn.Write(*b)
 	*b = (*b)[:0]
 	bufPool.Put(b)
