@@ -67,9 +67,9 @@ func newCommitter(maxBatch int, wait time.Duration) *committer {
 
 // commit makes env's record durable together with whatever other writes
 // are waiting (see groupWrite).
-func (q *Queue) commit(ctx context.Context, env Envelope, size int64) error {
+func (q *Queue) commit(ctx context.Context, env Envelope, size, prefix int64) error {
 	return q.groupWrite(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
-		return insertRecord(ctx, tx, env, size)
+		return insertRecord(ctx, tx, env, size, prefix)
 	})
 }
 

@@ -133,7 +133,7 @@ func TestGroupCommitBatches(t *testing.T) {
 				return
 			}
 			waiting.Add(1)
-			ids[i], errs[i] = env.ID, q.commit(context.Background(), env, size)
+			ids[i], errs[i] = env.ID, q.commit(context.Background(), env, size, 0)
 		})
 	}
 	wg.Wait()

@@ -36,6 +36,21 @@ func (d StoreDirectory) Deliver(ctx context.Context, user storage.Address, mailb
 	return acct.Deliver(ctx, mailbox, r, opts)
 }
 
+// linkDirectory is an optional Directory method: deliver by hard-linking
+// a complete, fsynced file that will not change (storage's DeliverLink).
+type linkDirectory interface {
+	DeliverLink(ctx context.Context, user storage.Address, mailbox, path string, opts storage.DeliverOptions) (storage.Message, error)
+}
+
+// DeliverLink opens the user's account and links path into mailbox.
+func (d StoreDirectory) DeliverLink(ctx context.Context, user storage.Address, mailbox, path string, opts storage.DeliverOptions) (storage.Message, error) {
+	acct, err := d.Account(ctx, user)
+	if err != nil {
+		return storage.Message{}, err
+	}
+	return acct.DeliverLink(ctx, mailbox, path, opts)
+}
+
 // MDA is the local delivery agent: it resolves a recipient to mailboxes
 // and writes the message into each.
 type MDA struct {
@@ -59,6 +74,35 @@ func NewMDA(dir Directory, logger *slog.Logger) *MDA {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &MDA{dir: dir, log: logger}
+}
+
+// deliveryHeader is what a delivery to user writes before the message.
+// RFC 5321 §4.4: the final delivery adds Return-Path; Delivered-To (as
+// Postfix and Dovecot write it) lets us detect loops.
+func deliveryHeader(from string, user storage.Address) string {
+	return fmt.Sprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n", from, user.String())
+}
+
+// DeliveryPrefix implements Prefixer: for a message to one recipient
+// whose only target is one local user, the header deliverOne will write,
+// so the queue can put it into the spool file and the delivery can link
+// that file instead of copying it. Resolution may change before the
+// delivery (an alias edited meanwhile); deliverOne then copies.
+func (d *MDA) DeliveryPrefix(ctx context.Context, env Envelope) string {
+	if len(env.To) != 1 {
+		return ""
+	}
+	if _, ok := d.dir.(linkDirectory); !ok {
+		return ""
+	}
+	if s := d.srs.Load(); s != nil && s.IsSRS(env.To[0]) {
+		return ""
+	}
+	targets, err := d.dir.Resolve(ctx, env.To[0])
+	if err != nil || len(targets) != 1 || !targets[0].Local {
+		return ""
+	}
+	return deliveryHeader(env.From, targets[0].Address)
 }
 
 // Accepts reports whether rcpt's domain is local.
@@ -144,9 +188,20 @@ func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user stor
 	if err != nil {
 		return AsError(err)
 	}
-	// RFC 5321 §4.4: the final delivery adds Return-Path; Delivered-To
-	// (as Postfix and Dovecot write it) lets us detect loops.
-	hdr := fmt.Sprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n", m.Envelope.From, user.String())
+	hdr := deliveryHeader(m.Envelope.From, user)
+	// The spool file may already be exactly this delivery's file (see
+	// DeliveryPrefix): then it is linked, not copied. Not for junk: the
+	// marker header is stripped on the way into the mailbox.
+	var linkPath string
+	if _, ok := d.dir.(linkDirectory); ok && !junk {
+		path, prefix, err := m.LinkSource()
+		if err != nil {
+			return AsError(fmt.Errorf("open spool file: %w", err))
+		}
+		if prefix == hdr {
+			linkPath = path
+		}
+	}
 	open := func() (io.Reader, error) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
@@ -198,11 +253,7 @@ func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user stor
 		if delivered[strings.ToLower(mailbox)] {
 			continue
 		}
-		body, err := open()
-		if err != nil {
-			return AsError(err)
-		}
-		msg, err := d.dir.Deliver(ctx, user, mailbox, io.MultiReader(strings.NewReader(hdr), body), opts)
+		msg, err := d.deliverTo(ctx, user, mailbox, hdr, linkPath, open, opts)
 		if errors.Is(err, storage.ErrNotFound) && !strings.EqualFold(mailbox, "INBOX") {
 			// The user deleted Junk, or a rule names a missing folder:
 			// INBOX rather than nowhere.
@@ -211,10 +262,7 @@ func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user stor
 			if delivered["inbox"] {
 				continue
 			}
-			if body, err = open(); err != nil {
-				return AsError(err)
-			}
-			msg, err = d.dir.Deliver(ctx, user, mailbox, io.MultiReader(strings.NewReader(hdr), body), opts)
+			msg, err = d.deliverTo(ctx, user, mailbox, hdr, linkPath, open, opts)
 		}
 		switch {
 		case errors.Is(err, storage.ErrQuotaExceeded):
@@ -245,6 +293,24 @@ func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user stor
 		d.vacation(ctx, m, rcpt, user, h, log)
 	}
 	return nil
+}
+
+// deliverTo writes one copy into mailbox: by linking linkPath when set
+// (falling back to a copy where links are not possible), else by copying
+// hdr and the message.
+func (d *MDA) deliverTo(ctx context.Context, user storage.Address, mailbox, hdr, linkPath string, open func() (io.Reader, error), opts storage.DeliverOptions) (storage.Message, error) {
+	if linkPath != "" {
+		msg, err := d.dir.(linkDirectory).DeliverLink(ctx, user, mailbox, linkPath, opts)
+		if !errors.Is(err, storage.ErrNoLink) {
+			return msg, err
+		}
+		d.log.Warn("cannot link the spool file into the mailbox; copying", "user", user.String(), "err", err)
+	}
+	body, err := open()
+	if err != nil {
+		return storage.Message{}, err
+	}
+	return d.dir.Deliver(ctx, user, mailbox, io.MultiReader(strings.NewReader(hdr), body), opts)
 }
 
 // maxHeaderScan bounds how much of a message is read looking for

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,16 @@ type LocalDeliverer interface {
 	// delivery to a mailbox it calls m.Delivered, and after it
 	// m.MarkDelivered, so that a retry skips what was delivered.
 	Deliver(ctx context.Context, m *Spooled, rcpt string) (remote []string, err error)
+}
+
+// Prefixer is an optional LocalDeliverer method: the header its delivery
+// of env would put before the message, when that is known at acceptance
+// (one recipient, one local mailbox owner), else "". The queue then
+// writes it at the start of the spool file, so the delivery can link
+// that file into the Maildir instead of copying it (Spooled.LinkSource);
+// every other reader of the spool file skips it.
+type Prefixer interface {
+	DeliveryPrefix(ctx context.Context, env Envelope) string
 }
 
 // RemoteDeliverer takes recipients in other domains. The queue hands it
@@ -195,11 +206,16 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, msg io.Reader) (ID, e
 	if env.ReceivedAt.IsZero() {
 		env.ReceivedAt = time.Now()
 	}
-	size, err := q.spool(env.ID, msg)
+	var prefix string
+	if p, ok := q.opts.Local.(Prefixer); ok {
+		prefix = p.DeliveryPrefix(ctx, env)
+	}
+	total, err := q.spool(env.ID, io.MultiReader(strings.NewReader(prefix), msg))
 	if err != nil {
 		return "", err
 	}
-	if err := q.commit(ctx, env, size); err != nil {
+	size := total - int64(len(prefix))
+	if err := q.commit(ctx, env, size, int64(len(prefix))); err != nil {
 		q.removeSpool(env.ID)
 		return "", AsError(fmt.Errorf("record message: %w", err))
 	}
@@ -329,14 +345,52 @@ type Spooled struct {
 	q        *Queue
 	// delayNotified: the sender already got the delay notice.
 	delayNotified bool
+	// prefix is the length of the delivery header the spool file starts
+	// with (see Prefixer); Size does not count it.
+	prefix int64
 	// marked holds the targets delivered in this attempt; unsynced those
 	// of them not yet written to queue.db (see MarkDelivered).
 	marked   map[string]bool
 	unsynced []string
 }
 
-// Open returns the message bytes exactly as spooled.
-func (m *Spooled) Open() (*os.File, error) { return m.q.open(m.ID) }
+// Open returns the message bytes exactly as spooled (without the
+// delivery prefix, if the queue wrote one).
+func (m *Spooled) Open() (*SpoolReader, error) {
+	f, err := m.q.open(m.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &SpoolReader{io.NewSectionReader(f, m.prefix, m.Size), f}, nil
+}
+
+// SpoolReader reads a spooled message.
+type SpoolReader struct {
+	*io.SectionReader
+	f *os.File
+}
+
+func (r *SpoolReader) Close() error { return r.f.Close() }
+
+// LinkSource returns the spool file's path and the delivery header it
+// starts with ("" if none; see Prefixer). The file is complete and
+// fsynced and never changes while it has other links: a delivery whose
+// header is exactly prefix may hard-link it into a Maildir.
+func (m *Spooled) LinkSource() (path, prefix string, err error) {
+	if m.prefix == 0 {
+		return "", "", nil
+	}
+	f, err := m.q.open(m.ID)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	b := make([]byte, m.prefix)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return "", "", err
+	}
+	return f.Name(), string(b), nil
+}
 
 // Delivered reports whether target already got this message (an earlier
 // attempt, or another recipient that expanded to the same mailbox). A

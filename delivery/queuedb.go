@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS delivered (
 );`,
 	// 2: one delay notice per message (Options.DelayNotice).
 	`ALTER TABLE messages ADD COLUMN delay_notified INTEGER NOT NULL DEFAULT 0;`,
+	// 3: the bytes at the start of the spool file that are the local
+	// delivery's own header, not part of the message (see Spooled).
+	`ALTER TABLE messages ADD COLUMN prefix INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // openDB opens queue.db. synchronous=FULL: a commit is on disk before
@@ -102,13 +105,13 @@ func migrate(db *sql.DB) error {
 }
 
 // insertRecord inserts one message and its recipients (see writeBatch).
-func insertRecord(ctx context.Context, tx *sql.Tx, env Envelope, size int64) error {
+func insertRecord(ctx context.Context, tx *sql.Tx, env Envelope, size, prefix int64) error {
 	tlsFlag := 0
 	if env.TLS {
 		tlsFlag = 1
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO messages(id, mail_from, auth_user, remote, helo, tls, received_at, size) VALUES (?,?,?,?,?,?,?,?)`,
-		string(env.ID), env.From, env.AuthUser, remoteAddr(env.Remote), env.Helo, tlsFlag, env.ReceivedAt.UnixNano(), size); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages(id, mail_from, auth_user, remote, helo, tls, received_at, size, prefix) VALUES (?,?,?,?,?,?,?,?,?)`,
+		string(env.ID), env.From, env.AuthUser, remoteAddr(env.Remote), env.Helo, tlsFlag, env.ReceivedAt.UnixNano(), size, prefix); err != nil {
 		return err
 	}
 	now := time.Now().UnixNano()
@@ -132,8 +135,8 @@ func (q *Queue) load(ctx context.Context, id ID) (*Spooled, []pendingRcpt, error
 	var remote string
 	var tlsFlag int
 	var received int64
-	err := q.db.QueryRowContext(ctx, `SELECT mail_from, auth_user, remote, helo, tls, received_at, size, delay_notified FROM messages WHERE id = ?`, string(id)).
-		Scan(&m.Envelope.From, &m.Envelope.AuthUser, &remote, &m.Envelope.Helo, &tlsFlag, &received, &m.Size, &m.delayNotified)
+	err := q.db.QueryRowContext(ctx, `SELECT mail_from, auth_user, remote, helo, tls, received_at, size, delay_notified, prefix FROM messages WHERE id = ?`, string(id)).
+		Scan(&m.Envelope.From, &m.Envelope.AuthUser, &remote, &m.Envelope.Helo, &tlsFlag, &received, &m.Size, &m.delayNotified, &m.prefix)
 	if err == sql.ErrNoRows {
 		return nil, nil, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Spool files are recycled rather than deleted. Every queued message used
@@ -57,7 +58,7 @@ func (r *recycler) adopt(path string) bool {
 	r.mu.Lock()
 	full := len(r.names) >= maxRecycled
 	r.mu.Unlock()
-	if full || os.Truncate(path, 0) != nil {
+	if full || !soleLink(path) || os.Truncate(path, 0) != nil {
 		return false
 	}
 	r.mu.Lock()
@@ -78,6 +79,11 @@ func (r *recycler) put(path, dir string) bool {
 	r.mu.Unlock()
 	// Named after the message it held: queue IDs are never reused.
 	free := filepath.Join(dir, freePrefix+filepath.Base(path))
+	// A spool file delivered by linking (Spooled.LinkSource) is also a
+	// message in a Maildir: it is only unlinked, never emptied.
+	if !soleLink(path) {
+		return false
+	}
 	// Truncate before the rename: a crash in between leaves an empty
 	// spool file without a record, which recover() removes.
 	if err := os.Truncate(path, 0); err != nil {
@@ -95,3 +101,13 @@ func (r *recycler) put(path, dir string) bool {
 // isFreeName reports whether a file in tmp/ is a recycled spool file
 // (anything else there is an interrupted Enqueue's).
 func isFreeName(name string) bool { return strings.HasPrefix(name, freePrefix) }
+
+// soleLink reports whether path is the only name of its file.
+func soleLink(path string) bool {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Nlink == 1
+}

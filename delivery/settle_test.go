@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,7 +193,7 @@ func TestSettleQueryUsesMessageKey(t *testing.T) {
 // and reused by the next Enqueue instead of being deleted, and a restart
 // drops the pool without touching queued messages.
 func TestSpoolFilesRecycled(t *testing.T) {
-	st := testStore(t, "u@acme.test")
+	st := testStore(t, "u@acme.test", "w@acme.test")
 	dir := t.TempDir()
 	settled := make(chan ID, 8)
 	q, err := Open(Options{Dir: dir, Local: NewMDA(StoreDirectory{st}, nil), Settled: func(id ID) { settled <- id }})
@@ -199,7 +201,9 @@ func TestSpoolFilesRecycled(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	env := Envelope{From: "a@example.net", To: []string{"u@acme.test"}}
+	// Two recipients: copied into the Maildirs (one recipient would be
+	// linked, see TestSingleRecipientLinked).
+	env := Envelope{From: "a@example.net", To: []string{"u@acme.test", "w@acme.test"}}
 	if _, err := q.Enqueue(ctx, env, strings.NewReader("Subject: one\r\n\r\nfirst, a longer body\r\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -250,5 +254,83 @@ func TestSpoolFilesRecycled(t *testing.T) {
 	}
 	if _, err := os.Stat(free[0]); !os.IsNotExist(err) {
 		t.Errorf("adopted free file not reused: %v", err)
+	}
+}
+
+// TestSingleRecipientLinked: a message for one local user is spooled with
+// the delivery header in front and hard-linked into the Maildir (the same
+// file, nothing copied); every other reader of the spool file sees the
+// message without that header; and the delivered file is never emptied
+// for reuse, however many messages pass through the spool afterwards.
+func TestSingleRecipientLinked(t *testing.T) {
+	st := testStore(t, "u@acme.test", "w@acme.test")
+	dir := t.TempDir()
+	settled := make(chan ID, 8)
+	q, err := Open(Options{Dir: dir, Local: NewMDA(StoreDirectory{st}, nil), Settled: func(id ID) { settled <- id }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ctx := t.Context()
+	msg := "Received: from x\r\nSubject: linked\r\n\r\nbody of the linked message\r\n"
+	id, err := q.Enqueue(ctx, Envelope{From: "a@example.net", To: []string{"u@acme.test"}}, strings.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-settled
+	want := "Return-Path: <a@example.net>\r\nDelivered-To: u@acme.test\r\n" + msg
+	if got := inbox(t, st, "u@acme.test"); len(got) != 1 || got[0] != want {
+		t.Fatalf("INBOX = %q, want %q", got, want)
+	}
+	addr, _ := storage.ParseAddress("u@acme.test")
+	acct, _ := st.Account(ctx, addr)
+	msgs, _ := acct.Messages(ctx, "INBOX")
+	fi, err := os.Stat(msgs[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := fi.Sys().(*syscall.Stat_t).Nlink; n != 1 {
+		t.Errorf("delivered file has %d links after the spool name is gone", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "spool", string(id))); !os.IsNotExist(err) {
+		t.Errorf("spool file of %s still there: %v", id, err)
+	}
+	if free, _ := filepath.Glob(filepath.Join(dir, "tmp", "free.*")); len(free) != 0 {
+		t.Errorf("the linked spool file went to the free pool: %v", free)
+	}
+	// Copied messages recycle their spool files; the linked one stays.
+	for i := range 3 {
+		body := fmt.Sprintf("Subject: copy %d\r\n\r\n%s\r\n", i, strings.Repeat("y", 100))
+		if _, err := q.Enqueue(ctx, Envelope{From: "b@example.net", To: []string{"u@acme.test", "w@acme.test"}}, strings.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+		<-settled
+	}
+	if got := inbox(t, st, "u@acme.test"); len(got) != 4 || got[0] != want {
+		t.Fatalf("INBOX after more mail: %d messages, first %q", len(got), got[0])
+	}
+
+	// Readers other than the link see the message without the header: a
+	// message held for a later attempt shows its original size and bytes.
+	body := "Subject: held\r\n\r\nheld\r\n"
+	if err := st.SetQuota(ctx, "u@acme.test", 1); err != nil {
+		t.Fatal(err)
+	}
+	hid, err := q.Enqueue(ctx, Envelope{From: "a@example.net", To: []string{"u@acme.test"}}, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := q.load(ctx, hid)
+	if err != nil || m == nil {
+		t.Fatalf("load %s: %v", hid, err)
+	}
+	r, err := m.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, _ := io.ReadAll(r)
+	if string(b) != body || m.Size != int64(len(body)) {
+		t.Errorf("spooled message reads %q (size %d), want %q", b, m.Size, body)
 	}
 }

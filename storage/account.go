@@ -242,6 +242,64 @@ func (a *Account) CreateMailbox(ctx context.Context, name string) error {
 // deliveries to one account share the renaming step: one lock, one fsync
 // per directory and one index transaction (see deliverbatch.go).
 func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts DeliverOptions) (Message, error) {
+	return a.deliver(ctx, mailbox, opts, func(dir string, date time.Time) (string, int64, error) {
+		tmpPath, f, err := a.createTmp(dir, date)
+		if err != nil {
+			return "", 0, err
+		}
+		size, err := writeAndSync(ctx, f, r)
+		if err != nil {
+			os.Remove(tmpPath)
+			return "", 0, err
+		}
+		return tmpPath, size, nil
+	})
+}
+
+// DeliverLink delivers the file at src, which the caller has written
+// completely and fsynced and will never change again, by hard-linking it
+// into the mailbox instead of copying it: the queue hands over a spool
+// file this way. Errors are Deliver's; one from the link itself (another
+// file system, a file system without hard links) wraps ErrNoLink, and the
+// caller then copies.
+func (a *Account) DeliverLink(ctx context.Context, mailbox, src string, opts DeliverOptions) (Message, error) {
+	return a.deliver(ctx, mailbox, opts, func(dir string, date time.Time) (string, int64, error) {
+		fi, err := os.Stat(src)
+		if err != nil {
+			return "", 0, err
+		}
+		for range 5 {
+			name, err := a.store.uniqueName(date)
+			if err != nil {
+				return "", 0, err
+			}
+			p := filepath.Join(dir, "tmp", name)
+			err = os.Link(src, p)
+			if errors.Is(err, os.ErrExist) {
+				continue
+			}
+			if err != nil {
+				return "", 0, fmt.Errorf("%w: %w", ErrNoLink, err)
+			}
+			// The Maildir's owner (when run as root), as createTmp
+			// does; the source shares the inode and only the queue,
+			// which runs as that owner, reads it.
+			if err := a.store.own.fix(p); err != nil {
+				os.Remove(p)
+				return "", 0, err
+			}
+			return p, fi.Size(), nil
+		}
+		return "", 0, errors.New("cannot find a unique file name in tmp/")
+	})
+}
+
+// ErrNoLink says DeliverLink could not link the file; copy it instead.
+var ErrNoLink = errors.New("cannot link the file into the mailbox")
+
+// deliver is Deliver and DeliverLink: place puts the message into a new
+// file in dir/tmp and returns its path and size.
+func (a *Account) deliver(ctx context.Context, mailbox string, opts DeliverOptions, place func(dir string, date time.Time) (string, int64, error)) (Message, error) {
 	canon, dir, err := a.mailboxDir(mailbox)
 	if err != nil {
 		return Message{}, fmt.Errorf("deliver: %w", err)
@@ -261,7 +319,7 @@ func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts
 		date = time.Now()
 	}
 
-	tmpPath, f, err := a.createTmp(dir, date)
+	tmpPath, size, err := place(dir, date)
 	if err != nil {
 		return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
 	}
@@ -271,10 +329,6 @@ func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts
 			os.Remove(tmpPath) // still there unless renamed and undone
 		}
 	}()
-	size, err := writeAndSync(ctx, f, r)
-	if err != nil {
-		return Message{}, fmt.Errorf("deliver to %q: %w", canon, err)
-	}
 	if !opts.InternalDate.IsZero() {
 		// Maildir readers such as Dovecot take the received date from mtime.
 		if err := os.Chtimes(tmpPath, date, date); err != nil {

@@ -568,3 +568,35 @@ func TestStaleTmpRemovedOnOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliverLink: a file delivered by DeliverLink is the same inode as
+// its source (nothing copied), indexed like any delivery.
+func TestDeliverLink(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	_, a := newTestAccount(t, 0)
+	src := filepath.Join(t.TempDir(), "spool")
+	body := "Return-Path: <a@example.net>\r\nDelivered-To: u@example.com\r\nSubject: hi\r\n\r\nbody\r\n"
+	if err := os.WriteFile(src, []byte(body), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.DeliverLink(ctx, "INBOX", src, DeliverOptions{Flags: []string{FlagSeen}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcInfo, _ := os.Stat(src)
+	dstInfo, err := os.Stat(m.Path)
+	if err != nil || !os.SameFile(srcInfo, dstInfo) || m.Size != int64(len(body)) {
+		t.Fatalf("delivered %+v: same file %v, err %v", m, err == nil && os.SameFile(srcInfo, dstInfo), err)
+	}
+	msgs, _ := a.Messages(ctx, "INBOX")
+	if len(msgs) != 1 || msgs[0].UID != m.UID || !slices.Equal(msgs[0].Flags, []string{FlagSeen}) {
+		t.Errorf("index: %+v", msgs)
+	}
+	if tmps, _ := os.ReadDir(filepath.Join(a.Dir(), "tmp")); len(tmps) != 0 {
+		t.Errorf("tmp/ not empty: %v", tmps)
+	}
+	if _, err := a.DeliverLink(ctx, "INBOX", filepath.Join(t.TempDir(), "missing"), DeliverOptions{}); err == nil {
+		t.Error("DeliverLink of a missing file succeeded")
+	}
+}
