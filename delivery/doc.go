@@ -5,8 +5,11 @@
 //
 //  1. smtpd accepts DATA and calls [Queue.Enqueue] with the envelope and a
 //     reader over the message (its Received header already prepended).
-//  2. Enqueue streams the message into queue/tmp/<id>, fsyncs it, renames it
-//     to queue/spool/<id>, then hands its record to the committer, which
+//  2. Enqueue streams the message into a file in queue/tmp/ (an emptied one
+//     from the pool when there is one, see recycle.go; for a message whose
+//     one recipient resolves to one local user, the MDA's delivery header
+//     comes first, see [Prefixer]), fsyncs it, renames it to
+//     queue/spool/<id>, then hands its record to the committer, which
 //     fsyncs the directory and commits the envelope and one row per
 //     recipient to queue/queue.db (synchronous=FULL) for every Enqueue
 //     waiting at once (group commit: one directory fsync and one commit per
@@ -16,7 +19,9 @@
 //     pending recipient in a local domain, the [MDA] resolves aliases, plus
 //     addressing and catch-alls through storage, prepends Return-Path and
 //     Delivered-To and writes the message into each target's Maildir
-//     (storage fsyncs file and directory, then updates the index). Each
+//     (storage fsyncs file and directory, then updates the index); a spool
+//     file that already starts with exactly that header is hard-linked
+//     into the Maildir instead (written once, never copied). Each
 //     target delivered is marked, and the mark is in queue.db before the
 //     message is delivered anywhere else (or else written with the
 //     attempt's outcome, step 6), so a retry never delivers twice to the
@@ -44,7 +49,8 @@
 //     Mail from the null sender never gets a DSN. The outcome of an attempt
 //     (recipient states, backoff, new alias recipients, marks not yet
 //     written) is one queue.db transaction, which also deletes the record
-//     when no recipient is left pending; then the spool file is removed.
+//     when no recipient is left pending; then the spool file is removed,
+//     or emptied into the pool if it has no other link.
 //     Workers hand these writes to the committer of step 2, so they share
 //     commits with each other and with Enqueue: a message delivered to one
 //     local mailbox costs a share of one commit after its acceptance.
@@ -54,8 +60,11 @@
 // # On disk
 //
 //	queue/tmp/<id>     being written; removed at start (never acknowledged)
-//	queue/spool/<id>   acknowledged message bytes, exactly as received
-//	queue/queue.db     messages (with delay_notified), recipients (state,
+//	queue/tmp/free.*   emptied spool files kept for reuse (kept at start)
+//	queue/spool/<id>   acknowledged message bytes, exactly as received,
+//	                   after the delivery header when there is one
+//	queue/queue.db     messages (with delay_notified and the delivery
+//	                   header's length, prefix), recipients (state,
 //	                   attempts, next attempt, last error) and targets
 //	                   already delivered; schema versioned by PRAGMA
 //	                   user_version, migrated at Open (migrations)
@@ -68,6 +77,8 @@
 //     start; a record is removed only after its spool file's recipients are
 //     all settled.
 //   - After a restart every pending recipient is scheduled again.
+//   - A spool file with another link (a Maildir message) is never written
+//     again: it is unlinked, not emptied for reuse.
 //   - A recipient is settled (delivered or failed) exactly once; a DSN is
 //     durable before its recipients are marked failed, so a crash can
 //     repeat a DSN but never lose one.
