@@ -22,9 +22,11 @@ type crlfReader struct {
 	r       io.Reader
 	lastCR  bool // the previous byte read was '\r'
 	pending bool // an LF is owed after an inserted CR
-	buf     []byte
 }
 
+// Read reads into the back half of p and expands forward into p: the
+// output never overtakes the input (each byte becomes at most two), so
+// no buffer of its own is needed.
 func (c *crlfReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -34,33 +36,31 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 		p[0] = '\n'
 		n, c.pending, c.lastCR = 1, false, false
 	}
-	// Read at most half the room: each byte may become two.
 	want := (len(p) - n) / 2
 	if want == 0 {
 		if n > 0 {
 			return n, nil
 		}
-		want = 1
+		want = 1 // a 1-byte p: a bare LF leaves its LF pending
 	}
-	if cap(c.buf) < want {
-		c.buf = make([]byte, want)
-	}
-	m, err := c.r.Read(c.buf[:want])
-	src := c.buf[:m]
-	// Whole lines are copied at once; only a bare LF costs a byte.
+	start := len(p) - want
+	m, err := c.r.Read(p[start:])
+	src := p[start : start+m]
+	// Whole lines move at once; only a bare LF costs a byte.
 	for len(src) > 0 {
 		i := bytes.IndexByte(src, '\n')
 		if i < 0 {
-			n += copy(p[n:], src)
 			c.lastCR = src[len(src)-1] == '\r'
+			n += copy(p[n:], src)
 			break
 		}
-		n += copy(p[n:], src[:i])
 		if i > 0 {
 			c.lastCR = src[i-1] == '\r'
 		}
+		bare := !c.lastCR
+		n += copy(p[n:], src[:i])
 		src = src[i+1:]
-		if !c.lastCR {
+		if bare {
 			p[n] = '\r'
 			n++
 			if n == len(p) { // only with a 1-byte p
