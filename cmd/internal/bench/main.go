@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"yubin/cmd/internal/testdns"
+	"yubin/cmd/internal/testpeers"
 )
 
 type row struct{ what, value, note string }
@@ -92,8 +93,8 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 	}
 	smtpSource, smtpSink := "", ""
 	if !noPF {
-		smtpSource, _ = lookPath("smtp-source")
-		smtpSink, _ = lookPath("smtp-sink")
+		smtpSource, _ = testpeers.LookPath("smtp-source")
+		smtpSink, _ = testpeers.LookPath("smtp-sink")
 	}
 
 	sk, err := startSink(smtpSink)
@@ -229,7 +230,9 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 		// maild indexes them.
 		dovecotDir, dovecotSkip := "", ""
 		if compare {
-			if dovecotSkip = compareSkip("dovecot", "doveadm"); dovecotSkip == "" {
+			if err := testpeers.Available("dovecot", "doveadm"); err != nil {
+				dovecotSkip = err.Error()
+			} else {
 				dir, cleanup, err := copyMaildir(m.maildir(box))
 				if err != nil {
 					return err
@@ -330,19 +333,6 @@ func fdLimit() int {
 		return 1024
 	}
 	return int(l.Cur)
-}
-
-func lookPath(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin"} {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", exec.ErrNotFound
 }
 
 func currentUser() string {

@@ -4,90 +4,63 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"yubin/cmd/internal/testpeers"
 )
 
-// dovecot is a private Dovecot instance (no listeners, only doveadm)
-// pointed at one Maildir, started and stopped by the test.
+// dovecot is a private Dovecot instance (see testpeers.Dovecot) for one
+// test.
 type dovecot struct {
-	t    *testing.T
-	conf string
+	t *testing.T
+	*testpeers.Dovecot
 }
 
-const nobody = 65534
-
+// startDovecot starts Dovecot on maildir, with no listeners, only
+// doveadm; see startDovecotPeer.
 func startDovecot(t *testing.T, maildir string) *dovecot {
 	t.Helper()
-	dir := t.TempDir()
-	for _, d := range []string{"run", "state", "home"} {
-		os.MkdirAll(filepath.Join(dir, d), 0o755)
-	}
-	os.Chown(filepath.Join(dir, "home"), nobody, nobody)
-	conf := filepath.Join(dir, "dovecot.conf")
-	cfg := fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-ssl = no
-protocols =
-mail_location = maildir:%[2]s
-first_valid_uid = 1
-passdb {
-  driver = static
-  args = password=unused
-}
-userdb {
-  driver = static
-  args = uid=%[3]d gid=%[3]d home=%[1]s/home
-}
-`, dir, maildir, nobody)
-	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	runDovecot(t, dir, conf)
-	return &dovecot{t: t, conf: conf}
+	return startDovecotPeer(t, testpeers.DovecotOptions{Maildir: maildir})
 }
 
-// runDovecot starts Dovecot with conf (its base dir is dir) and stops it
-// when the test ends, printing its log if the test failed. Dovecot
-// daemonizes; its output goes to a file, not to pipes its background
-// process would keep open.
-func runDovecot(t *testing.T, dir, conf string) {
+// startDovecotPeer starts Dovecot with opts and stops it when the test
+// ends, printing its log if the test failed. Skipped when Dovecot is not
+// installed (required in CI) or the test does not run as root.
+func startDovecotPeer(t *testing.T, opts testpeers.DovecotOptions) *dovecot {
 	t.Helper()
-	out, err := os.Create(filepath.Join(dir, "start.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	start := exec.Command("dovecot", "-c", conf)
-	start.Stdout, start.Stderr = out, out
-	if err := start.Run(); err != nil {
-		b, _ := os.ReadFile(out.Name())
-		t.Fatalf("start dovecot: %v\n%s", err, b)
-	}
+	needTool(t, "dovecot")
+	needTool(t, "doveadm")
+	d, err := testpeers.StartDovecot(opts)
+	checkPeerStart(t, err)
 	t.Cleanup(func() {
-		exec.Command("doveadm", "-c", conf, "stop").Run()
 		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			t.Logf("dovecot log:\n%s", log)
+			t.Logf("dovecot log:\n%s", d.Log())
 		}
+		d.Stop()
 	})
+	return &dovecot{t: t, Dovecot: d}
+}
+
+// traversable lets the peers' unprivileged users reach dir: t.TempDir
+// makes the test's top directory 0700.
+func traversable(dir string) {
+	for p := dir; p != "/" && p != "/tmp"; p = filepath.Dir(p) {
+		os.Chmod(p, 0o755)
+	}
 }
 
 func (d *dovecot) doveadm(stdin string, args ...string) string {
 	d.t.Helper()
-	cmd := exec.Command("doveadm", append([]string{"-c", d.conf}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
+	out, err := d.Doveadm(stdin, args...)
 	if err != nil {
-		d.t.Fatalf("doveadm %v: %v\n%s", args, err, out)
+		d.t.Fatal(err)
 	}
-	return string(out)
+	return out
 }
 
 // TestDovecotInterop points Dovecot at a Maildir that Yubin wrote and
@@ -104,12 +77,10 @@ func TestDovecotInterop(t *testing.T) {
 	// every file it creates to the data directory's owner, as it does for
 	// the yubin user in production, so Dovecot (as nobody) can use them.
 	base := t.TempDir()
-	for p := base; p != "/" && p != "/tmp"; p = filepath.Dir(p) {
-		os.Chmod(p, 0o755)
-	}
+	traversable(base)
 	dataDir := filepath.Join(base, "data")
 	os.Mkdir(dataDir, 0o750)
-	os.Chown(dataDir, nobody, nobody)
+	os.Chown(dataDir, testpeers.Nobody, testpeers.Nobody)
 	s := startServer(t, dataDir)
 	s.addUser("yuri@acme.test")
 	for i := range 3 {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"crypto/tls"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,83 +15,24 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"yubin/cmd/internal/testpeers"
 )
 
-// imapDovecot is a private Dovecot serving IMAP (plaintext, loopback) on
-// one Maildir for user "old" with password "old-pw".
-type imapDovecot struct {
-	dovecot
-	addr string
-}
-
-func startDovecotIMAP(t *testing.T, maildir string) *imapDovecot {
+// startDovecotIMAP starts Dovecot serving IMAP (plaintext, loopback) on
+// maildir for user "old" with password "old-pw", its Archives folder
+// marked \Archive. The directories above maildir are made traversable.
+func startDovecotIMAP(t *testing.T, maildir string) *dovecot {
 	t.Helper()
-	dir := t.TempDir()
-	for p := dir; p != "/" && p != "/tmp"; p = filepath.Dir(p) {
-		os.Chmod(p, 0o755)
-	}
-	for _, d := range []string{"run", "state", "home"} {
-		os.MkdirAll(filepath.Join(dir, d), 0o755)
-	}
-	os.Chown(filepath.Join(dir, "home"), nobody, nobody)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	conf := filepath.Join(dir, "dovecot.conf")
-	cfg := fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-protocols = imap
-listen = 127.0.0.1
-mail_location = maildir:%[2]s
-first_valid_uid = 1
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %[4]d
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-namespace inbox {
+	traversable(filepath.Dir(maildir))
+	return startDovecotPeer(t, testpeers.DovecotOptions{Maildir: maildir, IMAP: true, Password: "old-pw", Config: `namespace inbox {
   inbox = yes
   separator = /
   mailbox Archives {
     special_use = \Archive
   }
 }
-passdb {
-  driver = static
-  args = password=old-pw
-}
-userdb {
-  driver = static
-  args = uid=%[3]d gid=%[3]d home=%[1]s/home
-}
-`, dir, maildir, nobody, port)
-	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	runDovecot(t, dir, conf)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatalf("dovecot does not listen on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return &imapDovecot{dovecot: dovecot{t: t, conf: conf}, addr: addr}
+`})
 }
 
 var (
@@ -129,7 +69,7 @@ func fillOldMaildir(t *testing.T, root string) {
 	write(".Archives/cur/1551675971.M5P1.old:2,S", msg("archived one"), day1)
 	write(".Customers.ACME/cur/1551675972.M6P1.old:2,", msg("acme one"), day2)
 	write(".Deleted Items/cur/1551675973.M7P1.old:2,ST", msg("deleted one"), day1)
-	exec.Command("chown", "-R", fmt.Sprint(nobody)+":"+fmt.Sprint(nobody), root).Run()
+	exec.Command("chown", "-R", fmt.Sprint(testpeers.Nobody)+":"+fmt.Sprint(testpeers.Nobody), root).Run()
 }
 
 type fetched struct {
@@ -182,7 +122,7 @@ func TestImportFromDovecotIMAP(t *testing.T) {
 
 	imp := func() string {
 		t.Helper()
-		out, errOut, err := s.mailctl("old-pw\n", "import", "imap", "--from", "imap://old@"+d.addr, "--to", "ann@acme.test",
+		out, errOut, err := s.mailctl("old-pw\n", "import", "imap", "--from", "imap://old@"+d.Addr(), "--to", "ann@acme.test",
 			"--password-stdin", "--allow-plaintext", "--exclude", "Junk")
 		if err != nil {
 			t.Fatalf("import: %v\n%s%s", err, out, errOut)
@@ -263,12 +203,12 @@ func TestImportMeasure(t *testing.T) {
 		os.MkdirAll(filepath.Join(src, folder, "tmp"), 0o755)
 		os.WriteFile(p, []byte(fmt.Sprintf("Subject: m%d\nMessage-ID: <m%d@old.test>\n\n%s", i, i, body)), 0o644)
 	}
-	exec.Command("chown", "-R", fmt.Sprint(nobody)+":"+fmt.Sprint(nobody), src).Run()
+	exec.Command("chown", "-R", fmt.Sprint(testpeers.Nobody)+":"+fmt.Sprint(testpeers.Nobody), src).Run()
 	d := startDovecotIMAP(t, src)
 	s := startServer(t, "")
 	s.addUser("ann@acme.test")
 	s.addUser("bob@acme.test")
-	out := s.mustMailctl("old-pw\n", "import", "imap", "--from", "imap://old@"+d.addr, "--to", "ann@acme.test", "--password-stdin", "--allow-plaintext")
+	out := s.mustMailctl("old-pw\n", "import", "imap", "--from", "imap://old@"+d.Addr(), "--to", "ann@acme.test", "--password-stdin", "--allow-plaintext")
 	t.Logf("IMAP import: %s", out)
 	out = s.mustMailctl("", "import", "maildir", src, "--to", "bob@acme.test")
 	t.Logf("maildir import: %s", out)
