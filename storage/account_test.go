@@ -600,3 +600,38 @@ func TestDeliverLink(t *testing.T) {
 		t.Error("DeliverLink of a missing file succeeded")
 	}
 }
+
+// TestOpenWritesNothing: opening an account whose index exists writes
+// nothing to the index (no WAL frames), so a user can still log in when
+// the disk is full.
+func TestOpenWritesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustDomain(t, s, "example.com")
+	u := mustUser(t, s, "u@example.com", 0)
+	a, err := s.Account(ctx, u.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Deliver(ctx, "INBOX", strings.NewReader("Subject: x\r\n\r\nx\r\n"), DeliverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	a2, err := s2.Account(ctx, u.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(a2.Dir(), indexFile+"-wal")); err == nil && fi.Size() > 0 {
+		t.Errorf("opening the account wrote %d bytes of WAL", fi.Size())
+	}
+}

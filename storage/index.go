@@ -109,12 +109,24 @@ func (s *Store) tryOpenIndex(path string) (*sql.DB, bool, error) {
 		}
 		return nil, false, fmt.Errorf("check index %q: %w", path, err)
 	}
-	if _, err := db.Exec(indexSchema); err != nil {
+	// Only a new index is written to here: an account must open on a
+	// full disk (IMAP LOGIN still works there, APPEND answers NO).
+	var version int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 		db.Close()
 		if isCorrupt(err) {
 			return nil, false, fmt.Errorf("%w: %w", errIndexCorrupt, err)
 		}
-		return nil, false, fmt.Errorf("create index schema %q: %w", path, err)
+		return nil, false, fmt.Errorf("read index version %q: %w", path, err)
+	}
+	if version < 1 {
+		if _, err := db.Exec(indexSchema); err != nil {
+			db.Close()
+			if isCorrupt(err) {
+				return nil, false, fmt.Errorf("%w: %w", errIndexCorrupt, err)
+			}
+			return nil, false, fmt.Errorf("create index schema %q: %w", path, err)
+		}
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		if err := s.own.fix(p); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -135,6 +135,18 @@ func TestDiskFull(t *testing.T) {
 	s := startServer(t, dir)
 	const user = "fay@acme.test"
 	s.addUser(user)
+	// The account is in use before the disk fills, as a real one is: its
+	// index is created at its first login or delivery, which a full disk
+	// would refuse (opening an existing one writes nothing).
+	pre, err := imapclient.DialTLS(s.addrs["imaps"], &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pre.Login(user, "secret-pw").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	pre.Logout().Wait()
+	pre.Close()
 	filler := filepath.Join(dir, "filler")
 
 	// Fill, then leave about 256 KiB: a few 32 KiB messages fit, then
