@@ -194,7 +194,7 @@ func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user stor
 	// marker header is stripped on the way into the mailbox.
 	var linkPath string
 	if _, ok := d.dir.(linkDirectory); ok && !junk {
-		path, prefix, err := m.LinkSource()
+		path, prefix, err := f.LinkSource()
 		if err != nil {
 			return AsError(fmt.Errorf("open spool file: %w", err))
 		}

@@ -33,7 +33,7 @@ type LocalDeliverer interface {
 // of env would put before the message, when that is known at acceptance
 // (one recipient, one local mailbox owner), else "". The queue then
 // writes it at the start of the spool file, so the delivery can link
-// that file into the Maildir instead of copying it (Spooled.LinkSource);
+// that file into the Maildir instead of copying it (SpoolReader.LinkSource);
 // every other reader of the spool file skips it.
 type Prefixer interface {
 	DeliveryPrefix(ctx context.Context, env Envelope) string
@@ -376,20 +376,16 @@ func (r *SpoolReader) Close() error { return r.f.Close() }
 // starts with ("" if none; see Prefixer). The file is complete and
 // fsynced and never changes while it has other links: a delivery whose
 // header is exactly prefix may hard-link it into a Maildir.
-func (m *Spooled) LinkSource() (path, prefix string, err error) {
-	if m.prefix == 0 {
+func (r *SpoolReader) LinkSource() (path, prefix string, err error) {
+	_, off, _ := r.Outer() // ReadAt below leaves the reader where it is
+	if off == 0 {
 		return "", "", nil
 	}
-	f, err := m.q.open(m.ID)
-	if err != nil {
+	b := make([]byte, off)
+	if _, err := r.f.ReadAt(b, 0); err != nil {
 		return "", "", err
 	}
-	defer f.Close()
-	b := make([]byte, m.prefix)
-	if _, err := f.ReadAt(b, 0); err != nil {
-		return "", "", err
-	}
-	return f.Name(), string(b), nil
+	return r.f.Name(), string(b), nil
 }
 
 // Delivered reports whether target already got this message (an earlier

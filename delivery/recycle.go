@@ -79,7 +79,7 @@ func (r *recycler) put(path, dir string) bool {
 	r.mu.Unlock()
 	// Named after the message it held: queue IDs are never reused.
 	free := filepath.Join(dir, freePrefix+filepath.Base(path))
-	// A spool file delivered by linking (Spooled.LinkSource) is also a
+	// A spool file delivered by linking (SpoolReader.LinkSource) is also a
 	// message in a Maildir: it is only unlinked, never emptied.
 	if !soleLink(path) {
 		return false
