@@ -27,6 +27,29 @@ func newTestAccount(t *testing.T, quota int64) (*Store, *Account) {
 	return s, a
 }
 
+// openAccountIn opens the store in dir and the account of u@example.com,
+// creating the domain and the user first when create is set (a store
+// reopened over the same directory finds them). The caller closes the
+// store.
+func openAccountIn(t *testing.T, dir string, create bool) (*Store, *Account) {
+	t.Helper()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if create {
+		mustDomain(t, s, "example.com")
+		mustUser(t, s, "u@example.com", 0)
+	}
+	addr, _ := ParseAddress("u@example.com")
+	a, err := s.Account(t.Context(), addr)
+	if err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	return s, a
+}
+
 func dirNames(t *testing.T, dir string) []string {
 	t.Helper()
 	es, err := os.ReadDir(dir)
@@ -418,16 +441,7 @@ func TestRescanOnFirstOpen(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustDomain(t, s, "example.com")
-	u := mustUser(t, s, "u@example.com", 0)
-	a, err := s.Account(ctx, u.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, a := openAccountIn(t, dir, true)
 	if _, err := a.Deliver(ctx, "INBOX", strings.NewReader("one"), DeliverOptions{Flags: []string{"kw"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -440,15 +454,8 @@ func TestRescanOnFirstOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s2, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2, a2 := openAccountIn(t, dir, false)
 	defer s2.Close()
-	a2, err := s2.Account(ctx, u.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if msgs, _ := a2.Messages(ctx, "Junk"); len(msgs) != 1 || msgs[0].UID != 1 {
 		t.Errorf("Junk after reopen: %+v", msgs)
 	}
@@ -462,16 +469,7 @@ func TestIndexRebuild(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustDomain(t, s, "example.com")
-	u := mustUser(t, s, "u@example.com", 0)
-	a, err := s.Account(ctx, u.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, a := openAccountIn(t, dir, true)
 	for i := range 3 {
 		if _, err := a.Deliver(ctx, "INBOX", strings.NewReader(fmt.Sprint("msg ", i)), DeliverOptions{}); err != nil {
 			t.Fatal(err)
@@ -508,15 +506,8 @@ func TestIndexRebuild(t *testing.T) {
 	if err := os.WriteFile(idx, bytes.Repeat([]byte("garbage!"), 1024), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2, a2 := openAccountIn(t, dir, false)
 	defer s2.Close()
-	a2, err := s2.Account(ctx, u.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
 	st, err := a2.Status(ctx, "INBOX")
 	if err != nil || st.Messages != 3 || st.UIDValidity <= after.UIDValidity {
 		t.Errorf("after corrupt rebuild: %+v, %v", st, err)
@@ -529,18 +520,8 @@ func TestIndexRebuild(t *testing.T) {
 // another process) stay.
 func TestStaleTmpRemovedOnOpen(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustDomain(t, s, "example.com")
-	u := mustUser(t, s, "u@example.com", 0)
-	a, err := s.Account(ctx, u.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, a := openAccountIn(t, dir, true)
 	s.Close()
 	old := filepath.Join(a.Dir(), "tmp", "1700000000.M1P1.dead")
 	young := filepath.Join(a.Dir(), ".Sent", "tmp", "1700000000.M2P1.live")
@@ -554,14 +535,8 @@ func TestStaleTmpRemovedOnOpen(t *testing.T) {
 	os.Chtimes(old, long, long)
 	os.Chtimes(staleSent, long, long)
 
-	s2, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2, _ := openAccountIn(t, dir, false)
 	defer s2.Close()
-	if _, err := s2.Account(ctx, u.Address); err != nil {
-		t.Fatal(err)
-	}
 	for p, want := range map[string]bool{old: false, staleSent: false, young: true} {
 		if _, err := os.Stat(p); (err == nil) != want {
 			t.Errorf("%s: exists=%v, want %v", p, err == nil, want)
@@ -608,29 +583,13 @@ func TestOpenWritesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustDomain(t, s, "example.com")
-	u := mustUser(t, s, "u@example.com", 0)
-	a, err := s.Account(ctx, u.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, a := openAccountIn(t, dir, true)
 	if _, err := a.Deliver(ctx, "INBOX", strings.NewReader("Subject: x\r\n\r\nx\r\n"), DeliverOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	s2, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2, a2 := openAccountIn(t, dir, false)
 	defer s2.Close()
-	a2, err := s2.Account(ctx, u.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if fi, err := os.Stat(filepath.Join(a2.Dir(), indexFile+"-wal")); err == nil && fi.Size() > 0 {
 		t.Errorf("opening the account wrote %d bytes of WAL", fi.Size())
 	}
