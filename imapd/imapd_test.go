@@ -760,3 +760,37 @@ func TestHeaderCacheAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestReselectSeesOtherProcess: a mailbox kept loaded (parked after
+// UNSELECT) takes in messages another process (mailctl import) wrote into
+// the files and the index when it is selected again.
+func TestReselectSeesOtherProcess(t *testing.T) {
+	ts := startTestServer(t)
+	c := ts.login(t, nil)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unselect().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := storage.Open(ts.dir, storage.Options{}) // a second process's view
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := storage.ParseAddress(testUser)
+	acct, err := other.Account(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acct.Deliver(context.Background(), "INBOX", strings.NewReader("Subject: imported\r\n\r\nx\r\n"), storage.DeliverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	d, err := c.Select("INBOX", nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.NumMessages != 1 {
+		t.Errorf("SELECT after another process delivered: %d messages, want 1", d.NumMessages)
+	}
+}

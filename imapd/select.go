@@ -64,12 +64,21 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	ctx := s.ctx()
 	// Files other programs added or removed are indexed before the view
 	// is built (their changes reach open views through the observer).
-	if _, err := s.acct.Refresh(ctx, canon); err != nil {
+	changed, err := s.acct.Refresh(ctx, canon)
+	if err != nil {
 		return nil, s.fail("select", err)
 	}
 	box, err := s.srv.reg.open(ctx, s.acct, canon)
 	if err != nil {
 		return nil, s.fail("select", err)
+	}
+	if changed {
+		// A loaded mailbox (parked, or open in another session) also
+		// takes in index rows another process wrote (mailctl import).
+		if err := s.srv.reg.sync(ctx, s.acct, canon); err != nil {
+			s.srv.reg.release(box)
+			return nil, s.fail("select", err)
+		}
 	}
 	box.mu.Lock()
 	tracker := box.tracker.NewSession()
