@@ -763,7 +763,8 @@ func TestHeaderCacheAgrees(t *testing.T) {
 
 // TestReselectSeesOtherProcess: a mailbox kept loaded (parked after
 // UNSELECT) takes in messages another process (mailctl import) wrote into
-// the files and the index when it is selected again.
+// the files and the index when it is asked for its STATUS or selected
+// again.
 func TestReselectSeesOtherProcess(t *testing.T) {
 	ts := startTestServer(t)
 	c := ts.login(t, nil)
@@ -786,6 +787,10 @@ func TestReselectSeesOtherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	other.Close()
+	st, err := c.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
+	if err != nil || st.NumMessages == nil || *st.NumMessages != 1 {
+		t.Errorf("STATUS after another process delivered: %+v %v, want 1 message", st, err)
+	}
 	d, err := c.Select("INBOX", nil).Wait()
 	if err != nil {
 		t.Fatal(err)

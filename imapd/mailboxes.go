@@ -143,12 +143,19 @@ func (s *session) Status(name string, options *imap.StatusOptions) (*imap.Status
 }
 
 func (s *session) status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
-	if _, err := s.acct.Refresh(s.ctx(), name); err != nil {
+	changed, err := s.acct.Refresh(s.ctx(), name)
+	if err != nil {
 		return nil, err
 	}
 	canon, err := storage.ValidMailboxName(name)
 	if err != nil {
 		return nil, err
+	}
+	if changed {
+		// As in Select: a loaded mailbox takes in other processes' rows.
+		if err := s.srv.reg.sync(s.ctx(), s.acct, canon); err != nil {
+			return nil, err
+		}
 	}
 	var st storage.Status
 	deleted := -1 // not counted yet
