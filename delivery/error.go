@@ -6,6 +6,8 @@ import (
 	"syscall"
 
 	"github.com/mattn/go-sqlite3"
+
+	"yubin/storage"
 )
 
 // Error is a failure classified once: the SMTP reply, the DSN text and the
@@ -60,10 +62,22 @@ func AsError(err error) *Error {
 	if errors.As(err, &de) {
 		return de
 	}
+	if errors.Is(err, storage.ErrBareCR) {
+		return BareCR(err)
+	}
 	var sqlErr sqlite3.Error
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || (errors.As(err, &sqlErr) && sqlErr.Code == sqlite3.ErrFull) {
 		// RFC 3463 §3.4: the system is out of storage; retry later.
 		return &Error{Code: 452, Enhanced: [3]int{4, 3, 1}, Temporary: true, Public: "Insufficient system storage, try again later", Err: err}
 	}
 	return &Error{Code: 451, Enhanced: [3]int{4, 3, 0}, Temporary: true, Public: "Local error in processing, try again later", Err: err}
+}
+
+// BareCR is the refusal of a message with a bare CR (storage.ErrBareCR):
+// RFC 5321 §2.3.8 allows CR only before LF, and a message is refused
+// rather than rewritten so that the sender learns of it and no next hop
+// ever sees the CR (SMTP smuggling ends data with one). RFC 3463 §3.7:
+// 5.6.0, other or undefined media error.
+func BareCR(err error) *Error {
+	return &Error{Code: 554, Enhanced: [3]int{5, 6, 0}, Public: "Message contains a bare CR; line ends must be CRLF (RFC 5321 2.3.8)", Err: err}
 }

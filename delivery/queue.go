@@ -15,6 +15,8 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // queue.db
+
+	"yubin/storage"
 )
 
 // LocalDeliverer takes the recipients in local domains: the MDA.
@@ -210,7 +212,11 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, msg io.Reader) (ID, e
 	if p, ok := q.opts.Local.(Prefixer); ok {
 		prefix = p.DeliveryPrefix(ctx, env)
 	}
-	total, err := q.spool(env.ID, io.MultiReader(strings.NewReader(prefix), msg))
+	// The one stored form (storage/canonical.go) whoever enqueues: the
+	// SMTP core has refused bare CRs already; DSNs, redirects and alias
+	// forwards are made canonical here. A spool file written so is
+	// marked canonical, and only such a file is linked into a Maildir.
+	total, err := q.spool(env.ID, io.MultiReader(strings.NewReader(prefix), storage.CanonicalReader(msg, false)))
 	if err != nil {
 		return "", err
 	}
@@ -348,6 +354,9 @@ type Spooled struct {
 	// prefix is the length of the delivery header the spool file starts
 	// with (see Prefixer); Size does not count it.
 	prefix int64
+	// canonical: the spool file is in the one stored form (every file
+	// Enqueue writes; not one spooled by an older Yubin).
+	canonical bool
 	// marked holds the targets delivered in this attempt; unsynced those
 	// of them not yet written to queue.db (see MarkDelivered).
 	marked   map[string]bool
@@ -361,13 +370,14 @@ func (m *Spooled) Open() (*SpoolReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SpoolReader{io.NewSectionReader(f, m.prefix, m.Size), f}, nil
+	return &SpoolReader{io.NewSectionReader(f, m.prefix, m.Size), f, m.canonical}, nil
 }
 
 // SpoolReader reads a spooled message.
 type SpoolReader struct {
 	*io.SectionReader
-	f *os.File
+	f         *os.File
+	canonical bool
 }
 
 func (r *SpoolReader) Close() error { return r.f.Close() }
@@ -375,10 +385,12 @@ func (r *SpoolReader) Close() error { return r.f.Close() }
 // LinkSource returns the spool file's path and the delivery header it
 // starts with ("" if none; see Prefixer). The file is complete and
 // fsynced and never changes while it has other links: a delivery whose
-// header is exactly prefix may hard-link it into a Maildir.
+// header is exactly prefix may hard-link it into a Maildir. A file not
+// in the one stored form (spooled by an older Yubin) has no link source:
+// it is copied, and so made canonical, by storage's Deliver.
 func (r *SpoolReader) LinkSource() (path, prefix string, err error) {
 	_, off, _ := r.Outer() // ReadAt below leaves the reader where it is
-	if off == 0 {
+	if off == 0 || !r.canonical {
 		return "", "", nil
 	}
 	b := make([]byte, off)

@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS delivered (
 	// 3: the bytes at the start of the spool file that are the local
 	// delivery's own header, not part of the message (see Spooled).
 	`ALTER TABLE messages ADD COLUMN prefix INTEGER NOT NULL DEFAULT 0;`,
+	// 4: the spool file is in the one stored form (Enqueue made it
+	// canonical); files spooled before are not linked into a Maildir.
+	`ALTER TABLE messages ADD COLUMN canonical INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // openDB opens queue.db. synchronous=FULL: a commit is on disk before
@@ -110,7 +113,7 @@ func insertRecord(ctx context.Context, tx *sql.Tx, env Envelope, size, prefix in
 	if env.TLS {
 		tlsFlag = 1
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO messages(id, mail_from, auth_user, remote, helo, tls, received_at, size, prefix) VALUES (?,?,?,?,?,?,?,?,?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages(id, mail_from, auth_user, remote, helo, tls, received_at, size, prefix, canonical) VALUES (?,?,?,?,?,?,?,?,?,1)`,
 		string(env.ID), env.From, env.AuthUser, remoteAddr(env.Remote), env.Helo, tlsFlag, env.ReceivedAt.UnixNano(), size, prefix); err != nil {
 		return err
 	}
@@ -135,8 +138,8 @@ func (q *Queue) load(ctx context.Context, id ID) (*Spooled, []pendingRcpt, error
 	var remote string
 	var tlsFlag int
 	var received int64
-	err := q.db.QueryRowContext(ctx, `SELECT mail_from, auth_user, remote, helo, tls, received_at, size, delay_notified, prefix FROM messages WHERE id = ?`, string(id)).
-		Scan(&m.Envelope.From, &m.Envelope.AuthUser, &remote, &m.Envelope.Helo, &tlsFlag, &received, &m.Size, &m.delayNotified, &m.prefix)
+	err := q.db.QueryRowContext(ctx, `SELECT mail_from, auth_user, remote, helo, tls, received_at, size, delay_notified, prefix, canonical FROM messages WHERE id = ?`, string(id)).
+		Scan(&m.Envelope.From, &m.Envelope.AuthUser, &remote, &m.Envelope.Helo, &tlsFlag, &received, &m.Size, &m.delayNotified, &m.prefix, &m.canonical)
 	if err == sql.ErrNoRows {
 		return nil, nil, nil
 	}

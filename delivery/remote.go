@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"yubin/storage"
 )
 
 // RemoteOptions configure a Remote. Zero values are the defaults.
@@ -417,7 +419,11 @@ func (r *Remote) send(c *conn, m *Spooled, rcpts []string) (map[string]error, bo
 		failAll(accepted, replyError(c.name, "DATA", err))
 		return out, usable(err)
 	}
-	if _, err := io.CopyBuffer(w, f, make([]byte, 64<<10)); err != nil {
+	// Nothing leaves with a bare CR or LF, whatever is in the spool (a
+	// spool file from before the one stored form): the dot writer
+	// stuffs dots and fixes bare LFs but passes a bare CR on, and a bare
+	// CR is how SMTP smuggling ends data early at the next hop.
+	if _, err := io.CopyBuffer(w, storage.CanonicalReader(f, false), make([]byte, 64<<10)); err != nil {
 		failAll(accepted, connError(c.name, "DATA", err))
 		return out, false
 	}

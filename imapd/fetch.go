@@ -107,6 +107,15 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m storage.Message,
 		}
 	}
 	for _, bs := range o.BinarySection {
+		if len(bs.Part) == 0 {
+			// BINARY[] is the whole message (RFC 3516 §4.2 decodes body
+			// parts, not the message): the bytes and size of BODY[], not
+			// the library's re-encoded header.
+			if err := writeWhole(w.WriteBinarySection(bs, partialSize(bs.Partial, m.Size)), f, m.Size, bs.Partial); err != nil {
+				return err
+			}
+			continue
+		}
 		f.Seek(0, io.SeekStart)
 		r := wire(f)
 		buf := imapserver.ExtractBinarySection(r, bs)
@@ -116,6 +125,10 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, m storage.Message,
 		}
 	}
 	for _, bss := range o.BinarySectionSize {
+		if len(bss.Part) == 0 {
+			w.WriteBinarySectionSize(bss, uint32(m.Size)) // as RFC822.SIZE
+			continue
+		}
 		f.Seek(0, io.SeekStart)
 		r := wire(f)
 		w.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(r, bss))
@@ -134,19 +147,7 @@ func writeBodySection(w *imapserver.FetchResponseWriter, f *os.File, size int64,
 	whole := len(bs.Part) == 0 && len(bs.HeaderFields) == 0 && len(bs.HeaderFieldsNot) == 0
 	switch {
 	case whole && bs.Specifier == imap.PartSpecifierNone:
-		// Size is the wire size (CRLF), which the index knows.
-		off, n := partial(bs.Partial, size)
-		r := wire(f)
-		defer unwire(r)
-		if _, err := io.CopyN(io.Discard, r, off); err != nil {
-			return err
-		}
-		wc := w.WriteBodySection(bs, n)
-		_, err := io.CopyN(wc, r, n)
-		if cerr := wc.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		return writeWhole(w.WriteBodySection(bs, partialSize(bs.Partial, size)), f, size, bs.Partial)
 	case whole && bs.Specifier == imap.PartSpecifierHeader:
 		hdr, err := headerBytes(f)
 		if err != nil {
@@ -171,12 +172,37 @@ func writeBodySection(w *imapserver.FetchResponseWriter, f *os.File, size int64,
 	return writeAll(w.WriteBodySection(bs, int64(len(buf))), buf)
 }
 
+// writeWhole streams the whole message <partial> from f into wc. Size is
+// the wire size (the one stored form), which the index knows.
+func writeWhole(wc io.WriteCloser, f *os.File, size int64, p *imap.SectionPartial) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		wc.Close()
+		return err
+	}
+	off, n := partial(p, size)
+	r := wire(f)
+	defer unwire(r)
+	_, err := io.CopyN(io.Discard, r, off)
+	if err == nil {
+		_, err = io.CopyN(wc, r, n)
+	}
+	if cerr := wc.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func partialSize(p *imap.SectionPartial, size int64) int64 {
+	_, n := partial(p, size)
+	return n
+}
+
 // wire reads a message file as IMAP sends it: CRLF line ends. The
 // reader comes from a pool (a SEARCH BODY over 10,000 messages would
 // otherwise allocate 10,000 buffers); give it back with unwire.
 func wire(f *os.File) *bufio.Reader {
 	r := wirePool.Get().(*bufio.Reader)
-	r.Reset(storage.CRLFReader(f))
+	r.Reset(storage.CanonicalReader(f, false))
 	return r
 }
 
@@ -213,7 +239,7 @@ func headerBytes(f *os.File) ([]byte, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	br := bufio.NewReader(io.LimitReader(storage.CRLFReader(f), maxHeader))
+	br := bufio.NewReader(io.LimitReader(storage.CanonicalReader(f, false), maxHeader))
 	var out []byte
 	inLine := false // the previous read ended mid-line
 	for {

@@ -61,7 +61,7 @@ func FuzzMessage(f *testing.F) {
 		if _, err := tmp.Write(msg); err != nil {
 			t.Fatal(err)
 		}
-		wireMsg, err := io.ReadAll(storage.CRLFReader(bytes.NewReader(msg)))
+		wireMsg, err := io.ReadAll(storage.CanonicalReader(bytes.NewReader(msg), false))
 		if err != nil {
 			t.Fatal(err)
 		}

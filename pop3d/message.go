@@ -3,6 +3,8 @@ package pop3d
 import (
 	"bufio"
 	"io"
+
+	"yubin/storage"
 )
 
 // The message octets a POP3 client receives.
@@ -11,42 +13,16 @@ import (
 // starts with "." stuffed with one more ".", followed by ".\r\n". The
 // sizes in STAT, LIST and the RETR reply (RFC 1939 §5, §11) are the size
 // of the message itself: the octets the client holds once it has removed
-// the stuffing and the terminating line. Yubin makes that exact:
-//
-//   - a bare LF (a file written by another tool) is sent as CRLF;
-//   - a CR not followed by LF is message content and sent as it is;
-//   - a last line without a line end gets CRLF.
-//
-// So the size of a file of n octets is n + (number of bare LFs) + 2 if
-// the file does not end in LF. Files Yubin delivers are already CRLF and
-// end in CRLF, so their size is the file size. normalizedSize computes
-// the size; copyMessage produces the octets with the same rules.
+// the stuffing and the terminating line. Yubin makes that exact and the
+// same as IMAP's RFC822.SIZE: the message is read through
+// storage.CanonicalReader, the one stored form (every line ends in CRLF;
+// a bare LF or bare CR in a file another tool wrote is sent as CRLF; a
+// last line without a line end gets CRLF). Files Yubin delivers are
+// already in that form, so their size is the file size.
 
 // normalizedSize returns the POP3 size of the message in r.
 func normalizedSize(r io.Reader) (int64, error) {
-	var buf [32 << 10]byte
-	var n int64
-	var prev byte
-	for {
-		k, err := r.Read(buf[:])
-		for _, b := range buf[:k] {
-			n++
-			if b == '\n' && prev != '\r' {
-				n++
-			}
-			prev = b
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
-	if n > 0 && prev != '\n' {
-		n += 2
-	}
-	return n, nil
+	return io.Copy(io.Discard, storage.CanonicalReader(r, false))
 }
 
 // copyMessage writes the message in r to w in POP3 form (RFC 1939 §3):
@@ -57,7 +33,7 @@ func normalizedSize(r io.Reader) (int64, error) {
 // written, not counting stuffing.
 func copyMessage(w *bufio.Writer, r io.Reader, bodyLines int, stuff bool) (int64, error) {
 	c := &msgCopier{w: w, header: true, limit: bodyLines, stuff: stuff}
-	br := bufio.NewReaderSize(r, 32<<10)
+	br := bufio.NewReaderSize(storage.CanonicalReader(r, false), 32<<10)
 	for !c.done() {
 		b, err := br.ReadByte()
 		if err == io.EOF {

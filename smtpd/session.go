@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"yubin/delivery"
+	"yubin/storage"
 )
 
 // session is one SMTP session: go-smtp creates it at EHLO/HELO and again
@@ -88,7 +89,10 @@ func (s *session) Data(r io.Reader) error {
 	if cs, ok := s.conn.TLSConnectionState(); ok {
 		tlsState = &cs
 	}
-	body := &errReader{r: r}
+	// The one stored form (storage/canonical.go), decided here for MX
+	// and submission alike, DATA and BDAT: bare LF becomes CRLF, a bare
+	// CR refuses the message with 554 5.6.0 (delivery.BareCR).
+	body := &errReader{r: storage.CanonicalReader(r, true)}
 	// The queue outlives the session: a client that drops after DATA
 	// must not interrupt a write that is about to be acknowledged.
 	ctx := context.Background()
@@ -119,6 +123,10 @@ func (s *session) Data(r io.Reader) error {
 // dataError replies to a failure of the client's data stream (size limit,
 // timeout, dropped connection): its own error decides the reply.
 func (s *session) dataError(env delivery.Envelope, err error) error {
+	if errors.Is(err, storage.ErrBareCR) {
+		s.log.Warn("rejected", "queue_id", env.ID, "from", s.from, "reason", "bare CR")
+		return SMTPError(delivery.BareCR(err))
+	}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
 		s.log.Warn("rejected", "queue_id", env.ID, "from", s.from, "reason", se.Message)

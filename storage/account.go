@@ -247,7 +247,9 @@ func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts
 		if err != nil {
 			return "", 0, err
 		}
-		size, err := writeAndSync(ctx, f, r)
+		// The one stored form (canonical.go): what is written is what
+		// IMAP and POP3 send, and its size is the size they announce.
+		size, err := writeAndSync(ctx, f, CanonicalReader(r, false))
 		if err != nil {
 			os.Remove(tmpPath)
 			return "", 0, err
@@ -257,7 +259,8 @@ func (a *Account) Deliver(ctx context.Context, mailbox string, r io.Reader, opts
 }
 
 // DeliverLink delivers the file at src, which the caller has written
-// completely and fsynced and will never change again, by hard-linking it
+// completely, in the canonical form (CanonicalReader), and fsynced and
+// will never change again, by hard-linking it
 // into the mailbox instead of copying it: the queue hands over a spool
 // file this way. Errors are Deliver's; one from the link itself (another
 // file system, a file system without hard links) wraps ErrNoLink, and the

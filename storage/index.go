@@ -422,7 +422,7 @@ func examineFile(dir string, f diskFile) (newFile, bool, error) {
 	nf := newFile{diskFile: f}
 	// The size clients see: with CRLF line ends. A file from another
 	// tool may use bare LFs, so ",S=" is not trusted.
-	size, sizeErr := wireSize(path, f.key)
+	size, sizeErr := wireSize(path)
 	if errors.Is(sizeErr, os.ErrNotExist) {
 		return nf, false, nil
 	}

@@ -223,11 +223,11 @@ func checkMailbox(ctx context.Context, tx *sql.Tx, name, dir string, files map[s
 				Detail: fmt.Sprintf("file has %d bytes, its name says %d", fi.Size(), n)})
 			continue
 		}
-		if size != fi.Size() { // CRLF files: wire size == file size
-			if w, err := wireSize(path, key); err == nil && w != size {
-				problems = append(problems, Problem{Kind: SizeMismatch, Mailbox: name, UID: uid, File: f.rel,
-					Detail: fmt.Sprintf("index says %d bytes, the file is %d", size, w), Repairable: true})
-			}
+		// Read, not statted: a file stored raw by an older Yubin (bare
+		// LFs) has its file size in the index, not its canonical size.
+		if w, err := wireSize(path); err == nil && w != size {
+			problems = append(problems, Problem{Kind: SizeMismatch, Mailbox: name, UID: uid, File: f.rel,
+				Detail: fmt.Sprintf("index says %d bytes, the file is %d", size, w), Repairable: true})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -329,13 +329,13 @@ func (a *Account) fixSizesLocked(ctx context.Context, boxes []string) error {
 			}
 			path := filepath.Join(dir, frel)
 			fi, err := os.Stat(path)
-			if err != nil || fi.Size() == size {
+			if err != nil {
 				continue
 			}
 			if n, ok := sizeFromName(key); ok && n != fi.Size() {
 				continue // truncated: not fixable
 			}
-			if w, err := wireSize(path, key); err == nil && w != size {
+			if w, err := wireSize(path); err == nil && w != size {
 				fixes = append(fixes, fix{name, uid, w})
 			}
 		}

@@ -352,9 +352,13 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "submit: no recipients", Code: 554, Enhanced: "5.5.1"})
 		return
 	}
-	msg := &limitedReader{r: storage.CRLFReader(br), n: s.opts.MaxMessageBytes}
+	// The limit counts what the program gave; the one stored form
+	// (storage/canonical.go) is strict as SMTP is: bare LF becomes CRLF,
+	// a bare CR refuses the message with 554 5.6.0.
+	limited := &limitedReader{r: br, n: s.opts.MaxMessageBytes}
+	msg := storage.CanonicalReader(limited, true)
 	id, err := s.opts.Submitter.Submit(r.Context(), req.From, req.To, msg)
-	if msg.exceeded || errors.Is(err, errTooLarge) {
+	if limited.exceeded || errors.Is(err, errTooLarge) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{
 			Error: fmt.Sprintf("message exceeds the size limit of %d bytes", s.opts.MaxMessageBytes),
 			Code:  552, Enhanced: "5.3.4"})

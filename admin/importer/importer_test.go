@@ -112,7 +112,8 @@ body two
 `,
 		`|Subject: three
 
-last message, no trailing blank line`,
+last message, no trailing blank line
+`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("imported:\n%q\nwant:\n%q", got, want)
