@@ -80,7 +80,6 @@ func FuzzMaildirName(f *testing.F) {
 			}
 		}
 
-
 		canon, err := validateMailboxName(name)
 		if err != nil {
 			if _, err2 := mailboxRel(name); err2 == nil {
