@@ -17,12 +17,13 @@ type postfix struct {
 
 // startPostfix starts a private Postfix for remote.test delivering
 // bob@remote.test and alice@remote.test into Maildirs. It is stopped at
-// cleanup; its log is shown when the test fails. Skipped when Postfix is
+// cleanup; its log is shown when the test fails. mainCF are extra
+// main.cf lines. Skipped when Postfix is
 // not installed (required in CI) or the test does not run as root.
-func startPostfix(t *testing.T) *postfix {
+func startPostfix(t *testing.T, mainCF ...string) *postfix {
 	t.Helper()
 	needTool(t, "postfix")
-	p, err := testpeers.StartPostfix(testpeers.PostfixOptions{Domain: "remote.test", Mailboxes: []string{"bob", "alice"}})
+	p, err := testpeers.StartPostfix(testpeers.PostfixOptions{Domain: "remote.test", Mailboxes: []string{"bob", "alice"}, MainCF: mainCF})
 	checkPeerStart(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -22,6 +22,9 @@ type PostfixOptions struct {
 	// bob@Domain); mail to any other address of Domain is refused with
 	// 550.
 	Mailboxes []string
+	// MainCF are extra main.cf lines ("smtpd_forbid_bare_newline =
+	// reject"), appended after the defaults, so they win.
+	MainCF []string
 }
 
 // Postfix is a private Postfix playing a remote MX: it listens on
@@ -100,6 +103,9 @@ virtual_gid_maps = static:%[3]d
 virtual_minimum_uid = 1
 smtpd_banner = $myhostname ESMTP
 `, dir, opts.Domain, Nobody)
+	for _, l := range opts.MainCF {
+		mainCF += l + "\n"
+	}
 	var vmailbox strings.Builder
 	for _, local := range opts.Mailboxes {
 		fmt.Fprintf(&vmailbox, "%[2]s@%[1]s %[1]s/%[2]s/\n", opts.Domain, local)
