@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
 )
@@ -139,4 +140,28 @@ func parseZoneLine(t *testing.T, line string) (name, value string) {
 		value += q[1]
 	}
 	return name, value
+}
+
+// TestSendmailWireForm: local submission is held to the one wire form as
+// SMTP is: bare LFs (what a Unix program writes) become CRLF, a bare CR
+// refuses the message with 554 5.6.0 and a non-zero exit, and nothing is
+// delivered for it.
+func TestSendmailWireForm(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "")
+	s.addUser("kim@acme.test")
+	out, code := s.sendmail("Subject: smuggler\n\nfirst\r.\r\nMAIL FROM:<evil@acme.test>\r\n", "kim@acme.test")
+	if code == 0 || !strings.Contains(out, "5.6.0") {
+		t.Errorf("bare CR: exit %d, output %q; want a failure naming 5.6.0", code, out)
+	}
+	s.mustMailctl("Subject: fine\n\nbare LF\nlines\n.\nend", "sendmail", "-i", "kim@acme.test")
+	s.waitDelivered("kim@acme.test", 1)
+	s.waitQueueEmpty(30 * time.Second)
+	files := s.newFiles("kim@acme.test")
+	if len(files) != 1 {
+		t.Fatalf("kim has %d messages, want 1", len(files))
+	}
+	if i := firstBareLineEnd([]byte(files[0])); i >= 0 || !strings.HasSuffix(files[0], "\r\n\r\nbare LF\r\nlines\r\n.\r\nend\r\n") {
+		t.Errorf("stored (bare line end at %d):\n%q", i, files[0])
+	}
 }
