@@ -166,11 +166,23 @@ type SMTP struct {
 	MaxConnections int `toml:"max_connections"`
 
 	// MaxConnectionsPerIP is the most concurrent SMTP sessions from one
-	// client IP address. Default: 20.
+	// client: an IPv4 address, or an IPv6 /64 (a host can pick any address
+	// in its /64). Port 25 listeners count together; submission (587 and
+	// 465) counts together, apart from port 25. Default: 20.
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
 
+	// MaxNonMailCommands is how many commands that send no mail (NOOP,
+	// RSET, VRFY, HELP, EXPN, EHLO, STARTTLS, unknown ones) one SMTP or
+	// submission connection may send before a message is accepted; each
+	// accepted message starts the count again. The next command is
+	// answered with 421 4.7.0 and the connection is closed, so a client
+	// cannot hold a connection slot by sending a NOOP now and then.
+	// Default: 50.
+	MaxNonMailCommands int `toml:"max_nonmail_commands"`
+
 	// ReadTimeout is how long to wait for each command, and for the whole
-	// DATA transfer, before dropping the session. Default: "5m".
+	// DATA transfer, before dropping the session (421 4.4.2, and the
+	// connection is closed). Default: "5m".
 	ReadTimeout time.Duration `toml:"read_timeout"`
 
 	// WriteTimeout is how long to wait for the client to take each reply.
@@ -305,8 +317,14 @@ type IMAP struct {
 	MaxMessageBytes int64 `toml:"max_message_bytes"`
 
 	// MaxConnectionsPerIP bounds concurrent IMAP connections from one client
-	// address (a phone and a desktop open several each). Default: 50.
+	// (an IPv4 address or an IPv6 /64; a phone and a desktop open several
+	// each), over all IMAP listeners. Default: 50.
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+
+	// MaxConnections bounds concurrent IMAP connections in total, over all
+	// IMAP listeners; a connection over it gets "* BYE" and is closed.
+	// Default: 1000.
+	MaxConnections int `toml:"max_connections"`
 }
 
 // POP3 configures the POP3 listeners.
@@ -488,6 +506,7 @@ func Default() Config {
 			MaxLineLength:       2000,
 			MaxConnections:      500,
 			MaxConnectionsPerIP: 20,
+			MaxNonMailCommands:  50,
 			ReadTimeout:         5 * time.Minute,
 			WriteTimeout:        time.Minute,
 			ShutdownTimeout:     30 * time.Second,
@@ -498,6 +517,7 @@ func Default() Config {
 			ListenTLS:           []string{"0.0.0.0:993"},
 			MaxMessageBytes:     50 << 20,
 			MaxConnectionsPerIP: 50,
+			MaxConnections:      1000,
 		},
 		POP3: POP3{
 			Listen:    []string{"0.0.0.0:110"},

@@ -102,6 +102,7 @@ func (c Config) validate() []*fieldError {
 	}
 	positive("smtp.max_connections", int64(c.SMTP.MaxConnections))
 	positive("smtp.max_connections_per_ip", int64(c.SMTP.MaxConnectionsPerIP))
+	positive("smtp.max_nonmail_commands", int64(c.SMTP.MaxNonMailCommands))
 	duration("smtp.read_timeout", c.SMTP.ReadTimeout)
 	duration("smtp.write_timeout", c.SMTP.WriteTimeout)
 	duration("smtp.shutdown_timeout", c.SMTP.ShutdownTimeout)
@@ -118,6 +119,7 @@ func (c Config) validate() []*fieldError {
 		bad("imap.max_message_bytes", "must be < 4 GiB")
 	}
 	positive("imap.max_connections_per_ip", int64(c.IMAP.MaxConnectionsPerIP))
+	positive("imap.max_connections", int64(c.IMAP.MaxConnections))
 	positive("auth.max_failures", int64(c.Auth.MaxFailures))
 	duration("auth.failure_window", c.Auth.FailureWindow)
 	duration("auth.failure_delay", c.Auth.FailureDelay)

@@ -118,6 +118,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		MaxLineLength:       cfg.SMTP.MaxLineLength,
 		MaxConnections:      cfg.SMTP.MaxConnections,
 		MaxConnectionsPerIP: cfg.SMTP.MaxConnectionsPerIP,
+		MaxNonMailCommands:  cfg.SMTP.MaxNonMailCommands,
 		ReadTimeout:         cfg.SMTP.ReadTimeout,
 		WriteTimeout:        cfg.SMTP.WriteTimeout,
 		Logger:              log,
