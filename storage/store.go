@@ -31,9 +31,13 @@ var (
 	ErrDomainNotEmpty = errors.New("domain not empty")
 )
 
+// The data directory holds password hashes, DKIM private keys and every
+// user's mail: it and everything in it are for the daemon's user alone
+// (root aside). Local programs submit through maild's submit socket, not
+// through these files.
 const (
-	dirMode  = 0o750
-	fileMode = 0o640
+	dirMode  = 0o700
+	fileMode = 0o600
 )
 
 // Options configures Open.
@@ -64,8 +68,9 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the data directory dataDir: it creates
-// dataDir (0750) and dataDir/mail, opens dataDir/yubin.db and brings its
-// schema up to date.
+// dataDir (0700) and dataDir/mail, opens dataDir/yubin.db (0600) and
+// brings its schema up to date. A data directory or yubin.db left open to
+// the group or others by an older version is closed to them.
 func Open(dataDir string, opts Options) (*Store, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -82,6 +87,9 @@ func Open(dataDir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	if err := restrictMode(abs); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	s := &Store{
 		dir:      abs,
 		mailRoot: filepath.Join(abs, "mail"),
@@ -96,6 +104,9 @@ func Open(dataDir string, opts Options) (*Store, error) {
 	}
 	dbPath := filepath.Join(abs, "yubin.db")
 	if err := own.touch(dbPath); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := restrictMode(dbPath); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	db, err := openSQLite(dbPath, "FULL")
@@ -206,7 +217,24 @@ func (o owner) fix(path string) error {
 	return nil
 }
 
-// mkdir creates path (0750) and any missing parents, chowning each
+// restrictMode takes the group's and others' permissions off path when
+// it has any. Only the owner (or root) may: a data directory that belongs
+// to someone else is left as it is.
+func restrictMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	if err := os.Chmod(path, fi.Mode().Perm()&^0o077); err != nil && !errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("restrict mode of %q: %w", path, err)
+	}
+	return nil
+}
+
+// mkdir creates path (0700) and any missing parents, chowning each
 // directory it creates. An existing directory is left alone.
 func (o owner) mkdir(path string) error {
 	fi, err := os.Stat(path)
@@ -233,7 +261,7 @@ func (o owner) mkdir(path string) error {
 	return o.fix(path)
 }
 
-// touch creates an empty file (0640) if it does not exist and chowns it.
+// touch creates an empty file (0600) if it does not exist and chowns it.
 func (o owner) touch(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if errors.Is(err, os.ErrExist) {
