@@ -295,11 +295,22 @@ type DNS struct {
 	Resolver string `toml:"resolver"`
 }
 
-// Control configures the control socket mailctl uses to reach maild.
+// Control configures the sockets local programs use to reach maild.
+// Administering and submitting are apart: the control socket can delete
+// queued mail, so only root and maild's user may use it; sendmail only
+// needs the submit socket.
 type Control struct {
-	// Socket is the Unix socket path (mode 0660). Default:
+	// Socket is the control socket mailctl's live commands (queue, route,
+	// status) use: mode 0600, for root and maild's user only. Default:
 	// "/run/yubin/control.sock"; with --dev, data_dir/control.sock.
 	Socket string `toml:"socket"`
+
+	// SubmitSocket is the socket sendmail hands messages to, and the only
+	// thing it accepts: mode 0660, group yubin-submit (when the group
+	// exists). Add a local user or service to yubin-submit to let it send
+	// mail; "" turns local submission off. Default:
+	// "/run/yubin/submit.sock"; with --dev, data_dir/submit.sock.
+	SubmitSocket string `toml:"submit_socket"`
 }
 
 // IMAP configures the IMAP listeners.
@@ -547,7 +558,7 @@ func Default() Config {
 			Rspamd: RspamdFilter{MaxBytes: 2 << 20, Timeout: 30 * time.Second, FailOpen: true},
 			Milter: MilterFilter{Timeout: 30 * time.Second},
 		},
-		Control: Control{Socket: "/run/yubin/control.sock"},
+		Control: Control{Socket: "/run/yubin/control.sock", SubmitSocket: "/run/yubin/submit.sock"},
 		HTTP: HTTP{
 			Listen:        []string{"0.0.0.0:80"},
 			ListenTLS:     []string{"0.0.0.0:443"},
@@ -590,6 +601,7 @@ func Dev(dataDir string) Config {
 	c.Submission.Listen = []string{"127.0.0.1:2587"}
 	c.Submission.ListenTLS = []string{"127.0.0.1:2465"}
 	c.Control.Socket = filepath.Join(dataDir, "control.sock")
+	c.Control.SubmitSocket = filepath.Join(dataDir, "submit.sock")
 	c.HTTP.Listen = []string{"127.0.0.1:8080"}
 	c.HTTP.ListenTLS = []string{"127.0.0.1:8443"}
 	c.Auth.PlaintextOnLoopback = true
