@@ -306,11 +306,15 @@ type Control struct {
 	Socket string `toml:"socket"`
 
 	// SubmitSocket is the socket sendmail hands messages to, and the only
-	// thing it accepts: mode 0660, group yubin-submit (when the group
-	// exists). Add a local user or service to yubin-submit to let it send
+	// thing it accepts: mode 0660, group SubmitGroup (when the group
+	// exists). Add a local user or service to that group to let it send
 	// mail; "" turns local submission off. Default:
 	// "/run/yubin/submit.sock"; with --dev, data_dir/submit.sock.
 	SubmitSocket string `toml:"submit_socket"`
+
+	// SubmitGroup is the group (name or numeric id) given the submit
+	// socket. Default: "yubin-submit", which the packages create.
+	SubmitGroup string `toml:"submit_group"`
 }
 
 // IMAP configures the IMAP listeners.
@@ -558,7 +562,7 @@ func Default() Config {
 			Rspamd: RspamdFilter{MaxBytes: 2 << 20, Timeout: 30 * time.Second, FailOpen: true},
 			Milter: MilterFilter{Timeout: 30 * time.Second},
 		},
-		Control: Control{Socket: "/run/yubin/control.sock", SubmitSocket: "/run/yubin/submit.sock"},
+		Control: Control{Socket: "/run/yubin/control.sock", SubmitSocket: "/run/yubin/submit.sock", SubmitGroup: "yubin-submit"},
 		HTTP: HTTP{
 			Listen:        []string{"0.0.0.0:80"},
 			ListenTLS:     []string{"0.0.0.0:443"},

@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// SubmitGroup is the group given the submit socket when it exists: its
-// members (and root and the daemon's user) may hand messages to maild with
-// sendmail, and nothing else.
+// SubmitGroup is the default group of the submit socket
+// (control.submit_group): its members (and root and the daemon's user)
+// may hand messages to maild with sendmail, and nothing else.
 const SubmitGroup = "yubin-submit"
 
 // Socket modes: the control socket (queue control, routing, status) is for
@@ -28,9 +28,9 @@ const (
 // parent directory (0755: each socket guards itself) when missing, removes
 // a stale socket left by a crashed maild (but refuses when another maild
 // answers on it, or when path is not a socket), and gives the socket mode
-// and, when group is not "" and exists, that group (best effort: a process
-// that may not chown keeps its own group). Closing the listener removes
-// the socket.
+// and, when group is not "" and exists (a name, or a numeric gid), that
+// group (best effort: a process that may not chown keeps its own group).
+// Closing the listener removes the socket.
 func Listen(path string, mode fs.FileMode, group string) (net.Listener, error) {
 	if path == "" {
 		return nil, errors.New("control socket: no path configured")
@@ -60,12 +60,24 @@ func Listen(path string, mode fs.FileMode, group string) (net.Listener, error) {
 		l.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	if group != "" {
-		if g, err := user.LookupGroup(group); err == nil {
-			if gid, err := strconv.Atoi(g.Gid); err == nil {
-				os.Lchown(path, -1, gid) // best effort, see above
-			}
-		}
+	if gid, ok := lookupGroup(group); ok {
+		os.Lchown(path, -1, gid) // best effort, see above
 	}
 	return l, nil
+}
+
+// lookupGroup returns the gid of a group name or numeric id.
+func lookupGroup(group string) (int, bool) {
+	if group == "" {
+		return 0, false
+	}
+	if gid, err := strconv.Atoi(group); err == nil && gid >= 0 {
+		return gid, true
+	}
+	g, err := user.LookupGroup(group)
+	if err != nil {
+		return 0, false
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	return gid, err == nil
 }

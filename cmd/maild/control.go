@@ -37,7 +37,7 @@ func (d *daemon) setupControl() error {
 	if d.cfg.Control.SubmitSocket == "" {
 		return nil
 	}
-	sl, err := control.Listen(d.cfg.Control.SubmitSocket, control.SubmitMode, control.SubmitGroup)
+	sl, err := control.Listen(d.cfg.Control.SubmitSocket, control.SubmitMode, d.cfg.Control.SubmitGroup)
 	if err != nil {
 		return err
 	}
