@@ -153,7 +153,15 @@ func (s *session) Reset() {
 	s.to = nil
 }
 
-func (s *session) Logout() error { return nil }
+// Logout is called when the connection ends and, after STARTTLS, once the
+// TLS layer is in place: the non-mail limit's 421 goes through it from
+// then on, even before the next EHLO.
+func (s *session) Logout() error {
+	if s.tracked != nil {
+		s.tracked.setTop(s.conn.Conn())
+	}
+	return nil
+}
 
 // credit hands replies of a mail transaction back to the non-mail count
 // (see trackedConn).

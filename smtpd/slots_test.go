@@ -132,6 +132,37 @@ func TestNonMailCommandFloodClosesTLS(t *testing.T) {
 	}
 }
 
+// After STARTTLS (and no new EHLO) the 421 comes through TLS too.
+func TestNonMailCommandFloodClosesAfterSTARTTLS(t *testing.T) {
+	t.Parallel()
+	addr := testServer(t, Options{TLS: selfSigned(t), MaxNonMailCommands: 8})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := dialSMTP(t, c)
+	cl.cmd("EHLO client.test")
+	if r := cl.cmd("STARTTLS"); !strings.HasPrefix(r, "220 ") {
+		t.Fatalf("STARTTLS: %q", r)
+	}
+	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	cl = &smtpClient{t: t, c: tc, r: bufio.NewReader(tc)}
+	var got []string
+	for range 20 {
+		r := cl.cmd("NOOP")
+		got = append(got, r)
+		if !strings.HasPrefix(r, "250 ") {
+			break
+		}
+	}
+	if last := got[len(got)-1]; !strings.HasPrefix(last, "421 4.7.0 ") {
+		t.Fatalf("NOOP replies under STARTTLS %q, want 421 4.7.0 at the end", got)
+	}
+}
+
 // A client that stops in the middle of DATA gets 421 4.4.2 and the
 // connection is closed, not left reading the rest as commands.
 func TestDataTimeoutCloses(t *testing.T) {
