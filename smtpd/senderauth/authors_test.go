@@ -95,7 +95,7 @@ func TestParseAuthorsFields(t *testing.T) {
 // nxResolver answers NXDOMAIN to everything.
 type nxResolver struct{}
 
-func nx(name string) error { return &net.DNSError{Err: "no such host", Name: name, IsNotFound: true} }
+func nx(name string) error                                                 { return &net.DNSError{Err: "no such host", Name: name, IsNotFound: true} }
 func (nxResolver) LookupTXT(_ context.Context, n string) ([]string, error) { return nil, nx(n) }
 func (nxResolver) LookupMX(_ context.Context, n string) ([]*net.MX, error) { return nil, nx(n) }
 func (nxResolver) LookupIPAddr(_ context.Context, n string) ([]net.IPAddr, error) {
