@@ -187,7 +187,7 @@ func TestSieveInvalidFolder(t *testing.T) {
 	out, err := exec.Command(py, "-c", `
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], timeout=30)
-db.execute("INSERT INTO sieve_scripts (local, domain, script, updated) VALUES ('ann', 'acme.test', ?, ?)", (sys.argv[2], int(time.time())))
+db.execute("INSERT OR REPLACE INTO sieve_scripts (local, domain, script, updated) VALUES ('ann', 'acme.test', ?, ?)", (sys.argv[2], int(time.time())))
 db.commit()
 `, filepath.Join(s.dataDir, "yubin.db"), script).CombinedOutput()
 	if err != nil {
