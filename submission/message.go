@@ -115,7 +115,7 @@ func (p *Policy) prepare(ctx context.Context, user, from string, msg io.Reader) 
 		var ae *senderauth.AuthorError
 		public := "Malformed originator field"
 		if errors.As(err, &ae) {
-			public = "Malformed " + ae.Reason
+			public = ae.Reason
 		}
 		return nil, &delivery.Error{Code: 554, Enhanced: [3]int{5, 6, 0}, Public: public, Err: err}
 	}
