@@ -63,6 +63,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return s.reject("mail", err, "from", from)
 	}
 	s.from, s.hasFrom = from, true
+	s.state.MailFrom = from
 	s.to = s.to[:0]
 	return nil
 }
@@ -150,6 +151,7 @@ func (s *session) dataError(env delivery.Envelope, err error) error {
 
 func (s *session) Reset() {
 	s.from, s.hasFrom = "", false
+	s.state.MailFrom = ""
 	s.to = nil
 }
 

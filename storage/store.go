@@ -45,6 +45,10 @@ type Options struct {
 	// Logger receives warnings about skipped alias targets, index
 	// rebuilds and similar events. Nil discards them.
 	Logger *slog.Logger
+	// Postmaster is where Resolve sends postmaster@ of a local domain
+	// that has no postmaster user or alias: a full address. "" sends it
+	// to the domain's first user. See Resolve.
+	Postmaster string
 }
 
 // Store is the directory database plus the Maildir tree under one data
@@ -56,9 +60,11 @@ type Store struct {
 	db       *sql.DB
 	log      *slog.Logger
 	own      owner
-	hostname string // sanitised for Maildir unique names
-	pid      int
-	counter  atomic.Uint64
+	// postmaster is Options.Postmaster.
+	postmaster string
+	hostname   string // sanitised for Maildir unique names
+	pid        int
+	counter    atomic.Uint64
 
 	mu       sync.Mutex
 	accounts map[string]*Account // key: Address.String()
@@ -91,13 +97,14 @@ func Open(dataDir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Store{
-		dir:      abs,
-		mailRoot: filepath.Join(abs, "mail"),
-		log:      logger,
-		own:      own,
-		hostname: sanitizeHostname(),
-		pid:      os.Getpid(),
-		accounts: make(map[string]*Account),
+		dir:        abs,
+		mailRoot:   filepath.Join(abs, "mail"),
+		log:        logger,
+		own:        own,
+		postmaster: opts.Postmaster,
+		hostname:   sanitizeHostname(),
+		pid:        os.Getpid(),
+		accounts:   make(map[string]*Account),
 	}
 	if err := own.mkdir(s.mailRoot); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)

@@ -231,6 +231,12 @@ type Delivery struct {
 	// (MX) and its SPF must allow us. "" uses hostname. Default: "".
 	SRSDomain string `toml:"srs_domain"`
 
+	// Postmaster is where mail to postmaster@ of a local domain goes when
+	// that domain has no postmaster user or alias (RFC 5321 §4.5.1: every
+	// domain must accept it): a full address, local or remote. "" sends
+	// it to the domain's first user (the oldest account). Default: "".
+	Postmaster string `toml:"postmaster"`
+
 	// RemotePort is the TCP port of remote MX hosts. Only tests change it.
 	// Default: 25.
 	RemotePort int `toml:"remote_port"`

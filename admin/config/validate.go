@@ -78,6 +78,9 @@ func (c Config) validate() []*fieldError {
 	if c.TLS.ACME && (c.TLS.CertFile != "" || c.TLS.KeyFile != "") {
 		bad("tls.acme", "cannot be used with tls.cert_file and tls.key_file")
 	}
+	if p := c.Delivery.Postmaster; p != "" && (!strings.Contains(p, "@") || strings.ContainsAny(p, " \t\r\n<>,")) {
+		bad("delivery.postmaster", "%q is not an email address", p)
+	}
 	if c.TLS.ACMEEmail != "" && !strings.Contains(c.TLS.ACMEEmail, "@") {
 		bad("tls.acme_email", "%q is not an email address", c.TLS.ACMEEmail)
 	}
