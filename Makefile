@@ -3,12 +3,19 @@ GO ?= go
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: all build dev test lint fuzz deps clean
+.PHONY: all build dev test lint fuzz deps build-deps install-pkgs clean
 
-# Commands the build and the tests use; each is also its Debian package.
-DEPS = gcc git swaks python3 curl fetchmail
-# Packages whose command name differs: dovecot (dovecot-imapd).
-DEPS_PKGS = dovecot:dovecot-imapd
+# Debian packages: BUILD_DEPS build maild (cgo SQLite); DEPS are every
+# tool and peer the tests run (swaks with its TLS modules, Postfix as a
+# remote MX, Dovecot, spamd, clamd, fetchmail, python3-dkim, the package
+# tools). `make test` installs whatever is missing (as root, apt-get), so a
+# fresh Debian 12 machine with only Go gets a full run; with CI set, a test
+# whose tool is still missing fails instead of skipping.
+BUILD_DEPS = gcc libc6-dev git
+DEPS = $(BUILD_DEPS) make curl ca-certificates python3 python3-dkim \
+	swaks libnet-ssleay-perl libio-socket-ssl-perl fetchmail dovecot-imapd \
+	postfix spamassassin spamd gpg-agent clamav-daemon iproute2 util-linux \
+	rpm lintian fail2ban gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 
 all: build
 
@@ -17,7 +24,7 @@ build:
 
 # Start the embedded development server (loopback, unprivileged ports,
 # demo domain, self-signed TLS, state in ./var).
-dev: deps
+dev: build-deps
 	$(GO) run ./cmd/maild --dev
 
 # The whole suite: static checks, unit and end-to-end tests, short fuzz runs.
@@ -33,25 +40,43 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# Each fuzz target runs briefly; the corpus in testdata/fuzz is kept.
+# Each fuzz target runs briefly; the corpus in testdata/fuzz is kept. Go
+# 1.26's coordinator can report a bare "context deadline exceeded" when
+# -fuzztime ends while a worker is busy (go.dev/issue/75804, fixed in Go
+# 1.27): that run found nothing, so it counts as passed once the corpus
+# replays cleanly. Any failing input, panic or other error still fails.
 FUZZ_TARGETS = storage:FuzzParseAddress storage:FuzzMaildirName storage:FuzzCRLF imapd:FuzzMessage pop3d:FuzzCommand pop3d:FuzzSession pop3d:FuzzMessage admin/config:FuzzLoad admin/web:FuzzAutodiscover delivery:FuzzDSNHeaders delivery:FuzzSpamHeader smtpd/senderauth:FuzzHeaderFrom delivery:FuzzSieve
 
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $$t"; \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./$${t%%:*}/ || exit 1; \
+	@log=$$(mktemp); trap 'rm -f $$log' EXIT; for t in $(FUZZ_TARGETS); do \
+		pkg=./$${t%%:*}/; name=$${t#*:}; echo "fuzz $$t"; \
+		if $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg >$$log 2>&1; then \
+			tail -n 3 $$log; continue; fi; \
+		cat $$log; \
+		if grep -q 'context deadline exceeded' $$log && ! grep -qE 'Failing input written|panic:|fuzzing process hung' $$log; then \
+			echo "fuzz $$t: Go's -fuzztime deadline race (go.dev/issue/75804), no failing input; replaying the corpus"; \
+			$(GO) test -count=1 -run "^$$name$$" $$pkg || exit 1; \
+		else exit 1; fi; \
 	done
 
-# Install what is missing (as root, with apt-get); otherwise say what is.
+# Install the missing Debian packages (as root, with apt-get); otherwise
+# say what is missing. build-deps is what `make dev` needs.
 deps:
-	@missing=""; for c in $(DEPS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
-	for cp in $(DEPS_PKGS); do command -v $${cp%%:*} >/dev/null || missing="$$missing $${cp#*:}"; done; \
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS)"
+
+build-deps:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(BUILD_DEPS)"
+
+install-pkgs:
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done | tr '\n' ' '); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing:$$missing"; \
+			echo "installing: $$missing"; \
+			echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections; \
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-		else echo "missing:$$missing (apt-get install$$missing)"; fi; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+		else echo "missing Debian packages: $$missing (as root: apt-get install $$missing)"; \
+			if [ -n "$$CI" ]; then exit 1; fi; fi; \
 	fi
 
 clean:

@@ -411,7 +411,8 @@ func (e *events) add(s string) {
 }
 
 // wait returns the events received so far once there are n of them, or
-// after a timeout; it then waits a little longer to catch extra events.
+// after a timeout. It does not wait for more: an unexpected extra event
+// stays in the log and fails the next wait's or take's comparison.
 func (e *events) wait(n int) []string {
 	deadline := time.After(5 * time.Second)
 	for {
@@ -427,7 +428,6 @@ func (e *events) wait(n int) []string {
 			return e.take()
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
 	return e.take()
 }
 

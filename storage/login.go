@@ -37,7 +37,7 @@ type LoginGuard struct {
 	opts  LoginOptions
 
 	mu     sync.Mutex
-	byIP   map[netip.Addr][]time.Time
+	byIP   map[string][]time.Time // by ClientKey
 	byUser map[string][]time.Time
 }
 
@@ -65,7 +65,7 @@ func NewLoginGuard(s *Store, opts LoginOptions) *LoginGuard {
 			}
 		}
 	}
-	return &LoginGuard{store: s, opts: opts, byIP: map[netip.Addr][]time.Time{}, byUser: map[string][]time.Time{}}
+	return &LoginGuard{store: s, opts: opts, byIP: map[string][]time.Time{}, byUser: map[string][]time.Time{}}
 }
 
 // Login authenticates user with password for a client at remote. It returns
@@ -104,7 +104,7 @@ func (g *LoginGuard) blocked(ip netip.Addr, user string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	cutoff := g.opts.Now().Add(-g.opts.Window)
-	return len(prune(g.byIP, ip, cutoff)) >= g.opts.MaxFailures ||
+	return len(prune(g.byIP, ClientKey(ip), cutoff)) >= g.opts.MaxFailures ||
 		len(prune(g.byUser, user, cutoff)) >= g.opts.MaxFailures
 }
 
@@ -113,9 +113,10 @@ func (g *LoginGuard) failed(ip netip.Addr, user string) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.opts.Now()
-	g.byIP[ip] = append(g.byIP[ip], now)
+	k := ClientKey(ip)
+	g.byIP[k] = append(g.byIP[k], now)
 	g.byUser[user] = append(g.byUser[user], now)
-	return max(len(g.byIP[ip]), len(g.byUser[user]))
+	return max(len(g.byIP[k]), len(g.byUser[user]))
 }
 
 // succeeded forgets the address's failures: a user who mistyped once is
@@ -124,7 +125,7 @@ func (g *LoginGuard) failed(ip netip.Addr, user string) int {
 func (g *LoginGuard) succeeded(ip netip.Addr) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	delete(g.byIP, ip)
+	delete(g.byIP, ClientKey(ip))
 }
 
 // prune drops failures older than cutoff from m[k] and returns the rest.

@@ -31,7 +31,7 @@ func mountSmallFS(t *testing.T, size string) string {
 	}
 	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput()
 	if err != nil {
-		t.Skipf("disk-full test needs a small filesystem and cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): %v: %s", err, strings.TrimSpace(string(out)))
+		skipOrFail(t, "disk-full test needs a small filesystem and cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
@@ -127,9 +127,7 @@ func (s *server) storedIDs(addr string) map[string]int {
 // be delivered, and once the space is freed service resumes by itself.
 func TestDiskFull(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("disk-full test mounts a tmpfs, which needs root")
-	}
+	needRoot(t, "the disk-full test mounts a tmpfs")
 	dir := mountSmallFS(t, "8m")
 	start := time.Now()
 	s := startServer(t, dir)

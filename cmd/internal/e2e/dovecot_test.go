@@ -17,13 +17,13 @@ import (
 // dovecot is a private Dovecot instance (see testpeers.Dovecot) for one
 // test.
 type dovecot struct {
-	t *testing.T
+	t testing.TB
 	*testpeers.Dovecot
 }
 
 // startDovecot starts Dovecot on maildir, with no listeners, only
 // doveadm; see startDovecotPeer.
-func startDovecot(t *testing.T, maildir string) *dovecot {
+func startDovecot(t testing.TB, maildir string) *dovecot {
 	t.Helper()
 	return startDovecotPeer(t, testpeers.DovecotOptions{Maildir: maildir})
 }
@@ -31,7 +31,7 @@ func startDovecot(t *testing.T, maildir string) *dovecot {
 // startDovecotPeer starts Dovecot with opts and stops it when the test
 // ends, printing its log if the test failed. Skipped when Dovecot is not
 // installed (required in CI) or the test does not run as root.
-func startDovecotPeer(t *testing.T, opts testpeers.DovecotOptions) *dovecot {
+func startDovecotPeer(t testing.TB, opts testpeers.DovecotOptions) *dovecot {
 	t.Helper()
 	needTool(t, "dovecot")
 	needTool(t, "doveadm")
@@ -70,9 +70,7 @@ func TestDovecotInterop(t *testing.T) {
 	t.Parallel()
 	needTool(t, "dovecot")
 	needTool(t, "doveadm")
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to give the Maildir to Dovecot's unprivileged user")
-	}
+	needRoot(t, "give the Maildir to Dovecot's unprivileged user")
 	// A data directory owned by nobody: maild, running as root, gives
 	// every file it creates to the data directory's owner, as it does for
 	// the yubin user in production, so Dovecot (as nobody) can use them.

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 
 // server is one running maild.
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	config  string
 	cmd     *exec.Cmd
@@ -75,7 +75,7 @@ var baseConfig = []string{
 // startServer starts maild --dev on dataDir (a new temp dir when "") with
 // baseConfig, where each override ("key = value", dotted key) replaces
 // the line of the same key or is added.
-func startServer(t *testing.T, dataDir string, overrides ...string) *server {
+func startServer(t testing.TB, dataDir string, overrides ...string) *server {
 	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
@@ -307,7 +307,7 @@ func (l *logSink) count(match func(logEntry) bool) int {
 }
 
 // wait returns the first entry matching, waiting up to timeout.
-func (l *logSink) wait(t *testing.T, timeout time.Duration, match func(logEntry) bool) logEntry {
+func (l *logSink) wait(t testing.TB, timeout time.Duration, match func(logEntry) bool) logEntry {
 	t.Helper()
 	var found logEntry
 	l.waitCount(t, timeout, 1, func(e logEntry) bool {
@@ -320,7 +320,7 @@ func (l *logSink) wait(t *testing.T, timeout time.Duration, match func(logEntry)
 }
 
 // waitCount waits until n entries match.
-func (l *logSink) waitCount(t *testing.T, timeout time.Duration, n int, match func(logEntry) bool) {
+func (l *logSink) waitCount(t testing.TB, timeout time.Duration, n int, match func(logEntry) bool) {
 	t.Helper()
 	timer := time.AfterFunc(timeout, func() {
 		l.mu.Lock()
@@ -352,7 +352,7 @@ func (l *logSink) waitCount(t *testing.T, timeout time.Duration, n int, match fu
 
 // waitFor re-checks cond each time maild logs a line, until it holds or
 // timeout passes. cond runs without the sink's lock.
-func (l *logSink) waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func (l *logSink) waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	timer := time.AfterFunc(timeout, func() {

@@ -19,9 +19,7 @@ import (
 // server's certificate is self-signed.
 func curl(t *testing.T, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl not installed")
-	}
+	needTool(t, "curl")
 	out, err := exec.Command("curl", append([]string{"-sS", "-k", "--max-time", "30"}, args...)...).Output()
 	if err != nil {
 		t.Fatalf("curl %s: %v", strings.Join(args, " "), err)

@@ -22,7 +22,7 @@ import (
 // startDovecotIMAP starts Dovecot serving IMAP (plaintext, loopback) on
 // maildir for user "old" with password "old-pw", its Archives folder
 // marked \Archive. The directories above maildir are made traversable.
-func startDovecotIMAP(t *testing.T, maildir string) *dovecot {
+func startDovecotIMAP(t testing.TB, maildir string) *dovecot {
 	t.Helper()
 	traversable(filepath.Dir(maildir))
 	return startDovecotPeer(t, testpeers.DovecotOptions{Maildir: maildir, IMAP: true, Password: "old-pw", Config: `namespace inbox {
@@ -111,9 +111,7 @@ func TestImportFromDovecotIMAP(t *testing.T) {
 	t.Parallel()
 	needTool(t, "dovecot")
 	needTool(t, "doveadm")
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run Dovecot's services as nobody")
-	}
+	needRoot(t, "run Dovecot's services as nobody")
 	src := filepath.Join(t.TempDir(), "old")
 	fillOldMaildir(t, src)
 	d := startDovecotIMAP(t, src)
@@ -182,39 +180,50 @@ func TestImportFromDovecotIMAP(t *testing.T) {
 	}
 }
 
-// TestImportMeasure measures import and backup speed on a larger
-// mailbox. Run with YUBIN_MEASURE=<messages> (e.g. 5000).
-func TestImportMeasure(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv("YUBIN_MEASURE"))
-	if n == 0 {
-		t.Skip("set YUBIN_MEASURE=<messages> to measure")
+// BenchmarkImport measures importing a larger mailbox (from a real
+// Dovecot over IMAP and from a Maildir) and backing it up. Each iteration
+// imports YUBIN_IMPORT_MESSAGES messages (default 2000) of about 10 KB:
+//
+//	go test -run '^$' -bench Import -benchtime 1x ./cmd/internal/e2e/
+func BenchmarkImport(b *testing.B) {
+	n, _ := strconv.Atoi(os.Getenv("YUBIN_IMPORT_MESSAGES"))
+	if n <= 0 {
+		n = 2000
 	}
-	needTool(t, "dovecot")
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	src := filepath.Join(t.TempDir(), "old")
+	needTool(b, "dovecot")
+	needRoot(b, "Dovecot's services run as nobody")
+	src := filepath.Join(b.TempDir(), "old")
 	body := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit sed do.\n", 150) // ~10 KB
 	for i := range n {
 		folder := []string{"", ".Sent", ".Archives"}[i%3]
 		p := filepath.Join(src, folder, "cur", fmt.Sprintf("%d.M%dP1.old:2,S", 1500000000+i, i))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.MkdirAll(filepath.Join(src, folder, "new"), 0o755)
-		os.MkdirAll(filepath.Join(src, folder, "tmp"), 0o755)
-		os.WriteFile(p, []byte(fmt.Sprintf("Subject: m%d\nMessage-ID: <m%d@old.test>\n\n%s", i, i, body)), 0o644)
+		for _, d := range []string{filepath.Dir(p), filepath.Join(src, folder, "new"), filepath.Join(src, folder, "tmp")} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("Subject: m%d\nMessage-ID: <m%d@old.test>\n\n%s", i, i, body)), 0o644); err != nil {
+			b.Fatal(err)
+		}
 	}
 	exec.Command("chown", "-R", fmt.Sprint(testpeers.Nobody)+":"+fmt.Sprint(testpeers.Nobody), src).Run()
-	d := startDovecotIMAP(t, src)
-	s := startServer(t, "")
-	s.addUser("ann@acme.test")
-	s.addUser("bob@acme.test")
-	out := s.mustMailctl("old-pw\n", "import", "imap", "--from", "imap://old@"+d.Addr(), "--to", "ann@acme.test", "--password-stdin", "--allow-plaintext")
-	t.Logf("IMAP import: %s", out)
-	out = s.mustMailctl("", "import", "maildir", src, "--to", "bob@acme.test")
-	t.Logf("maildir import: %s", out)
-	for _, args := range [][]string{{"backup", filepath.Join(t.TempDir(), "b1")}, {"backup", "--copy", filepath.Join(t.TempDir(), "b2")}} {
-		start := time.Now()
-		out := s.mustMailctl("", args...)
-		t.Logf("%v: %s (wall %s)", args, out, time.Since(start))
+	d := startDovecotIMAP(b, src)
+	s := startServer(b, "")
+	b.ResetTimer()
+	for i := range b.N {
+		imapUser, dirUser := fmt.Sprintf("ann%d@acme.test", i), fmt.Sprintf("bob%d@acme.test", i)
+		s.addUser(imapUser)
+		s.addUser(dirUser)
+		timed := func(what string, stdin string, args ...string) {
+			start := time.Now()
+			out := s.mustMailctl(stdin, args...)
+			el := time.Since(start)
+			b.ReportMetric(float64(n)/el.Seconds(), what+"-msgs/s")
+			b.Logf("%s: %s (wall %s)", what, strings.TrimSpace(out), el)
+		}
+		timed("imap-import", "old-pw\n", "import", "imap", "--from", "imap://old@"+d.Addr(), "--to", imapUser, "--password-stdin", "--allow-plaintext")
+		timed("maildir-import", "", "import", "maildir", src, "--to", dirUser)
+		timed("backup", "", "backup", filepath.Join(b.TempDir(), "b"))
+		timed("backup-copy", "", "backup", "--copy", filepath.Join(b.TempDir(), "c"))
 	}
 }

@@ -323,7 +323,7 @@ func TestPOP3DeletionSeenByIMAP(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "")
 	if s.addrs["imaps"] == "" {
-		t.Skip("maild does not serve IMAP yet")
+		t.Fatal("maild serves no IMAPS listener")
 	}
 	user := "ivy@acme.test"
 	s.addUser(user)

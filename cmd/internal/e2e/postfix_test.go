@@ -38,10 +38,10 @@ func startPostfix(t *testing.T, mainCF ...string) *postfix {
 
 // checkPeerStart ends the test when a peer did not start: skipped when it
 // cannot run here (testpeers.ErrUnavailable), failed on any other error.
-func checkPeerStart(t *testing.T, err error) {
+func checkPeerStart(t testing.TB, err error) {
 	t.Helper()
 	if errors.Is(err, testpeers.ErrUnavailable) {
-		t.Skip(err)
+		skipOrFail(t, "%v", err)
 	}
 	if err != nil {
 		t.Fatal(err)

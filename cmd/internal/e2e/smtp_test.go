@@ -331,15 +331,3 @@ func TestTwoHundredMessagesTenConnections(t *testing.T) {
 		t.Errorf("got %d files with %d distinct messages, want 200", len(files), len(seen))
 	}
 }
-
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI (.ci/run installs it): %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
