@@ -206,7 +206,7 @@ func TestDeliver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if filepath.Base(filepath.Dir(m.Path)) != "cur" || !strings.HasSuffix(m.Path, ",S=1:2,S") {
+	if filepath.Base(filepath.Dir(m.Path)) != "cur" || !strings.HasSuffix(m.Path, ",S=3:2,S") { // "x\r\n"
 		t.Errorf("flagged delivery path %q", m.Path)
 	}
 	if !slices.Equal(m.Flags, []string{"$Label1", `\Seen`}) || !m.InternalDate.Equal(date) {
@@ -245,14 +245,15 @@ func TestDeliverErrorLeavesNothing(t *testing.T) {
 func TestDeliverLarge(t *testing.T) {
 	t.Parallel()
 	_, a := newTestAccount(t, 0)
-	body := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
+	body := bytes.Repeat([]byte("0123456789abcde\n"), 64<<10) // 1 MiB
 	m, err := a.Deliver(t.Context(), "INBOX", bytes.NewReader(body), DeliverOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(m.Path)
-	if err != nil || !bytes.Equal(got, body) {
-		t.Errorf("large message differs (%d bytes, %v)", len(got), err)
+	// Stored in the one wire form: every LF became CRLF.
+	if want := bytes.ReplaceAll(body, []byte("\n"), []byte("\r\n")); err != nil || !bytes.Equal(got, want) || m.Size != int64(len(want)) {
+		t.Errorf("large message differs (%d bytes, size %d, %v)", len(got), m.Size, err)
 	}
 }
 
@@ -412,10 +413,11 @@ func TestRescan(t *testing.T) {
 	if msgs[0].UID != m1.UID || msgs[1].Key != "1700000000.M1P1.other" || msgs[2].Key != "1700000001.M2P1.other,S=4" {
 		t.Errorf("order after rescan: %+v", msgs)
 	}
-	if msgs[1].Size != 7 || len(msgs[1].Flags) != 0 || msgs[1].InternalDate.Unix() != 1700000000 {
+	// Sizes are of the one wire form: the last line gets its CRLF.
+	if msgs[1].Size != 9 || len(msgs[1].Flags) != 0 || msgs[1].InternalDate.Unix() != 1700000000 {
 		t.Errorf("hand-made new/ file: %+v", msgs[1])
 	}
-	if msgs[2].Size != 4 || !slices.Equal(msgs[2].Flags, []string{`\Seen`}) {
+	if msgs[2].Size != 6 || !slices.Equal(msgs[2].Flags, []string{`\Seen`}) {
 		t.Errorf("hand-made cur/ file: %+v", msgs[2])
 	}
 	st, _ := a.Status(ctx, "INBOX")

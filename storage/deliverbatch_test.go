@@ -287,7 +287,7 @@ func TestDeliverBatchOneFailure(t *testing.T) {
 		case 4:
 			return "Junk", "junk\r\n", DeliverOptions{}
 		case 7:
-			return Inbox, strings.Repeat("x", 4242), DeliverOptions{}
+			return Inbox, strings.Repeat("x", 4240) + "\r\n", DeliverOptions{}
 		}
 		return Inbox, fmt.Sprintf("message %d\r\n", i), DeliverOptions{}
 	})
@@ -315,7 +315,7 @@ func TestDeliverBatchOneFailure(t *testing.T) {
 		}
 	}
 	// A lone delivery (no savepoint) fails the same way.
-	if _, err := a.Deliver(t.Context(), Inbox, strings.NewReader(strings.Repeat("x", 4242)), DeliverOptions{}); err == nil || !strings.Contains(err.Error(), "injected") {
+	if _, err := a.Deliver(t.Context(), Inbox, strings.NewReader(strings.Repeat("x", 4240)+"\r\n"), DeliverOptions{}); err == nil || !strings.Contains(err.Error(), "injected") {
 		t.Errorf("lone delivery with a refused row: %v", err)
 	}
 	m, err := a.Deliver(t.Context(), Inbox, strings.NewReader("last\r\n"), DeliverOptions{})
