@@ -61,7 +61,8 @@
 //
 //	queue/tmp/<id>     being written; removed at start (never acknowledged)
 //	queue/tmp/free.*   emptied spool files kept for reuse (kept at start)
-//	queue/spool/<id>   acknowledged message bytes, exactly as received,
+//	queue/spool/<id>   acknowledged message bytes in the one stored form
+//	                   (storage.CanonicalReader: CRLF line ends),
 //	                   after the delivery header when there is one
 //	queue/queue.db     messages (with delay_notified and the delivery
 //	                   header's length, prefix), recipients (state,
@@ -71,6 +72,13 @@
 //
 // # Invariants
 //
+//   - Every message is spooled in the one stored form: Enqueue makes it
+//     canonical whoever hands it over (smtpd has refused bare CRs
+//     already; DSNs, redirects and alias forwards are made canonical), and
+//     queue.db marks such a spool file (canonical), the only kind linked
+//     into a Maildir. The remote client canonicalises again while sending,
+//     so nothing leaves with a bare CR or LF, even from a spool file
+//     written by an older Yubin.
 //   - A message is acknowledged only when its spool file, the spool
 //     directory and its record are all durable.
 //   - A spool file without a record was never acknowledged and is removed at

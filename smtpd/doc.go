@@ -13,6 +13,12 @@
 // about MAIL and RCPT, prepends the Received header and streams DATA into
 // the queue; and one mapping from delivery.Error to SMTP replies.
 //
+// Every message is read through storage.CanonicalReader in strict mode
+// (DATA and BDAT, MX and submission alike): a bare LF becomes CRLF, a
+// bare CR refuses the message with 554 5.6.0 (RFC 5321 §2.3.8; refusing,
+// not rewriting, tells the sender and keeps the CR from any next hop,
+// where it could end the data early: SMTP smuggling).
+//
 // A 250 after DATA means the queue has the message and its envelope on disk
 // (see delivery.Queue.Enqueue).
 package smtpd

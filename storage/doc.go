@@ -28,6 +28,15 @@
 //
 // # Invariants
 //
+// One stored form: every message file Yubin writes holds the message with
+// CRLF line ends, no bare CR or LF, and a last line ended by CRLF
+// (CanonicalReader; Deliver applies it, and callers decide strictness
+// where the message enters). Files other tools wrote are read through
+// CanonicalReader and indexed with their canonical size (wireSize), so
+// RFC822.SIZE, BODY[], POP3 LIST, STATUS SIZE and quota agree for every
+// message. Verify finds (and repairs) index sizes of files an older
+// Yubin stored raw.
+//
 // Durability: Deliver writes to tmp/, fsyncs the file, renames it into
 // new/ (or cur/), and fsyncs the directories before it records the message
 // in the index and returns. When Deliver returns nil the message survives
