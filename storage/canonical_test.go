@@ -154,3 +154,37 @@ func FuzzCRLF(f *testing.F) {
 	f.Add([]byte("a\nb\r\n"))
 	f.Fuzz(checkCanonical)
 }
+
+// TestVerifyRawLegacyFile: a message an older Yubin stored raw (bare LFs,
+// its file size in the index) is a size mismatch for verify, and repair
+// sets the index to the size IMAP and POP3 send; quota counts that size.
+func TestVerifyRawLegacyFile(t *testing.T) {
+	t.Parallel()
+	s, a := newTestAccount(t, 0)
+	ctx := t.Context()
+	m, err := a.Deliver(ctx, Inbox, strings.NewReader("a\r\nb\r\n"), DeliverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same length, stored raw as before the one stored form.
+	if err := os.WriteFile(m.Path, []byte("a\nb\nc\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	probs, err := s.VerifyAccount(ctx, a.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(probs) != 1 || probs[0].Kind != SizeMismatch || !probs[0].Repairable {
+		t.Fatalf("verify found %v, want one repairable size mismatch", probs)
+	}
+	if err := s.RepairAccount(ctx, a.addr); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := a.Messages(ctx, Inbox)
+	if err != nil || len(msgs) != 1 || msgs[0].Size != 9 {
+		t.Fatalf("after repair: %+v, %v; want size 9", msgs, err)
+	}
+	if used, err := a.Usage(ctx); err != nil || used != 9 {
+		t.Errorf("Usage = %d, %v; want 9", used, err)
+	}
+}
