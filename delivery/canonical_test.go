@@ -3,10 +3,13 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"yubin/storage"
 )
 
 // bareLineEnd returns the offset of the first CR not followed by LF or
@@ -72,4 +75,70 @@ func TestEnqueueCanonical(t *testing.T) {
 	if len(msgs) != 1 || !bytes.Equal(msgs[0].Data, []byte("Subject: x\r\n\r\nbare\r\ncr\r\nlast\r\n")) {
 		t.Fatalf("sink got %+v", msgs)
 	}
+}
+
+// TestMDALinksOnlyCanonicalSpool: a spool file from before the one stored
+// form (queue.db canonical = 0) that starts with exactly the delivery
+// header is copied, and so made canonical, not hard-linked raw into the
+// Maildir; a canonical one is linked.
+func TestMDALinksOnlyCanonicalSpool(t *testing.T) {
+	t.Parallel()
+	e := newRemoteEnv(t, oneMX("remote.test"), 1, nil)
+	mda := NewMDA(StoreDirectory{e.st}, slog.New(slog.DiscardHandler))
+	user, err := storage.ParseAddress("alice@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := deliveryHeader("bob@remote.test", user)
+	for _, canonical := range []bool{false, true} {
+		body := "Subject: raw\n\nbare LF\n"
+		if canonical {
+			body = "Subject: canonical\r\n\r\nCRLF\r\n"
+		}
+		id := NewID()
+		path := filepath.Join(e.dir, "spool", string(id))
+		if err := os.WriteFile(path, []byte(hdr+body), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		m := &Spooled{ID: id, q: e.q, Size: int64(len(body)), prefix: int64(len(hdr)), canonical: canonical,
+			Envelope: Envelope{ID: id, From: "bob@remote.test", To: []string{"alice@acme.test"}}}
+		if _, err := mda.Deliver(context.Background(), m, "alice@acme.test"); err != nil {
+			t.Fatal(err)
+		}
+		spool, _ := os.Stat(path)
+		linked := false
+		for _, p := range mailFiles(t, e.st, "alice@acme.test") {
+			if fi, err := os.Stat(p); err == nil && os.SameFile(fi, spool) {
+				linked = true
+			}
+			if b, _ := os.ReadFile(p); bareLineEnd(b) >= 0 {
+				t.Errorf("stored with a bare line end: %q", b)
+			}
+		}
+		if linked != canonical {
+			t.Errorf("canonical %v: linked %v", canonical, linked)
+		}
+	}
+}
+
+// mailFiles returns the paths of the messages in user's INBOX.
+func mailFiles(t *testing.T, st *storage.Store, user string) []string {
+	t.Helper()
+	addr, err := storage.ParseAddress(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := st.Account(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := acct.Messages(context.Background(), storage.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range msgs {
+		out = append(out, m.Path)
+	}
+	return out
 }
