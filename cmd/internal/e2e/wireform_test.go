@@ -424,3 +424,64 @@ func popList(t *testing.T, s *server) []int64 {
 	fmt.Fprintf(c, "QUIT\r\n")
 	return sizes
 }
+
+// bdat sends one BDAT chunk and returns the reply.
+func (w *wireSMTP) bdat(chunk string, last bool) string {
+	w.t.Helper()
+	cmd := fmt.Sprintf("BDAT %d", len(chunk))
+	if last {
+		cmd += " LAST"
+	}
+	if _, err := fmt.Fprintf(w.c, "%s\r\n%s", cmd, chunk); err != nil {
+		w.t.Fatal(err)
+	}
+	return w.reply()
+}
+
+// TestBDATWireForm: BDAT (RFC 3030) chunks are held to the one wire form
+// as DATA is, also when a line end is split between chunks: bare LF
+// becomes CRLF, a bare CR refuses the message with 554 5.6.0.
+func TestBDATWireForm(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "")
+	s.addUser("alice@acme.test")
+	w := dialWireSMTP(t, s.smtpAddr(), "")
+	for _, tc := range []struct {
+		chunks []string
+		reply  string
+	}{
+		{[]string{"Subject: bdat-1\n\nbare LF\n.\nend"}, "250"},
+		{[]string{"Subject: bdat-2\r\n\r\nsplit CRLF\r", "\nend\r\n"}, "250"},
+		{[]string{"Subject: bdat-3\r\n\r\nbare\rCR\r\n"}, "554 5.6.0"},
+		{[]string{"Subject: bdat-4\r\n\r\nsplit bare CR\r", "X\r\n"}, "554 5.6.0"},
+	} {
+		w.expect("MAIL FROM:<sender@client.test>", "250")
+		w.expect("RCPT TO:<alice@acme.test>", "250")
+		var r string
+		for i, c := range tc.chunks {
+			last := i == len(tc.chunks)-1
+			if r = w.bdat(c, last); !last && !strings.HasPrefix(r, "250") {
+				break
+			}
+		}
+		if !strings.HasPrefix(r, tc.reply) {
+			t.Errorf("%q: %q, want %s", tc.chunks, r, tc.reply)
+		}
+		if !strings.HasPrefix(r, "250") {
+			w.expect("RSET", "250")
+		}
+	}
+	s.waitDelivered("alice@acme.test", 2)
+	files := s.newFiles("alice@acme.test")
+	if len(files) != 2 {
+		t.Fatalf("alice has %d messages, want 2", len(files))
+	}
+	for _, f := range files {
+		if i := firstBareLineEnd([]byte(f)); i >= 0 {
+			t.Errorf("stored with a bare line end at %d: %q", i, f)
+		}
+		if !strings.HasSuffix(f, "\r\n\r\nbare LF\r\n.\r\nend\r\n") && !strings.HasSuffix(f, "\r\n\r\nsplit CRLF\r\nend\r\n") {
+			t.Errorf("stored %q", f)
+		}
+	}
+}
