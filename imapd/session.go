@@ -73,6 +73,9 @@ func (s *session) Login(username, password string) error {
 	case errors.Is(err, storage.ErrThrottled):
 		s.log.Warn("login throttled", "user", username)
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "Too many failed logins, try again later"}
+	case errors.Is(err, storage.ErrBusy):
+		s.log.Warn("login busy", "user", username)
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "Too many logins in progress, try again later"}
 	case errors.Is(err, storage.ErrAuthFailed):
 		s.log.Warn("login failed", "user", username)
 		return imapserver.ErrAuthFailed
