@@ -75,7 +75,12 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	reg  *registry
-	srv  *imapserver.Server
+	// srv serves TLS clients and, on plain listeners, every client that
+	// may not log in without TLS: it advertises LOGINDISABLED before
+	// STARTTLS. loopSrv, set only with PlaintextOnLoopback, serves
+	// loopback clients of plain listeners and allows their logins.
+	srv     *imapserver.Server
+	loopSrv *imapserver.Server
 
 	mu     sync.Mutex
 	closed bool
@@ -94,15 +99,19 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opts: opts, log: opts.Logger, reg: newRegistry()}
-	s.srv = imapserver.New(&imapserver.Options{
-		NewSession: s.newSession,
-		Caps:       Caps,
-		Logger:     log.New(&logWriter{s.log}, "", 0),
-		TLSConfig:  opts.TLS,
-		// The library decides per server; Session.Login narrows this to
-		// loopback clients.
-		InsecureAuth: opts.PlaintextOnLoopback,
-	})
+	newServer := func(insecureAuth bool) *imapserver.Server {
+		return imapserver.New(&imapserver.Options{
+			NewSession:   s.newSession,
+			Caps:         Caps,
+			Logger:       log.New(&logWriter{s.log}, "", 0),
+			TLSConfig:    opts.TLS,
+			InsecureAuth: insecureAuth,
+		})
+	}
+	s.srv = newServer(false)
+	if opts.PlaintextOnLoopback {
+		s.loopSrv = newServer(true)
+	}
 	return s, nil
 }
 
@@ -111,12 +120,24 @@ func New(opts Options) (*Server, error) {
 func (s *Server) Observe(ctx context.Context, c storage.Change) { s.reg.observe(ctx, c) }
 
 // Serve accepts IMAP connections (STARTTLS offered) on l.
+// Loopback clients may log in without TLS when PlaintextOnLoopback is
+// set; others are told LOGINDISABLED (see loopback.go).
 func (s *Server) Serve(l net.Listener) error {
-	return s.serve(coalescingListener{l})
+	if s.loopSrv == nil {
+		return s.serve(s.srv, coalescingListener{l})
+	}
+	loop, other := splitLoopback(coalescingListener{l})
+	errc := make(chan error, 1)
+	go func() { errc <- s.serve(s.loopSrv, loop) }()
+	err := s.serve(s.srv, other)
+	// Whichever server stops, the shared listener is closed and the
+	// other stops too.
+	other.Close()
+	return errors.Join(err, <-errc)
 }
 
-func (s *Server) serve(l net.Listener) error {
-	err := s.srv.Serve(l)
+func (s *Server) serve(srv *imapserver.Server, l net.Listener) error {
+	err := srv.Serve(l)
 	if s.isClosed() {
 		return nil
 	}
@@ -129,7 +150,7 @@ func (s *Server) ServeTLS(l net.Listener) error {
 		return errors.New("imapd: implicit TLS needs Options.TLS")
 	}
 	// Writes are gathered below TLS, so they also make fewer records.
-	return s.serve(tls.NewListener(coalescingListener{l}, s.opts.TLS))
+	return s.serve(s.srv, tls.NewListener(coalescingListener{l}, s.opts.TLS))
 }
 
 // Close closes the listeners and every connection.
@@ -137,11 +158,16 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	err := s.srv.Close()
-	if err != nil && err.Error() == "imapserver: server closed" {
-		return nil
+	var errs []error
+	for _, srv := range []*imapserver.Server{s.srv, s.loopSrv} {
+		if srv == nil {
+			continue
+		}
+		if err := srv.Close(); err != nil && err.Error() != "imapserver: server closed" {
+			errs = append(errs, err)
+		}
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 func (s *Server) isClosed() bool {

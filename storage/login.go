@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -130,6 +131,7 @@ func (g *LoginGuard) Login(ctx context.Context, remote netip.Addr, user, passwor
 		return User{}, err
 	}
 	u, err := g.store.Authenticate(ctx, user, password)
+	runtime.GC()
 	g.slots.release()
 	if err == nil {
 		g.end(addrKey, pairKey, false)
