@@ -17,17 +17,6 @@ import (
 	"time"
 )
 
-// skipOrFail skips a test whose tool or condition is missing on a
-// developer's machine, and fails it in CI (env CI set), where everything
-// must be present.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("required in CI: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // nonLoopbackAddr returns a local IPv4 address that is not loopback, so a
 // test can connect to maild as a non-loopback client. Without one, as
 // root it adds 198.51.100.7/32 to lo for the test.
