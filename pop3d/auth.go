@@ -237,7 +237,7 @@ func (s *session) login(user, password, mech string) {
 		s.reply(respThrottled)
 		return
 	case errors.Is(err, storage.ErrBusy):
-		s.log.Warn("login failed", "user", user, "mechanism", mech, "reason", "busy")
+		s.log.Warn("login busy", "user", user, "mechanism", mech)
 		s.reply(respAuthSysError)
 		return
 	case errors.Is(err, storage.ErrAuthFailed):
