@@ -26,4 +26,10 @@
 // Changes by other programs (a tool writing the Maildir) are found by
 // storage.Account.Refresh, a cheap directory check run on NOOP, IDLE
 // start and SELECT.
+//
+// Logins need TLS, except from loopback with Options.PlaintextOnLoopback.
+// A client that may not log in yet is told so before it sends a password:
+// LOGINDISABLED and no AUTH= until STARTTLS. go-imap decides that per
+// server, so with PlaintextOnLoopback a plain listener feeds two
+// imapserver.Servers, one for loopback clients (loopback.go).
 package imapd
