@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -38,7 +39,8 @@ func newHashSlots(n int, wait time.Duration) *hashSlots {
 	return &hashSlots{slots: make(chan struct{}, n), maxWaiters: int64(16 * n), wait: wait}
 }
 
-// acquire takes a slot or returns ErrBusy (or the context's error).
+// acquire takes a slot or returns ErrBusy (wrapping the context's error
+// when ctx ended first).
 // release must be called once per successful acquire.
 func (h *hashSlots) acquire(ctx context.Context) error {
 	select {
@@ -59,7 +61,7 @@ func (h *hashSlots) acquire(ctx context.Context) error {
 	case <-t.C:
 		return ErrBusy
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
 	}
 }
 

@@ -160,22 +160,21 @@ func TestLoginGuardBusy(t *testing.T) {
 	if a, p := g.Tracked(); a != 0 || p != 0 {
 		t.Errorf("a refused attempt left %d addresses and %d pairs tracked", a, p)
 	}
-	// Fill the waiting room; the next caller is refused without waiting.
+	// With the waiting room full, the next caller is refused at once
+	// (this one would otherwise wait an hour).
 	slow := newHashSlots(1, time.Hour)
 	slow.acquire(ctx)
-	wctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for range slow.maxWaiters {
-		wg.Go(func() { slow.acquire(wctx) })
-	}
-	for slow.waiters.Load() < slow.maxWaiters {
-		time.Sleep(time.Millisecond) // polling the waiter count, not timing
-	}
+	slow.waiters.Store(slow.maxWaiters)
 	if err := slow.acquire(ctx); !errors.Is(err, ErrBusy) {
 		t.Errorf("full waiting room: %v", err)
 	}
+	// A caller whose context ends stops waiting, also with ErrBusy.
+	slow.waiters.Store(0)
+	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	wg.Wait()
+	if err := slow.acquire(cctx); !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled caller: %v", err)
+	}
 	g.slots.release()
 	if _, err := g.Login(ctx, ip, "dan@acme.test", "right"); err != nil {
 		t.Errorf("slot free again: %v", err)
