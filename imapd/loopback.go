@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/emersion/go-imap/v2/imapserver"
 )
 
 // go-imap's imapserver decides per server whether a login without TLS is
@@ -15,53 +17,76 @@ import (
 // client to one that advertises LOGINDISABLED and no AUTH= until STARTTLS
 // (RFC 9051 §6.2.3, RFC 3501 §6.2.3), so a client is never invited to send
 // a password in clear that would then be refused.
+//
+// Each server's Serve starts with the first connection handed to it:
+// imapserver.Server.Close races with a Serve that has accepted nothing.
 
-// splitLoopback accepts from l and hands loopback clients to the first
-// listener returned, all others to the second. Closing either closes l.
-func splitLoopback(l net.Listener) (loop, other net.Listener) {
-	sp := &splitter{l: l, done: make(chan struct{}), closed: make(chan struct{})}
-	lo := &subListener{sp: sp, conns: make(chan net.Conn)}
-	ot := &subListener{sp: sp, conns: make(chan net.Conn)}
-	go sp.run(lo, ot)
-	return lo, ot
-}
-
-type splitter struct {
-	l      net.Listener
-	done   chan struct{} // closed when the accept loop has ended
-	err    error         // why it ended; set before done is closed
-	closed chan struct{} // closed by close
-	once   sync.Once
-}
-
-func (sp *splitter) run(lo, ot *subListener) {
+// serveSplit accepts from l and hands each connection to s.loopSrv or
+// s.srv by its client address, until l is closed.
+func (s *Server) serveSplit(l net.Listener) error {
+	sp := &splitter{l: l, closed: make(chan struct{})}
+	if !s.track(sp) {
+		l.Close()
+		return nil
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	subs := map[*imapserver.Server]*subListener{}
 	var delay time.Duration
 	for {
-		c, err := sp.l.Accept()
+		c, err := l.Accept()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				// Transient (e.g. out of file descriptors): back off as
-				// net/http does.
+				// imapserver does.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)
 				continue
 			}
-			sp.err = err
-			close(sp.done)
-			return
+			if errors.Is(err, net.ErrClosed) || s.isClosed() {
+				err = nil
+			}
+			sp.close()
+			for _, sub := range subs {
+				close(sub.done)
+			}
+			wg.Wait()
+			return errors.Join(append(errs, err)...)
 		}
 		delay = 0
-		to := ot
+		srv := s.srv
 		if remoteAddr(c).IsLoopback() {
-			to = lo
+			srv = s.loopSrv
+		}
+		sub := subs[srv]
+		if sub == nil {
+			sub = &subListener{sp: sp, conns: make(chan net.Conn), done: make(chan struct{})}
+			subs[srv] = sub
+			wg.Go(func() {
+				if err := s.serve(srv, sub); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+				// A server that stopped stops the listener.
+				sp.close()
+			})
 		}
 		select {
-		case to.conns <- c:
+		case sub.conns <- c:
 		case <-sp.closed:
 			c.Close()
 		}
 	}
+}
+
+// splitter is the listener shared by the two servers.
+type splitter struct {
+	l      net.Listener
+	closed chan struct{} // closed by close
+	once   sync.Once
 }
 
 func (sp *splitter) close() error {
@@ -73,18 +98,19 @@ func (sp *splitter) close() error {
 	return err
 }
 
-// subListener is one side of a split listener.
+// subListener is what one server of a split listener accepts from.
 type subListener struct {
 	sp    *splitter
 	conns chan net.Conn
+	done  chan struct{} // closed when the accept loop has ended
 }
 
 func (s *subListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-s.conns:
 		return c, nil
-	case <-s.sp.done:
-		return nil, s.sp.err
+	case <-s.done:
+		return nil, net.ErrClosed
 	}
 }
 

@@ -84,6 +84,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	closed bool
+	splits []*splitter // listeners served by serveSplit, closed by Close
 }
 
 // New returns a Server. Install its Observe method as the store's observer
@@ -126,14 +127,7 @@ func (s *Server) Serve(l net.Listener) error {
 	if s.loopSrv == nil {
 		return s.serve(s.srv, coalescingListener{l})
 	}
-	loop, other := splitLoopback(coalescingListener{l})
-	errc := make(chan error, 1)
-	go func() { errc <- s.serve(s.loopSrv, loop) }()
-	err := s.serve(s.srv, other)
-	// Whichever server stops, the shared listener is closed and the
-	// other stops too.
-	other.Close()
-	return errors.Join(err, <-errc)
+	return s.serveSplit(coalescingListener{l})
 }
 
 func (s *Server) serve(srv *imapserver.Server, l net.Listener) error {
@@ -157,7 +151,12 @@ func (s *Server) ServeTLS(l net.Listener) error {
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
+	splits := s.splits
+	s.splits = nil
 	s.mu.Unlock()
+	for _, sp := range splits {
+		sp.close()
+	}
 	var errs []error
 	for _, srv := range []*imapserver.Server{s.srv, s.loopSrv} {
 		if srv == nil {
@@ -168,6 +167,17 @@ func (s *Server) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// track registers a split listener for Close; false if already closed.
+func (s *Server) track(sp *splitter) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.splits = append(s.splits, sp)
+	return true
 }
 
 func (s *Server) isClosed() bool {
