@@ -36,15 +36,15 @@ func newFailureTable(limit int, window time.Duration, maxKeys int) *failureTable
 	}
 }
 
-// blocked reports whether key's recent failures plus the attempts in
-// flight reach the limit.
-func (t *failureTable) blocked(key string, now int64) bool {
+// blocked reports whether key's recent failures reach the limit (throttled),
+// or do so only with the attempts in flight counted (busy).
+func (t *failureTable) blocked(key string, now int64) (throttled, busy bool) {
 	f := t.m[key]
 	if f == nil {
-		return false
+		return false, false
 	}
 	t.expire(key, f, now)
-	return len(f.times)+f.pending >= t.limit
+	return len(f.times) >= t.limit, len(f.times)+f.pending >= t.limit
 }
 
 // begin counts an attempt for key before its password is checked.

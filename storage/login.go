@@ -112,7 +112,8 @@ func NewLoginGuard(s *Store, opts LoginOptions) *LoginGuard {
 // Login authenticates user with password for a client at remote. It
 // returns ErrThrottled while remote is over its failure limit, overall or
 // for this account (without checking the password, so guessing gains
-// nothing), ErrBusy when no hash slot freed up in time, ErrAuthFailed for
+// nothing), ErrBusy when no hash slot freed up in time or when the
+// attempts already in flight from remote reach a limit, ErrAuthFailed for
 // bad credentials (after the failure delay), or the user.
 func (g *LoginGuard) Login(ctx context.Context, remote netip.Addr, user, password string) (User, error) {
 	addrKey := ClientKey(remote)
@@ -123,8 +124,8 @@ func (g *LoginGuard) Login(ctx context.Context, remote netip.Addr, user, passwor
 		account = a.String()
 	}
 	pairKey := addrKey + "\x00" + account
-	if !g.begin(addrKey, pairKey) {
-		return User{}, ErrThrottled
+	if err := g.begin(addrKey, pairKey); err != nil {
+		return User{}, err
 	}
 	if err := g.slots.acquire(ctx); err != nil {
 		g.end(addrKey, pairKey, false)
@@ -163,17 +164,25 @@ func (g *LoginGuard) Login(ctx context.Context, remote netip.Addr, user, passwor
 
 func (g *LoginGuard) now() int64 { return g.opts.Now().UnixNano() }
 
-// begin counts an attempt unless the address or the pair is at its limit.
-func (g *LoginGuard) begin(addrKey, pairKey string) bool {
+// begin counts an attempt unless the address or the pair is at its
+// limit: ErrThrottled when its recorded failures reach it, ErrBusy when
+// only the attempts in flight would (they may yet succeed: many devices
+// behind one address logging in at once are not told they failed).
+func (g *LoginGuard) begin(addrKey, pairKey string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
-	if g.byAddr.blocked(addrKey, now) || g.byPair.blocked(pairKey, now) {
-		return false
+	at, ab := g.byAddr.blocked(addrKey, now)
+	pt, pb := g.byPair.blocked(pairKey, now)
+	switch {
+	case at || pt:
+		return ErrThrottled
+	case ab || pb:
+		return ErrBusy
 	}
 	g.byAddr.begin(addrKey, now)
 	g.byPair.begin(pairKey, now)
-	return true
+	return nil
 }
 
 // end decides an attempt counted by begin and returns the pair's number

@@ -107,7 +107,8 @@ func TestLoginGuardPerAddress(t *testing.T) {
 
 // TestLoginGuardCountsBeforeHashing: 100 concurrent wrong passwords from
 // one address hash at most MaxFailures of them; the rest are refused
-// before hashing. (Counting after the hash let all 100 through at once,
+// before hashing, as busy while the first are in flight, as throttled
+// once they failed. (Counting after the hash let all 100 through at once,
 // 19 MiB each.)
 func TestLoginGuardCountsBeforeHashing(t *testing.T) {
 	t.Parallel()
@@ -129,16 +130,16 @@ func TestLoginGuardCountsBeforeHashing(t *testing.T) {
 			switch {
 			case errors.Is(err, ErrAuthFailed):
 				got["failed"]++
-			case errors.Is(err, ErrThrottled):
-				got["throttled"]++
+			case errors.Is(err, ErrThrottled), errors.Is(err, ErrBusy):
+				got["refused"]++
 			default:
 				got[fmt.Sprint(err)]++
 			}
 		})
 	}
 	wg.Wait()
-	if got["failed"] != 3 || got["throttled"] != 97 {
-		t.Errorf("results %v, want 3 failed (hashed) and 97 throttled", got)
+	if got["failed"] != 3 || got["refused"] != 97 {
+		t.Errorf("results %v, want 3 failed (hashed) and 97 refused", got)
 	}
 }
 
@@ -238,5 +239,42 @@ func TestClientKey(t *testing.T) {
 		if got := ClientKey(netip.MustParseAddr(in)); got != want {
 			t.Errorf("ClientKey(%s) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestLoginGuardManyDevices: more concurrent right-password logins from
+// one address than the failure limit are never reported as throttled
+// (none failed): those over the limit in flight are busy, and nothing is
+// left counted afterwards.
+func TestLoginGuardManyDevices(t *testing.T) {
+	t.Parallel()
+	s := guardStore(t, "eve@acme.test")
+	ctx := context.Background()
+	g := NewLoginGuard(s, LoginOptions{MaxFailures: 2, MaxFailuresPerAddress: 3, HashWait: time.Minute})
+	ip := netip.MustParseAddr("192.0.2.11")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[string]int{}
+	for range 20 {
+		wg.Go(func() {
+			_, err := g.Login(ctx, ip, "eve@acme.test", "right")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				got["ok"]++
+			case errors.Is(err, ErrBusy):
+				got["busy"]++
+			default:
+				got[err.Error()]++
+			}
+		})
+	}
+	wg.Wait()
+	if got["ok"] < 2 || got["ok"]+got["busy"] != 20 {
+		t.Errorf("results %v, want only ok (at least 2) and busy", got)
+	}
+	if a, p := g.Tracked(); a != 0 || p != 0 {
+		t.Errorf("successful logins left %d addresses and %d pairs tracked", a, p)
 	}
 }
