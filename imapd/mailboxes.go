@@ -77,8 +77,9 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		}
 		slices.Sort(names)
 	}
+	match := newListMatcher(ref, patterns, delim)
 	for _, name := range names {
-		if !matchAny(name, ref, patterns) {
+		if !match.match(name) {
 			continue
 		}
 		info, ok := exists[name]
@@ -115,15 +116,6 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		}
 	}
 	return nil
-}
-
-func matchAny(name, ref string, patterns []string) bool {
-	for _, p := range patterns {
-		if imapserver.MatchList(name, delim, ref, p) {
-			return true
-		}
-	}
-	return false
 }
 
 func hasChildren(name string, boxes []storage.MailboxInfo) bool {
