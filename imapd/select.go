@@ -116,14 +116,28 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	return s.sel.tracker.Poll(w, allowExpunge)
 }
 
-// Idle implements IDLE: updates are pushed as the registry queues them.
+// Idle implements IDLE: updates are pushed as the registry queues them,
+// starting with those queued since the last command (RFC 2177: the
+// client is told of changes as they happen; go-imap's SessionTracker.Idle
+// waited for the next change before sending any, so a message delivered
+// just before IDLE reached the client only when IDLE ended).
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	if s.sel == nil {
 		<-stop
 		return nil
 	}
 	s.refresh()
-	return s.sel.tracker.Idle(w, stop)
+	for {
+		changed := s.sel.box.changes()
+		if err := s.sel.tracker.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-changed:
+		case <-stop:
+			return nil
+		}
+	}
 }
 
 // refresh picks up what other programs changed in the selected mailbox:
