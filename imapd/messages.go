@@ -3,6 +3,8 @@ package imapd
 import (
 	"bufio"
 	"errors"
+	"fmt"
+	"io"
 	"slices"
 
 	"github.com/emersion/go-imap/v2"
@@ -26,16 +28,49 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		}
 		return nil, s.fail("append", err)
 	}
-	m, err := s.acct.Deliver(ctx, canon, bufio.NewReaderSize(r, 64<<10), storage.DeliverOptions{
+	lit := &fullLiteral{r: r, left: r.Size()}
+	m, err := s.acct.Deliver(ctx, canon, bufio.NewReaderSize(lit, 64<<10), storage.DeliverOptions{
 		Flags:        storageFlags(options.Flags),
 		InternalDate: options.Time,
 		EnforceQuota: true,
 	})
+	if errors.Is(err, errShortLiteral) {
+		// The connection ended inside the literal: Deliver stored
+		// nothing, and nobody is left to answer.
+		s.log.Info("append cut short", "mailbox", canon, "size", r.Size(), "received", r.Size()-lit.left)
+		return nil, &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Literal cut short"}
+	}
 	if err != nil {
 		return nil, s.fail("append", err)
 	}
 	s.log.Info("appended", "mailbox", canon, "uid", m.UID, "size", m.Size)
 	return &imap.AppendData{UID: imap.UID(m.UID), UIDValidity: validity}, nil
+}
+
+// errShortLiteral says a literal ended before its announced size.
+var errShortLiteral = errors.New("literal cut short")
+
+// fullLiteral reads a literal and fails with errShortLiteral, instead of
+// io.EOF, when the connection ends before every announced byte arrived
+// (go-imap's literal reader reports a plain EOF then, and the message
+// would be stored truncated).
+type fullLiteral struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *fullLiteral) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	switch {
+	case err == io.EOF && l.left > 0:
+		err = fmt.Errorf("%w: %d bytes missing", errShortLiteral, l.left)
+	case err != nil && err != io.EOF:
+		// A reset or the literal read timeout: the same, the message
+		// is not whole.
+		err = fmt.Errorf("%w: %w", errShortLiteral, err)
+	}
+	return n, err
 }
 
 // Store implements STORE and UID STORE. Unless .SILENT, the new flags are

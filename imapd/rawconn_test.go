@@ -2,9 +2,13 @@ package imapd
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -78,4 +82,81 @@ func (w *rawConn) until(tag string) (untagged []string, status string) {
 		}
 		untagged = append(untagged, l)
 	}
+}
+
+// logRecorder is a slog.Handler keeping the server's log lines, so tests
+// can wait for an event the server logs (a session's end) instead of
+// sleeping.
+type logRecorder struct {
+	mu    sync.Mutex
+	lines []string
+	added chan struct{} // closed and replaced on every line
+	attrs []slog.Attr
+	root  *logRecorder
+}
+
+func newLogRecorder() *logRecorder {
+	r := &logRecorder{added: make(chan struct{})}
+	r.root = r
+	return r
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	var b strings.Builder
+	b.WriteString(rec.Level.String() + " " + rec.Message)
+	for _, a := range r.attrs {
+		b.WriteString(" " + a.String())
+	}
+	rec.Attrs(func(a slog.Attr) bool {
+		b.WriteString(" " + a.String())
+		return true
+	})
+	root := r.root
+	root.mu.Lock()
+	root.lines = append(root.lines, b.String())
+	close(root.added)
+	root.added = make(chan struct{})
+	root.mu.Unlock()
+	return nil
+}
+
+func (r *logRecorder) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &logRecorder{root: r.root, attrs: append(slices.Clone(r.attrs), attrs...)}
+}
+
+func (r *logRecorder) WithGroup(string) slog.Handler { return r }
+
+// wait returns the first line containing every one of parts, waiting up
+// to 10 seconds for it.
+func (r *logRecorder) wait(t testing.TB, parts ...string) string {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		r.mu.Lock()
+		for _, l := range r.lines {
+			if containsAll(l, parts) {
+				r.mu.Unlock()
+				return l
+			}
+		}
+		added := r.added
+		r.mu.Unlock()
+		select {
+		case <-added:
+		case <-timeout:
+			t.Fatalf("no log line with %q", parts)
+			return ""
+		}
+	}
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }
