@@ -13,25 +13,25 @@ import (
 // charsetMessages are headers whose text hides behind RFC 2047 encoded
 // words in various charsets; uid i+1 is charsetMessages[i].
 var charsetMessages = []string{
-	"Subject: =?utf-8?B?TcO8bmNoZW4=?=",                                   // 1 München
-	"Subject: =?utf-8?q?M=C3=BCnchen?= Oktoberfest",                       // 2 München
-	"Subject: =?iso-8859-1?B?TfxuY2hlbg==?=",                              // 3 München
-	"Subject: =?iso-8859-15?B?TfxuY2hlbg==?=",                             // 4 München
-	"Subject: =?windows-1252?B?TdxOQ0hFTg==?=",                            // 5 MÜNCHEN
-	"Subject: =?utf-8?q?M=C3=BC?= =?utf-8?q?nchen?=",                      // 6 München, split
-	"Subject: Trip to =?iso-8859-1?q?M=FCnchen?=, then Berlin",            // 7 München
-	"Subject: =?iso-2022-jp?B?GyRCRWw1fiROMnE1RBsoQg==?=",                 // 8 東京の会議
-	"Subject: =?shift_jis?B?k4yLnoLMie+LYw==?=",                           // 9 東京の会議
-	"Subject: =?euc-jp?B?xey1/qW/pe+hvA==?=",                              // 10 東京タワー
-	"Subject: =?windows-1251?B?zO7x6uLg?=",                                // 11 Москва
-	"Subject: =?koi8-r?B?7c/Ty9fB?=",                                      // 12 Москва
-	"Subject: =?iso-8859-7?B?xevr3PI=?=",                                  // 13 Ελλάς
-	"Subject: =?iso-8859-2?B?o/NkvA==?=",                                  // 14 Łódź
-	"From: =?utf-8?B?SsO8cmdlbiBHcm/Dnw==?= <jg@example.net>",             // 15 Jürgen Groß
-	"To: =?iso-8859-1?B?SvxyZ2Vu?= <j@example.net>\r\nSubject: plain",     // 16 Jürgen
-	"Cc: =?iso-2022-jp?B?GyRCRWw1fiROMnE1RBsoQg==?= <tokyo@example.jp>",   // 17 東京の会議
-	"Subject: Munchen without umlaut\r\nX-Place: =?utf-8?q?K=C3=B6ln?=",   // 18
-	"Subject: =?x-unknown?q?M=FCnchen?=",                                  // 19 unknown charset
+	"Subject: =?utf-8?B?TcO8bmNoZW4=?=",                                 // 1 München
+	"Subject: =?utf-8?q?M=C3=BCnchen?= Oktoberfest",                     // 2 München
+	"Subject: =?iso-8859-1?B?TfxuY2hlbg==?=",                            // 3 München
+	"Subject: =?iso-8859-15?B?TfxuY2hlbg==?=",                           // 4 München
+	"Subject: =?windows-1252?B?TdxOQ0hFTg==?=",                          // 5 MÜNCHEN
+	"Subject: =?utf-8?q?M=C3=BC?= =?utf-8?q?nchen?=",                    // 6 München, split
+	"Subject: Trip to =?iso-8859-1?q?M=FCnchen?=, then Berlin",          // 7 München
+	"Subject: =?iso-2022-jp?B?GyRCRWw1fiROMnE1RBsoQg==?=",               // 8 東京の会議
+	"Subject: =?shift_jis?B?k4yLnoLMie+LYw==?=",                         // 9 東京の会議
+	"Subject: =?euc-jp?B?xey1/qW/pe+hvA==?=",                            // 10 東京タワー
+	"Subject: =?windows-1251?B?zO7x6uLg?=",                              // 11 Москва
+	"Subject: =?koi8-r?B?7c/Ty9fB?=",                                    // 12 Москва
+	"Subject: =?iso-8859-7?B?xevr3PI=?=",                                // 13 Ελλάς
+	"Subject: =?iso-8859-2?B?o/NkvA==?=",                                // 14 Łódź
+	"From: =?utf-8?B?SsO8cmdlbiBHcm/Dnw==?= <jg@example.net>",           // 15 Jürgen Groß
+	"To: =?iso-8859-1?B?SvxyZ2Vu?= <j@example.net>\r\nSubject: plain",   // 16 Jürgen
+	"Cc: =?iso-2022-jp?B?GyRCRWw1fiROMnE1RBsoQg==?= <tokyo@example.jp>", // 17 東京の会議
+	"Subject: Munchen without umlaut\r\nX-Place: =?utf-8?q?K=C3=B6ln?=", // 18
+	"Subject: =?x-unknown?q?M=FCnchen?=",                                // 19 unknown charset
 }
 
 // TestSearchEncodedWords: SEARCH CHARSET UTF-8 finds text in RFC 2047
