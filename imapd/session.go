@@ -46,14 +46,19 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 		proto = "imaps"
 	}
 	log := s.log.With("conn_id", hex.EncodeToString(id[:]), "proto", proto, "remote", remote.String())
+	sess := &session{srv: s, conn: c, log: log, remote: remote}
+	if !s.addSession(sess) {
+		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "Server shutting down"}
+	}
 	log.Info("connected")
-	return &session{srv: s, conn: c, log: log, remote: remote}, &imapserver.GreetingData{}, nil
+	return sess, &imapserver.GreetingData{}, nil
 }
 
 // ctx returns the context of one command.
 func (s *session) ctx() context.Context { return context.Background() }
 
 func (s *session) Close() error {
+	s.srv.removeSession(s)
 	if s.sel != nil {
 		s.sel.close()
 		s.sel = nil
