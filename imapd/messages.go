@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -20,11 +21,14 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	if err != nil {
 		return nil, s.fail("append", err)
 	}
+	if err := checkFlags(options.Flags); err != nil {
+		return nil, s.fail("append", err)
+	}
 	ctx := s.ctx()
 	validity, _, err := s.acct.UIDs(ctx, canon)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
+			return nil, s.fail("append", &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"})
 		}
 		return nil, s.fail("append", err)
 	}
@@ -45,6 +49,23 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	}
 	s.log.Info("appended", "mailbox", canon, "uid", m.UID, "size", m.Size)
 	return &imap.AppendData{UID: imap.UID(m.UID), UIDValidity: validity}, nil
+}
+
+var errReadOnly = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
+
+// checkFlags refuses system flags the server does not know (RFC 9051
+// §2.3.2: only those defined by a standard; the grammar's flag-extension
+// is for future ones), which storage cannot keep.
+func checkFlags(flags []imap.Flag) error {
+	for _, f := range flags {
+		if !strings.HasPrefix(string(f), `\`) || strings.EqualFold(string(f), `\Recent`) {
+			continue
+		}
+		if !slices.ContainsFunc(mailboxFlags, func(k imap.Flag) bool { return strings.EqualFold(string(k), string(f)) }) {
+			return &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: fmt.Sprintf("Unknown system flag %s", f)}
+		}
+	}
+	return nil
 }
 
 // errShortLiteral says a literal ended before its announced size.
@@ -78,7 +99,10 @@ func (l *fullLiteral) Read(p []byte) (int, error) {
 func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
 	v := s.sel
 	if v.readOnly {
-		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
+		return s.fail("store", errReadOnly)
+	}
+	if err := checkFlags(flags.Flags); err != nil {
+		return s.fail("store", err)
 	}
 	ctx := withSource(s.ctx(), v.tracker)
 	change := storageFlags(flags.Flags)
@@ -150,7 +174,7 @@ func sameFlags(a, b []string) bool {
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
 	v := s.sel
 	if v.readOnly {
-		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
+		return s.fail("expunge", errReadOnly)
 	}
 	var gone []uint32
 	for _, m := range v.all() {
@@ -186,7 +210,7 @@ func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint3
 	validity, _, err := s.acct.UIDs(ctx, canon)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return nil, nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
+			return nil, nil, s.fail("copy", &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"})
 		}
 		return nil, nil, s.fail("copy", err)
 	}
@@ -217,7 +241,7 @@ func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint3
 // originals. The EXPUNGEs follow COPYUID through the tracker.
 func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
 	if s.sel.readOnly {
-		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
+		return s.fail("move", errReadOnly)
 	}
 	data, copied, err := s.copy(numSet, dest)
 	if err != nil {
