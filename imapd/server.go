@@ -183,7 +183,9 @@ func (s *Server) Close() error {
 	if lerr != nil && !errors.Is(lerr, net.ErrClosed) {
 		return lerr
 	}
-	if err != nil && err.Error() == "imapserver: server closed" {
+	if err != nil && (err.Error() == "imapserver: server closed" || errors.Is(err, net.ErrClosed)) {
+		// Closed before, or a listener closed above that go-imap
+		// had not let go of yet.
 		return nil
 	}
 	return err
