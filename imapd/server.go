@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -77,8 +78,10 @@ type Server struct {
 	reg  *registry
 	srv  *imapserver.Server
 
-	mu     sync.Mutex
-	closed bool
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
 }
 
 // New returns a Server. Install its Observe method as the store's observer
@@ -93,7 +96,13 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: opts.Logger, reg: newRegistry()}
+	s := &Server{
+		opts:      opts,
+		log:       opts.Logger,
+		reg:       newRegistry(),
+		listeners: map[net.Listener]struct{}{},
+		sessions:  map[*session]struct{}{},
+	}
 	s.srv = imapserver.New(&imapserver.Options{
 		NewSession: s.newSession,
 		Caps:       Caps,
@@ -116,6 +125,10 @@ func (s *Server) Serve(l net.Listener) error {
 }
 
 func (s *Server) serve(l net.Listener) error {
+	if !s.track(l) {
+		return nil
+	}
+	defer s.untrack(l)
 	err := s.srv.Serve(l)
 	if s.isClosed() {
 		return nil
@@ -132,16 +145,86 @@ func (s *Server) ServeTLS(l net.Listener) error {
 	return s.serve(tls.NewListener(coalescingListener{l}, s.opts.TLS))
 }
 
-// Close closes the listeners and every connection.
+// byeWait bounds how long Close waits for the BYEs to be written (a
+// client that stops reading must not hold up a shutdown).
+const byeWait = 2 * time.Second
+
+// Close stops accepting connections, sends every session an untagged BYE
+// (RFC 9051 §7.1.5: the server is closing the connection) and closes
+// them all. go-imap has no Shutdown: its Close only drops connections.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
+	var lerr error
+	for l := range s.listeners {
+		if err := l.Close(); err != nil && lerr == nil {
+			lerr = err
+		}
+	}
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
 	s.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, sess := range sessions {
+		wg.Go(func() { sess.conn.Bye("Server shutting down") })
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(byeWait):
+		s.log.Warn("shutdown: not every session took its BYE in time", "sessions", len(sessions))
+	}
+	// Closing the connections also ends BYEs still blocked on a client.
 	err := s.srv.Close()
-	if err != nil && err.Error() == "imapserver: server closed" {
+	if lerr != nil && !errors.Is(lerr, net.ErrClosed) {
+		return lerr
+	}
+	if err != nil && (err.Error() == "imapserver: server closed" || errors.Is(err, net.ErrClosed)) {
+		// Closed before, or a listener closed above that go-imap
+		// had not let go of yet.
 		return nil
 	}
 	return err
+}
+
+// track adds a listener for Close to close; false if the server is
+// closed already.
+func (s *Server) track(l net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.listeners[l] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(l net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.listeners, l)
+}
+
+// addSession registers a session for Close's BYE; false if the server is
+// closing.
+func (s *Server) addSession(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	return true
+}
+
+func (s *Server) removeSession(sess *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, sess)
 }
 
 func (s *Server) isClosed() bool {
