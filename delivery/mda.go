@@ -250,6 +250,13 @@ func (d *MDA) deliverOne(ctx context.Context, m *Spooled, rcpt string, user stor
 	}
 	var done []filed
 	for _, mailbox := range mailboxes {
+		if _, err := storage.ValidMailboxName(mailbox); err != nil {
+			// A fileinto target built at run time (variables), or saved
+			// before names were checked: INBOX rather than a delivery
+			// that fails until the message expires.
+			log.Warn("sieve fileinto names an invalid folder; delivering to INBOX", "mailbox", mailbox, "err", err)
+			mailbox = "INBOX"
+		}
 		if delivered[strings.ToLower(mailbox)] {
 			continue
 		}

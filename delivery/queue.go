@@ -145,9 +145,14 @@ func Open(opts Options) (*Queue, error) {
 		gc:       newCommitter(opts.CommitBatch, opts.CommitWait),
 	}
 	for _, d := range []string{opts.Dir, q.tmpDir, q.spoolDir} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("create queue dir: %w", err)
 		}
+	}
+	// queue.db and its WAL (which SQLite creates with the database's
+	// mode) hold envelopes: the daemon's user's alone, whatever the umask.
+	if f, err := os.OpenFile(filepath.Join(opts.Dir, "queue.db"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
 	}
 	db, err := openDB(filepath.Join(opts.Dir, "queue.db"))
 	if err != nil {
@@ -231,7 +236,7 @@ func (q *Queue) spool(id ID, msg io.Reader) (int64, error) {
 	tmp, f, err := q.recycled.take(q.tmpDir)
 	if f == nil {
 		tmp = filepath.Join(q.tmpDir, string(id))
-		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	}
 	if err != nil {
 		return 0, AsError(fmt.Errorf("create spool file: %w", err))

@@ -187,3 +187,20 @@ func FuzzSieve(f *testing.F) {
 		}
 	})
 }
+
+// TestSieveInvalidFolderToInbox: a fileinto target storage cannot hold
+// (here built at run time, which save-time checks cannot see) files the
+// message into INBOX instead of deferring it until it bounces.
+func TestSieveInvalidFolderToInbox(t *testing.T) {
+	t.Parallel()
+	const user = "alice@acme.test"
+	f := newMDAFixture(t, user)
+	script := `require ["fileinto", "variables"]; set "y" "2024"; fileinto "Projects.${y}";`
+	if err := f.st.SetSieve(context.Background(), user, script); err != nil {
+		t.Fatal(err)
+	}
+	f.send(t, "a@corp.test", user, "From: a@corp.test\r\nSubject: q\r\n\r\nbody\r\n")
+	if got := messages(t, f.st, user, "INBOX"); len(got) != 1 {
+		t.Fatalf("INBOX = %d messages, want 1", len(got))
+	}
+}

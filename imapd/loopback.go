@@ -24,11 +24,12 @@ import (
 // serveSplit accepts from l and hands each connection to s.loopSrv or
 // s.srv by its client address, until l is closed.
 func (s *Server) serveSplit(l net.Listener) error {
-	sp := &splitter{l: l, closed: make(chan struct{})}
+	sp := &splitter{Listener: l, closed: make(chan struct{})}
 	if !s.track(sp) {
 		l.Close()
 		return nil
 	}
+	defer s.untrack(sp)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
@@ -48,7 +49,7 @@ func (s *Server) serveSplit(l net.Listener) error {
 			if errors.Is(err, net.ErrClosed) || s.isClosed() {
 				err = nil
 			}
-			sp.close()
+			sp.Close()
 			for _, sub := range subs {
 				close(sub.done)
 			}
@@ -71,7 +72,7 @@ func (s *Server) serveSplit(l net.Listener) error {
 					mu.Unlock()
 				}
 				// A server that stopped stops the listener.
-				sp.close()
+				sp.Close()
 			})
 		}
 		select {
@@ -82,18 +83,19 @@ func (s *Server) serveSplit(l net.Listener) error {
 	}
 }
 
-// splitter is the listener shared by the two servers.
+// splitter is the listener shared by the two servers. Server.Close
+// closes it like any listener it serves.
 type splitter struct {
-	l      net.Listener
-	closed chan struct{} // closed by close
+	net.Listener
+	closed chan struct{} // closed by Close
 	once   sync.Once
 }
 
-func (sp *splitter) close() error {
+func (sp *splitter) Close() error {
 	var err error
 	sp.once.Do(func() {
 		close(sp.closed)
-		err = sp.l.Close()
+		err = sp.Listener.Close()
 	})
 	return err
 }
@@ -114,5 +116,5 @@ func (s *subListener) Accept() (net.Conn, error) {
 	}
 }
 
-func (s *subListener) Close() error   { return s.sp.close() }
-func (s *subListener) Addr() net.Addr { return s.sp.l.Addr() }
+func (s *subListener) Close() error   { return s.sp.Close() }
+func (s *subListener) Addr() net.Addr { return s.sp.Addr() }

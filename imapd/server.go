@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -82,9 +83,10 @@ type Server struct {
 	srv     *imapserver.Server
 	loopSrv *imapserver.Server
 
-	mu     sync.Mutex
-	closed bool
-	splits []*splitter // listeners served by serveSplit, closed by Close
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
 }
 
 // New returns a Server. Install its Observe method as the store's observer
@@ -99,7 +101,13 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: opts.Logger, reg: newRegistry()}
+	s := &Server{
+		opts:      opts,
+		log:       opts.Logger,
+		reg:       newRegistry(),
+		listeners: map[net.Listener]struct{}{},
+		sessions:  map[*session]struct{}{},
+	}
 	newServer := func(insecureAuth bool) *imapserver.Server {
 		return imapserver.New(&imapserver.Options{
 			NewSession:   s.newSession,
@@ -131,6 +139,10 @@ func (s *Server) Serve(l net.Listener) error {
 }
 
 func (s *Server) serve(srv *imapserver.Server, l net.Listener) error {
+	if !s.track(l) {
+		return nil
+	}
+	defer s.untrack(l)
 	err := srv.Serve(l)
 	if s.isClosed() {
 		return nil
@@ -147,37 +159,91 @@ func (s *Server) ServeTLS(l net.Listener) error {
 	return s.serve(s.srv, tls.NewListener(coalescingListener{l}, s.opts.TLS))
 }
 
-// Close closes the listeners and every connection.
+// byeWait bounds how long Close waits for the BYEs to be written (a
+// client that stops reading must not hold up a shutdown).
+const byeWait = 2 * time.Second
+
+// Close stops accepting connections, sends every session an untagged BYE
+// (RFC 9051 §7.1.5: the server is closing the connection) and closes
+// them all. go-imap has no Shutdown: its Close only drops connections.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	splits := s.splits
-	s.splits = nil
-	s.mu.Unlock()
-	for _, sp := range splits {
-		sp.close()
+	var lerr error
+	for l := range s.listeners {
+		if err := l.Close(); err != nil && lerr == nil {
+			lerr = err
+		}
 	}
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, sess := range sessions {
+		wg.Go(func() { sess.conn.Bye("Server shutting down") })
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(byeWait):
+		s.log.Warn("shutdown: not every session took its BYE in time", "sessions", len(sessions))
+	}
+	// Closing the connections also ends BYEs still blocked on a client.
 	var errs []error
 	for _, srv := range []*imapserver.Server{s.srv, s.loopSrv} {
 		if srv == nil {
 			continue
 		}
-		if err := srv.Close(); err != nil && err.Error() != "imapserver: server closed" {
+		// Closed before, or a listener closed above that go-imap had
+		// not let go of yet, is fine.
+		if err := srv.Close(); err != nil && err.Error() != "imapserver: server closed" && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if lerr != nil && !errors.Is(lerr, net.ErrClosed) {
+		return lerr
 	}
 	return errors.Join(errs...)
 }
 
-// track registers a split listener for Close; false if already closed.
-func (s *Server) track(sp *splitter) bool {
+// track adds a listener for Close to close; false if the server is
+// closed already.
+func (s *Server) track(l net.Listener) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return false
 	}
-	s.splits = append(s.splits, sp)
+	s.listeners[l] = struct{}{}
 	return true
+}
+
+func (s *Server) untrack(l net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.listeners, l)
+}
+
+// addSession registers a session for Close's BYE; false if the server is
+// closing.
+func (s *Server) addSession(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	return true
+}
+
+func (s *Server) removeSession(sess *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, sess)
 }
 
 func (s *Server) isClosed() bool {

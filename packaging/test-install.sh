@@ -178,7 +178,8 @@ else
 	dpkg -i "$deb"
 fi
 getent passwd yubin | grep -q ':/var/lib/yubin:/usr/sbin/nologin$' || fail "yubin user: $(getent passwd yubin)"
-[ "$(stat -c '%U:%G %a' /var/lib/yubin)" = "yubin:yubin 750" ] || fail "/var/lib/yubin: $(stat -c '%U:%G %a' /var/lib/yubin)"
+getent group yubin-submit >/dev/null || fail "no group yubin-submit"
+[ "$(stat -c '%U:%G %a' /var/lib/yubin)" = "yubin:yubin 700" ] || fail "/var/lib/yubin: $(stat -c '%U:%G %a' /var/lib/yubin)"
 [ "$(readlink -f /usr/sbin/sendmail)" = /usr/bin/mailctl ] || fail "/usr/sbin/sendmail -> $(readlink -f /usr/sbin/sendmail)"
 [ "$(maild --version)" = "maild $VERSION" ] || fail "installed maild --version"
 man -w maild >/dev/null 2>&1 || ! command -v man >/dev/null || fail "man maild not found"
@@ -226,14 +227,15 @@ EOF
 		esac
 	done
 	sed -i "s|^socket = .*|socket = \"$tmp/etc/control.sock\"|" "$cfg"
+	sed -i "s|^submit_socket = .*|submit_socket = \"$tmp/etc/submit.sock\"|" "$cfg"
 	mailctl=(mailctl --config "$cfg")
 	say "ports in use here: maild with a copy of the packaged config on 127.0.0.1 (smtp $smtp_port, imaps $imaps_port, ...)"
 fi
 
 # What maild.service gives the daemon: /run/yubin, the yubin user, the one
 # capability, no new privileges.
-install -d -m 0750 -o yubin -g yubin /run/yubin
-(umask 0027 && exec setpriv --reuid=yubin --regid=yubin --init-groups \
+install -d -m 0755 -o yubin -g yubin /run/yubin
+(umask 0077 && exec setpriv --reuid=yubin --regid=yubin --init-groups \
 	--inh-caps=+net_bind_service --ambient-caps=+net_bind_service --no-new-privs \
 	/usr/sbin/maild --config "$cfg") >"$tmp/maild.log" 2>&1 &
 maild_pid=$!
@@ -299,4 +301,5 @@ installed=
 [ ! -e /etc/yubin ] || fail "/etc/yubin left after purge"
 ! getent passwd yubin >/dev/null || fail "user yubin left after purge"
 ! getent group yubin >/dev/null || fail "group yubin left after purge"
+! getent group yubin-submit >/dev/null || fail "group yubin-submit left after purge"
 say "ok ($VERSION)"

@@ -44,7 +44,8 @@ type Options struct {
 	// PlaintextOnLoopback allows USER/PASS and AUTH without TLS from
 	// loopback addresses (127.0.0.0/8, ::1). Elsewhere a login needs TLS.
 	PlaintextOnLoopback bool
-	// MaxConnections in total and per client IP (defaults 500 and 20).
+	// MaxConnections in total and per client (storage.ClientKey: an IPv4
+	// address or an IPv6 /64) (defaults 500 and 20).
 	MaxConnections, MaxConnectionsPerIP int
 	// IdleTimeout closes a connection that sends no command for this long
 	// (default 10m, the minimum of RFC 1939 §3). It also bounds each write.
@@ -79,7 +80,7 @@ type Server struct {
 	closed    bool
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
-	perIP     map[netip.Addr]int
+	perIP     map[string]int      // by storage.ClientKey
 	locked    map[string]struct{} // maildrops in use, by address
 	wg        sync.WaitGroup      // sessions
 }
@@ -123,7 +124,7 @@ func New(opts Options) (*Server, error) {
 		sizes:     newSizeCache(200000),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[net.Conn]struct{}{},
-		perIP:     map[netip.Addr]int{},
+		perIP:     map[string]int{},
 		locked:    map[string]struct{}{},
 	}, nil
 }
@@ -206,11 +207,11 @@ func (s *Server) acquire(c net.Conn, ip netip.Addr) string {
 		return "Server shutting down"
 	case len(s.conns) >= s.opts.MaxConnections:
 		return "Too many connections"
-	case s.perIP[ip] >= s.opts.MaxConnectionsPerIP:
+	case s.perIP[storage.ClientKey(ip)] >= s.opts.MaxConnectionsPerIP:
 		return "Too many connections from your address"
 	}
 	s.conns[c] = struct{}{}
-	s.perIP[ip]++
+	s.perIP[storage.ClientKey(ip)]++
 	s.wg.Add(1)
 	return ""
 }
@@ -220,8 +221,9 @@ func (s *Server) release(c net.Conn, ip netip.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c)
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
+	k := storage.ClientKey(ip)
+	if s.perIP[k]--; s.perIP[k] <= 0 {
+		delete(s.perIP, k)
 	}
 }
 

@@ -38,6 +38,7 @@ func (s *session) authAllowed() bool {
 
 // Auth implements AUTH PLAIN (RFC 4616) and AUTH LOGIN.
 func (s *session) Auth(mech string) (sasl.Server, error) {
+	s.credit(1) // AUTH belongs to sending mail, like MAIL
 	if !s.authAllowed() {
 		return nil, &smtp.SMTPError{Code: 538, EnhancedCode: smtp.EnhancedCode{5, 7, 11}, Message: "Encryption required for requested authentication mechanism"}
 	}
@@ -46,14 +47,14 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	}
 	switch mech {
 	case sasl.Plain:
-		return sasl.NewPlainServer(func(identity, username, password string) error {
+		return s.creditChallenges(sasl.NewPlainServer(func(identity, username, password string) error {
 			if identity != "" && identity != username {
 				return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authorization identity must match the user"}
 			}
 			return s.login(username, password)
-		}), nil
+		})), nil
 	case sasl.Login:
-		return newLoginServer(s.login), nil
+		return s.creditChallenges(newLoginServer(s.login)), nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
 }
@@ -120,4 +121,23 @@ func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err er
 		return nil, true, l.check(l.username, string(response))
 	}
 	return nil, true, errors.New("unexpected AUTH LOGIN response")
+}
+
+// creditChallenges wraps a SASL exchange so its 334 challenges do not
+// count as non-mail commands.
+func (s *session) creditChallenges(srv sasl.Server) sasl.Server {
+	return creditingServer{srv, s}
+}
+
+type creditingServer struct {
+	sasl.Server
+	s *session
+}
+
+func (c creditingServer) Next(response []byte) ([]byte, bool, error) {
+	challenge, done, err := c.Server.Next(response)
+	if !done && err == nil {
+		c.s.credit(1)
+	}
+	return challenge, done, err
 }

@@ -3,6 +3,7 @@ package smtpd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -18,6 +19,9 @@ type State struct {
 	Helo     string
 	TLS      bool
 	AuthUser string
+	// MailFrom is the reverse path of the current transaction ("" for
+	// the null sender) once MAIL was accepted: Rcpt sees it.
+	MailFrom string
 }
 
 // Policy decides what a session may send. The MX policy accepts mail for
@@ -83,6 +87,14 @@ func (p MXPolicy) Rcpt(ctx context.Context, s *State, to string) error {
 	if p.SRS != nil && p.SRS.IsSRS(to) {
 		if _, err := p.SRS.Reverse(to); err != nil {
 			return &delivery.Error{Code: 550, Enhanced: [3]int{5, 1, 1}, Public: "Invalid or expired SRS address", Err: err}
+		}
+		// An SRS address only takes bounces of mail we forwarded (RFC
+		// 3464 DSNs and the like, sent from the null reverse path, RFC
+		// 5321 §4.5.5); anything else would be relayed on to the
+		// original sender, an open relay to every address we ever
+		// forwarded for.
+		if s.MailFrom != "" {
+			return &delivery.Error{Code: 550, Enhanced: [3]int{5, 7, 1}, Public: "SRS addresses accept only bounces (MAIL FROM:<>)", Err: fmt.Errorf("srs rcpt from %q", s.MailFrom)}
 		}
 		return nil
 	}

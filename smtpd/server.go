@@ -59,8 +59,21 @@ type Options struct {
 	MaxRecipients int
 	// MaxLineLength for command and data lines (default 2000).
 	MaxLineLength int
-	// MaxConnections in total and per client IP (defaults 500 and 20).
+	// MaxConnections in total and per client (storage.ClientKey: an IPv4
+	// address or an IPv6 /64) (defaults 500 and 20). They make the
+	// Server's own Limits when Limits is nil.
 	MaxConnections, MaxConnectionsPerIP int
+	// Limits, when set, is shared with other Servers (587 and 465 share
+	// one), and MaxConnections/MaxConnectionsPerIP are not used. Without
+	// it, all listeners of this Server share one.
+	Limits *Limits
+	// MaxNonMailCommands is how many commands outside a mail transaction
+	// (NOOP, RSET, VRFY, HELP, EXPN, EHLO, STARTTLS, unknown ones) a
+	// connection may send before a message is accepted; the count starts
+	// again after each accepted message. Past it the connection gets
+	// 421 4.7.0 and is closed, so a client cannot hold a slot forever by
+	// sending one NOOP per ReadTimeout (default 50).
+	MaxNonMailCommands int
 	// ReadTimeout bounds each command and a whole DATA transfer (default
 	// 5m); WriteTimeout each reply (default 1m).
 	ReadTimeout, WriteTimeout time.Duration
@@ -120,6 +133,12 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxConnectionsPerIP <= 0 {
 		opts.MaxConnectionsPerIP = 20
 	}
+	if opts.MaxNonMailCommands <= 0 {
+		opts.MaxNonMailCommands = 50
+	}
+	if opts.Limits == nil {
+		opts.Limits = NewLimits(opts.MaxConnections, opts.MaxConnectionsPerIP)
+	}
 	if opts.ReadTimeout <= 0 {
 		opts.ReadTimeout = 5 * time.Minute
 	}
@@ -154,14 +173,14 @@ func New(opts Options) (*Server, error) {
 // Serve accepts connections on l until Shutdown or Close. For
 // SubmissionTLS it wraps l in TLS itself.
 func (s *Server) Serve(l net.Listener) error {
-	var wrapped net.Listener = newLimitListener(l, s.opts.MaxConnections, s.opts.MaxConnectionsPerIP, s.log)
+	var wrapped net.Listener = &limitListener{Listener: l, log: s.log, limits: s.opts.Limits, maxNonMail: s.opts.MaxNonMailCommands}
 	if s.opts.Blocklist != nil {
 		wrapped = newBlocklistListener(wrapped, s.opts.Blocklist, s.opts.Hostname)
 	}
 	if s.opts.Mode == SubmissionTLS {
 		// TLS outside the limit wrapper: go-smtp and the policies see a
 		// *tls.Conn, and NetConn() leads back to the tracked conn.
-		wrapped = tls.NewListener(wrapped, s.opts.TLS)
+		wrapped = tlsListener{Listener: wrapped, config: s.opts.TLS}
 	}
 	err := s.smtp.Serve(wrapped)
 	if errors.Is(err, net.ErrClosed) {

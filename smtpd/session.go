@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -41,6 +42,8 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	if tracked != nil {
 		st.ConnID = tracked.id
 		log = tracked.log
+		tracked.setTop(c.Conn())
+		tracked.multiLine() // the EHLO reply
 	}
 	if ap, err := netip.ParseAddrPort(netConn.RemoteAddr().String()); err == nil {
 		st.Remote = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
@@ -53,17 +56,20 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 const policyTimeout = 30 * time.Second
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	s.credit(1)
 	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)
 	defer cancel()
 	if err := s.srv.opts.Policy.Mail(ctx, &s.state, from); err != nil {
 		return s.reject("mail", err, "from", from)
 	}
 	s.from, s.hasFrom = from, true
+	s.state.MailFrom = from
 	s.to = s.to[:0]
 	return nil
 }
 
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	s.credit(1)
 	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)
 	defer cancel()
 	if err := s.srv.opts.Policy.Rcpt(ctx, &s.state, to); err != nil {
@@ -74,6 +80,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 }
 
 func (s *session) Data(r io.Reader) error {
+	s.credit(1) // the 354
 	env := delivery.Envelope{
 		ID:         delivery.NewID(),
 		From:       s.from,
@@ -112,6 +119,9 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return s.reject("data", err, "queue_id", env.ID, "from", s.from)
 	}
+	if s.tracked != nil {
+		s.tracked.completed()
+	}
 	s.log.Info("accepted", "queue_id", id, "from", s.from, "rcpts", len(env.To), "tls", env.TLS)
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK: queued as " + string(id)}
 }
@@ -124,16 +134,44 @@ func (s *session) dataError(env delivery.Envelope, err error) error {
 		s.log.Warn("rejected", "queue_id", env.ID, "from", s.from, "reason", se.Message)
 		return se
 	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		// The rest of the message may still arrive and would be read as
+		// commands: end the connection (RFC 5321 §4.5.3.2.5 lets a
+		// server close after a timeout) instead of leaving it open.
+		s.log.Warn("data aborted", "queue_id", env.ID, "reason", "timeout")
+		if s.tracked != nil {
+			s.tracked.closeAfterWrite.Store(true)
+		}
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Timeout reading message data, closing connection"}
+	}
 	s.log.Warn("data aborted", "queue_id", env.ID, "err", err)
 	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message data"}
 }
 
 func (s *session) Reset() {
 	s.from, s.hasFrom = "", false
+	s.state.MailFrom = ""
 	s.to = nil
 }
 
-func (s *session) Logout() error { return nil }
+// Logout is called when the connection ends and, after STARTTLS, once the
+// TLS layer is in place: the non-mail limit's 421 goes through it from
+// then on, even before the next EHLO.
+func (s *session) Logout() error {
+	if s.tracked != nil {
+		s.tracked.setTop(s.conn.Conn())
+	}
+	return nil
+}
+
+// credit hands replies of a mail transaction back to the non-mail count
+// (see trackedConn).
+func (s *session) credit(n int32) {
+	if s.tracked != nil {
+		s.tracked.credit(n)
+	}
+}
 
 // reject logs a refusal and turns it into an SMTP reply.
 func (s *session) reject(stage string, err error, attrs ...any) error {

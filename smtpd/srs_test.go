@@ -28,3 +28,21 @@ func TestRcptSRS(t *testing.T) {
 		}
 	}
 }
+
+// TestRcptSRSOnlyBounces: a valid SRS address takes the null sender
+// only; mail from anyone else would be relayed on to the original
+// sender.
+func TestRcptSRSOnlyBounces(t *testing.T) {
+	t.Parallel()
+	s := &delivery.SRS{Key: []byte("0123456789abcdef0123456789abcdef"), Domain: "mx.acme.test"}
+	p := MXPolicy{SRS: s}
+	good := s.Forward("carol@example.org")
+	if err := p.Rcpt(context.Background(), &State{MailFrom: ""}, good); err != nil {
+		t.Errorf("bounce to a valid SRS address refused: %v", err)
+	}
+	err := p.Rcpt(context.Background(), &State{MailFrom: "spammer@evil.example"}, good)
+	var e *delivery.Error
+	if !errors.As(err, &e) || e.Code != 550 || e.Enhanced != [3]int{5, 7, 1} || !strings.Contains(e.Public, "bounces") {
+		t.Errorf("Rcpt from a real sender = %v, want 550 5.7.1", err)
+	}
+}

@@ -165,7 +165,7 @@ func TestDeliver(t *testing.T) {
 			t.Errorf("content differs: %q %v", got, err)
 		}
 		fi, _ := os.Stat(m.Path)
-		if fi.Mode().Perm() != 0o640 {
+		if fi.Mode().Perm() != 0o600 {
 			t.Errorf("mode %v", fi.Mode())
 		}
 	}

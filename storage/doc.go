@@ -8,7 +8,7 @@
 //
 // # On-disk layout
 //
-//	<dataDir>/                      0750, created by Open
+//	<dataDir>/                      0700, created by Open; files 0600
 //	    yubin.db (+ -wal, -shm)      directory database (SQLite, WAL)
 //	    mail/<domain>/<local>/       one Maildir++ per user (INBOX)
 //	        cur/ new/ tmp/

@@ -226,22 +226,6 @@ func TestLoginGuardPrunes(t *testing.T) {
 	}
 }
 
-func TestClientKey(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"192.0.2.1":            "192.0.2.1",
-		"::ffff:192.0.2.1":     "192.0.2.1",
-		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
-		"2001:db8:1:2::9":      "2001:db8:1:2::/64",
-		"fe80::1%eth0":         "fe80::/64",
-		"::1":                  "::/64",
-	} {
-		if got := ClientKey(netip.MustParseAddr(in)); got != want {
-			t.Errorf("ClientKey(%s) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestLoginGuardManyDevices: more concurrent right-password logins from
 // one address than the failure limit are never reported as throttled
 // (none failed): those over the limit in flight are busy, and nothing is

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -30,7 +31,10 @@ type Target struct {
 //  3. with plus-addressing (a = base+ext), steps 1 and 2 are retried with
 //     base@d;
 //  4. the catch-all alias @d is expanded;
-//  5. otherwise ErrNoSuchUser.
+//  5. postmaster@d (RFC 5321 §4.5.1: every domain must accept it) goes to
+//     Options.Postmaster when set, else to the domain's first enabled
+//     user (the oldest account);
+//  6. otherwise ErrNoSuchUser.
 //
 // Expansion applies the same rules to each local target, up to depth 10
 // and 1000 targets, skips addresses already seen (loops) and duplicates,
@@ -51,6 +55,9 @@ func (s *Store) Resolve(ctx context.Context, addr string) ([]Target, error) {
 	}
 	r := &resolver{s: s, seen: map[string]bool{a.String(): true}, out: map[string]bool{}}
 	found, err := r.resolveLocal(ctx, a, 0)
+	if err == nil && (!found || len(r.targets) == 0) && a.Local == "postmaster" {
+		found, err = r.postmaster(ctx, a)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("resolve %q: %w", a, err)
 	}
@@ -175,6 +182,30 @@ func (r *resolver) expandTarget(ctx context.Context, src string, ta Address, dep
 		r.s.log.Warn("alias target resolves to nothing, skipped", "alias", src, "rcpt", k)
 	}
 	return nil
+}
+
+// postmaster applies rule 5 to a, postmaster@ of a local domain.
+func (r *resolver) postmaster(ctx context.Context, a Address) (bool, error) {
+	if r.s.postmaster != "" {
+		pa, err := ParseAddress(r.s.postmaster)
+		if err != nil {
+			r.s.log.Warn("postmaster address unparsable", "rcpt", r.s.postmaster, "err", err)
+			return false, nil
+		}
+		if err := r.expandTarget(ctx, a.String(), pa, 1); err != nil {
+			return false, err
+		}
+		return len(r.targets) > 0, nil
+	}
+	var local string
+	err := r.s.db.QueryRowContext(ctx, `SELECT local FROM users WHERE domain = ? AND enabled = 1 ORDER BY created, rowid LIMIT 1`, a.Domain).Scan(&local)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, r.add(Address{Local: local, Domain: a.Domain}, true)
 }
 
 // enabledUser reports whether a is an existing, enabled user.

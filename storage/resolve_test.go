@@ -132,3 +132,55 @@ func TestResolveTooManyTargets(t *testing.T) {
 		t.Errorf("Resolve of 1000 targets = %d, %v", len(got), err)
 	}
 }
+
+// TestResolvePostmaster: postmaster@ of every local domain resolves even
+// without a user or alias (RFC 5321 §4.5.1): to the configured address,
+// else to the domain's first enabled user; an alias or user of that name
+// still wins.
+func TestResolvePostmaster(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := newTestStore(t)
+	mustDomain(t, s, "acme.test", "empty.test", "own.test")
+	mustUser(t, s, "zed@acme.test", 0)
+	mustUser(t, s, "amy@acme.test", 0)
+	mustUser(t, s, "boss@own.test", 0)
+	mustUser(t, s, "pm@own.test", 0)
+	if err := s.AddAlias(ctx, "postmaster@own.test", []string{"pm@own.test"}); err != nil {
+		t.Fatal(err)
+	}
+	one := func(st *Store, addr, want string) {
+		t.Helper()
+		got, err := st.Resolve(ctx, addr)
+		if err != nil || len(got) != 1 || got[0].Address.String() != want || !got[0].Local {
+			t.Errorf("Resolve(%q) = %v, %v; want %s", addr, got, err, want)
+		}
+	}
+	one(s, "postmaster@acme.test", "zed@acme.test") // the first user, not the first by name
+	one(s, "PostMaster@ACME.test", "zed@acme.test")
+	one(s, "postmaster@own.test", "pm@own.test")
+	if _, err := s.Resolve(ctx, "postmaster@empty.test"); !errors.Is(err, ErrNoSuchUser) {
+		t.Errorf("postmaster of a domain without users: %v, want ErrNoSuchUser", err)
+	}
+	if _, err := s.Resolve(ctx, "webmaster@acme.test"); !errors.Is(err, ErrNoSuchUser) {
+		t.Errorf("webmaster: %v, want ErrNoSuchUser", err)
+	}
+
+	// A configured address takes postmaster@ of every domain.
+	cfg, err := Open(s.dir, Options{Postmaster: "amy@acme.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	one(cfg, "postmaster@acme.test", "amy@acme.test")
+	one(cfg, "postmaster@empty.test", "amy@acme.test")
+	one(cfg, "postmaster@own.test", "pm@own.test")
+	remote, err := Open(s.dir, Options{Postmaster: "noc@provider.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+	if got, err := remote.Resolve(ctx, "postmaster@acme.test"); err != nil || len(got) != 1 || got[0].Local || got[0].Address.String() != "noc@provider.example" {
+		t.Errorf("remote postmaster: %v, %v", got, err)
+	}
+}

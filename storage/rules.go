@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/foxcpp/go-sieve"
+	"github.com/foxcpp/go-sieve/lexer"
+	"github.com/foxcpp/go-sieve/parser"
 )
 
 // rulesSchema is migration 4: per-user Sieve scripts, vacation settings
@@ -63,6 +65,52 @@ func ParseSieve(script string) (*sieve.Script, error) {
 	return s, nil
 }
 
+// CheckSieveMailboxes parses script and checks the folder name of every
+// fileinto (RFC 5228 §4.1) the way a mailbox is named for storage
+// (ValidMailboxName: "/" separates levels, no "."). A name built from
+// variables ("${...}") is known only at delivery and is not checked
+// here; the MDA files mail for an invalid name into INBOX.
+func CheckSieveMailboxes(script string) error {
+	opts := SieveOptions()
+	toks, err := lexer.Lex(strings.NewReader(script), &opts.Lexer)
+	if err != nil {
+		return fmt.Errorf("sieve script: %w", err)
+	}
+	cmds, err := parser.Parse(lexer.NewStream(toks), &opts.Parser)
+	if err != nil {
+		return fmt.Errorf("sieve script: %w", err)
+	}
+	return checkFileinto(cmds)
+}
+
+func checkFileinto(cmds []parser.Cmd) error {
+	for _, c := range cmds {
+		if strings.EqualFold(c.Id, "fileinto") && len(c.Args) > 0 {
+			// Tagged arguments come first; the mailbox is the last.
+			var names []string
+			switch a := c.Args[len(c.Args)-1].(type) {
+			case parser.StringArg:
+				names = []string{a.Value}
+			case parser.StringListArg:
+				names = a.Value
+			}
+			for _, n := range names {
+				if strings.Contains(n, "${") {
+					continue
+				}
+				if _, err := ValidMailboxName(n); err != nil {
+					line, _ := c.LineCol()
+					return fmt.Errorf("sieve script line %d: fileinto %q: %w", line, n, err)
+				}
+			}
+		}
+		if err := checkFileinto(c.Block); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // existingUser parses addr and checks the user exists.
 func (s *Store) existingUser(ctx context.Context, addr string) (Address, error) {
 	a, err := ParseAddress(addr)
@@ -76,9 +124,14 @@ func (s *Store) existingUser(ctx context.Context, addr string) (Address, error) 
 }
 
 // SetSieve stores user's Sieve script, replacing any previous one. The
-// script is parsed first: a script that does not load is refused.
+// script is parsed first: a script that does not load, or that files
+// into a folder name storage cannot hold (CheckSieveMailboxes), is
+// refused.
 func (s *Store) SetSieve(ctx context.Context, user, script string) error {
 	if _, err := ParseSieve(script); err != nil {
+		return err
+	}
+	if err := CheckSieveMailboxes(script); err != nil {
 		return err
 	}
 	a, err := s.existingUser(ctx, user)

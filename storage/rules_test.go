@@ -2,9 +2,45 @@ package storage
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
+
+// TestSieveFileintoNames: a script filing into a name storage cannot
+// hold is refused when saved (it used to be saved, and matching mail was
+// then deferred for days and bounced).
+func TestSieveFileintoNames(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := newTestStore(t)
+	mustDomain(t, s, "acme.test")
+	if _, err := s.AddUser(ctx, "ann@acme.test", "pw-secret-1", 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{
+		`require "fileinto"; fileinto "Projects.2024";`,
+		`require "fileinto"; if true { if true { fileinto ".Hidden"; } }`,
+		`require ["fileinto", "imap4flags"]; fileinto :flags "\\Seen" "A//B";`,
+		`require "fileinto"; FileInto "Bad*Name";`,
+		`require "fileinto"; fileinto "";`,
+	} {
+		err := s.SetSieve(ctx, "ann@acme.test", bad)
+		if err == nil || !strings.Contains(err.Error(), "fileinto") {
+			t.Errorf("SetSieve(%q) = %v, want a fileinto error", bad, err)
+		}
+	}
+	for _, good := range []string{
+		`require "fileinto"; fileinto "Projects/2024";`,
+		`require "fileinto"; fileinto "INBOX";`,
+		`require ["fileinto", "imap4flags"]; fileinto :flags "\\Seen" "Archiv/Rechnungen";`,
+		`require ["fileinto", "variables"]; set "y" "2024"; fileinto "Projects.${y}";`,
+	} {
+		if err := s.SetSieve(ctx, "ann@acme.test", good); err != nil {
+			t.Errorf("SetSieve(%q) = %v", good, err)
+		}
+	}
+}
 
 func TestSieveScripts(t *testing.T) {
 	t.Parallel()

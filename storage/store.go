@@ -31,9 +31,13 @@ var (
 	ErrDomainNotEmpty = errors.New("domain not empty")
 )
 
+// The data directory holds password hashes, DKIM private keys and every
+// user's mail: it and everything in it are for the daemon's user alone
+// (root aside). Local programs submit through maild's submit socket, not
+// through these files.
 const (
-	dirMode  = 0o750
-	fileMode = 0o640
+	dirMode  = 0o700
+	fileMode = 0o600
 )
 
 // Options configures Open.
@@ -41,6 +45,10 @@ type Options struct {
 	// Logger receives warnings about skipped alias targets, index
 	// rebuilds and similar events. Nil discards them.
 	Logger *slog.Logger
+	// Postmaster is where Resolve sends postmaster@ of a local domain
+	// that has no postmaster user or alias: a full address. "" sends it
+	// to the domain's first user. See Resolve.
+	Postmaster string
 }
 
 // Store is the directory database plus the Maildir tree under one data
@@ -52,9 +60,11 @@ type Store struct {
 	db       *sql.DB
 	log      *slog.Logger
 	own      owner
-	hostname string // sanitised for Maildir unique names
-	pid      int
-	counter  atomic.Uint64
+	// postmaster is Options.Postmaster.
+	postmaster string
+	hostname   string // sanitised for Maildir unique names
+	pid        int
+	counter    atomic.Uint64
 
 	mu       sync.Mutex
 	accounts map[string]*Account // key: Address.String()
@@ -64,8 +74,9 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the data directory dataDir: it creates
-// dataDir (0750) and dataDir/mail, opens dataDir/yubin.db and brings its
-// schema up to date.
+// dataDir (0700) and dataDir/mail, opens dataDir/yubin.db (0600) and
+// brings its schema up to date. A data directory or yubin.db left open to
+// the group or others by an older version is closed to them.
 func Open(dataDir string, opts Options) (*Store, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -82,20 +93,27 @@ func Open(dataDir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	if err := restrictMode(abs); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	s := &Store{
-		dir:      abs,
-		mailRoot: filepath.Join(abs, "mail"),
-		log:      logger,
-		own:      own,
-		hostname: sanitizeHostname(),
-		pid:      os.Getpid(),
-		accounts: make(map[string]*Account),
+		dir:        abs,
+		mailRoot:   filepath.Join(abs, "mail"),
+		log:        logger,
+		own:        own,
+		postmaster: opts.Postmaster,
+		hostname:   sanitizeHostname(),
+		pid:        os.Getpid(),
+		accounts:   make(map[string]*Account),
 	}
 	if err := own.mkdir(s.mailRoot); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	dbPath := filepath.Join(abs, "yubin.db")
 	if err := own.touch(dbPath); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := restrictMode(dbPath); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	db, err := openSQLite(dbPath, "FULL")
@@ -206,7 +224,24 @@ func (o owner) fix(path string) error {
 	return nil
 }
 
-// mkdir creates path (0750) and any missing parents, chowning each
+// restrictMode takes the group's and others' permissions off path when
+// it has any. Only the owner (or root) may: a data directory that belongs
+// to someone else is left as it is.
+func restrictMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	if err := os.Chmod(path, fi.Mode().Perm()&^0o077); err != nil && !errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("restrict mode of %q: %w", path, err)
+	}
+	return nil
+}
+
+// mkdir creates path (0700) and any missing parents, chowning each
 // directory it creates. An existing directory is left alone.
 func (o owner) mkdir(path string) error {
 	fi, err := os.Stat(path)
@@ -233,7 +268,7 @@ func (o owner) mkdir(path string) error {
 	return o.fix(path)
 }
 
-// touch creates an empty file (0640) if it does not exist and chowns it.
+// touch creates an empty file (0600) if it does not exist and chowns it.
 func (o owner) touch(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if errors.Is(err, os.ErrExist) {

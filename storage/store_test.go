@@ -63,7 +63,7 @@ func TestOpenMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(dir)
-	if err != nil || fi.Mode().Perm() != 0o750 {
+	if err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("data dir: %v %v", fi.Mode(), err)
 	}
 	// Open again: migrations are not re-applied and data survives.

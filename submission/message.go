@@ -21,6 +21,7 @@ import (
 
 	"yubin/delivery"
 	"yubin/smtpd"
+	"yubin/smtpd/senderauth"
 	"yubin/storage"
 )
 
@@ -109,17 +110,19 @@ func (p *Policy) prepare(ctx context.Context, user, from string, msg io.Reader) 
 		return nil, &delivery.Error{Code: 554, Enhanced: [3]int{5, 6, 0}, Public: "Malformed message header", Err: err}
 	}
 	mh := mail.Header{Header: message.Header{Header: h}}
-	froms, err := mh.AddressList("From")
+	authors, err := senderauth.ParseAuthors(h)
 	if err != nil {
-		return nil, &delivery.Error{Code: 554, Enhanced: [3]int{5, 6, 0}, Public: "Malformed From: header", Err: err}
-	}
-	if user != "" {
-		for _, a := range froms {
-			if err := p.checkSender(ctx, user, a.Address, "From: address"); err != nil {
-				return nil, err
-			}
+		var ae *senderauth.AuthorError
+		public := "Malformed originator field"
+		if errors.As(err, &ae) {
+			public = ae.Reason
 		}
+		return nil, &delivery.Error{Code: 554, Enhanced: [3]int{5, 6, 0}, Public: public, Err: err}
 	}
+	if err := p.checkAuthors(ctx, user, authors); err != nil {
+		return nil, err
+	}
+	froms := authors.From
 	if len(froms) == 0 && from != "" {
 		mh.SetAddressList("From", []*mail.Address{{Address: from}})
 		froms = []*mail.Address{{Address: from}}
@@ -183,6 +186,41 @@ type prepared struct {
 }
 
 func (p *prepared) Close() error { return p.f.Close() }
+
+// checkAuthors enforces the originator fields (RFC 5322 §3.6.2): at most
+// one From and one Sender field, and, for an authenticated user, every
+// address in From, Sender, Resent-From and Resent-Sender one the user
+// may send as. A client shows the first From only, and the DKIM
+// signature covers them all, so a second From naming someone else would
+// be signed with our key (553 5.7.1, as for a foreign envelope sender).
+// user "" (local sendmail) checks the field counts only.
+func (p *Policy) checkAuthors(ctx context.Context, user string, a senderauth.Authors) error {
+	if a.FromFields > 1 {
+		return &delivery.Error{Code: 553, Enhanced: [3]int{5, 7, 1}, Public: fmt.Sprintf("Message has %d From: fields; RFC 5322 allows one", a.FromFields)}
+	}
+	if a.SenderFields > 1 || len(a.Sender) > 1 {
+		return &delivery.Error{Code: 553, Enhanced: [3]int{5, 7, 1}, Public: "Message has more than one Sender: address; RFC 5322 allows one"}
+	}
+	if user == "" {
+		return nil
+	}
+	for _, f := range []struct {
+		what  string
+		addrs []*mail.Address
+	}{
+		{"From: address", a.From},
+		{"Sender: address", a.Sender},
+		{"Resent-From: address", a.ResentFrom},
+		{"Resent-Sender: address", a.ResentSender},
+	} {
+		for _, addr := range f.addrs {
+			if err := p.checkSender(ctx, user, addr.Address, f.what); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // signer returns a DKIM signer for the From: address's domain, or nil when
 // the domain has no key.

@@ -454,11 +454,11 @@ func (j *backupJob) account(rel string) error {
 		if err := storage.ReconcileMaildir(j.ctx, dst); err != nil {
 			return err
 		}
-		if err := j.addHashed(idx, kindDB, 0o640); err != nil {
+		if err := j.addHashed(idx, kindDB, 0o600); err != nil {
 			return err
 		}
 		if _, err := os.Stat(filepath.Join(dst, uv)); err == nil && !j.inBackup[path.Join(rel, uv)] {
-			if err := j.addHashed(path.Join(rel, uv), kindFile, 0o640); err != nil {
+			if err := j.addHashed(path.Join(rel, uv), kindFile, 0o600); err != nil {
 				return err
 			}
 		} else if err == nil {

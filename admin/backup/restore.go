@@ -44,7 +44,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (Report, error) {
 			}
 		}
 	} else if errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(data, 0o750); err != nil {
+		if err := os.MkdirAll(data, 0o700); err != nil {
 			return Report{}, err
 		}
 	} else {

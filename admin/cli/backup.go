@@ -59,7 +59,7 @@ SHA-256 while it is copied. Run as root into a data directory owned by the
 yubin user, every file is given to that user.
 
 With --check, only read the backup and check every checksum.`,
-		Example: "  install -d -o yubin -g yubin -m 0750 /var/lib/yubin && mailctl restore /srv/backup/yubin && mailctl verify",
+		Example: "  install -d -o yubin -g yubin -m 0700 /var/lib/yubin && mailctl restore /srv/backup/yubin && mailctl verify",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

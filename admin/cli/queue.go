@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"yubin/admin"
+	"yubin/admin/config"
 	"yubin/admin/control"
 )
 
@@ -35,6 +38,27 @@ func (g *globals) control() (*control.Client, error) {
 		return nil, err
 	}
 	return control.Dial(path), nil
+}
+
+// submitSocketPath finds maild's submit socket, which sendmail uses:
+// data_dir/submit.sock when only --data is given, else the config's
+// control.submit_socket. A user who may submit but not read the config
+// (it can hold passwords) gets the default path.
+func (g *globals) submitSocketPath() (string, error) {
+	if g.configPath == "" && g.dataDir != "" {
+		return filepath.Join(g.dataDir, "submit.sock"), nil
+	}
+	cfg, err := g.loadConfig()
+	if errors.Is(err, fs.ErrPermission) && g.configPath == "" {
+		return config.Default().Control.SubmitSocket, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if cfg.Control.SubmitSocket == "" {
+		return "", errors.New("local submission is off (control.submit_socket is empty)")
+	}
+	return cfg.Control.SubmitSocket, nil
 }
 
 func queueCommand(g *globals) *cobra.Command {

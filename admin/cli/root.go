@@ -90,7 +90,7 @@ func (g *globals) openStore() (*storage.Store, error) {
 		}
 		return nil, err
 	}
-	return storage.Open(cfg.DataDir, storage.Options{})
+	return storage.Open(cfg.DataDir, storage.Options{Postmaster: cfg.Delivery.Postmaster})
 }
 
 // withStore runs f with an open store and closes it.

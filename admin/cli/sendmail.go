@@ -174,10 +174,13 @@ func runSendmail(cmd *cobra.Command, g *globals, args []string) error {
 		return nil // newaliases: aliases live in yubin.db, nothing to rebuild
 	}
 	ctx := cmd.Context()
-	c, err := g.control()
+	// The submit socket, not the control socket: sendmail users may hand
+	// over messages and do nothing else.
+	path, err := g.submitSocketPath()
 	if err != nil {
 		return fail(exTempFail, err)
 	}
+	c := control.Dial(path)
 	// Ask maild first: it names the default sender domain, and a stopped
 	// maild fails before stdin is read.
 	st, err := c.Status(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -54,16 +55,25 @@ func (r *recordingSubmitter) last() submission {
 	return r.subs[len(r.subs)-1]
 }
 
-// startControl serves a control socket in dataDir, as maild --dev does.
+// startControl serves the control socket and the submit socket in
+// dataDir, as maild --dev does.
 func startControl(t *testing.T, dataDir string, opts control.Options) {
 	t.Helper()
-	l, err := control.Listen(filepath.Join(dataDir, "control.sock"))
-	if err != nil {
-		t.Fatal(err)
+	for _, sock := range []struct {
+		name   string
+		mode   fs.FileMode
+		submit bool
+	}{{"control.sock", control.ControlMode, false}, {"submit.sock", control.SubmitMode, true}} {
+		l, err := control.Listen(filepath.Join(dataDir, sock.name), sock.mode, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := opts
+		o.SubmitOnly = sock.submit
+		srv := control.NewServer(o)
+		go srv.Serve(l)
+		t.Cleanup(func() { srv.Close() })
 	}
-	srv := control.NewServer(opts)
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
 }
 
 func exitStatus(err error) int {

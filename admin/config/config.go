@@ -166,11 +166,23 @@ type SMTP struct {
 	MaxConnections int `toml:"max_connections"`
 
 	// MaxConnectionsPerIP is the most concurrent SMTP sessions from one
-	// client IP address. Default: 20.
+	// client: an IPv4 address, or an IPv6 /64 (a host can pick any address
+	// in its /64). Port 25 listeners count together; submission (587 and
+	// 465) counts together, apart from port 25. Default: 20.
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
 
+	// MaxNonMailCommands is how many commands that send no mail (NOOP,
+	// RSET, VRFY, HELP, EXPN, EHLO, STARTTLS, unknown ones) one SMTP or
+	// submission connection may send before a message is accepted; each
+	// accepted message starts the count again. The next command is
+	// answered with 421 4.7.0 and the connection is closed, so a client
+	// cannot hold a connection slot by sending a NOOP now and then.
+	// Default: 50.
+	MaxNonMailCommands int `toml:"max_nonmail_commands"`
+
 	// ReadTimeout is how long to wait for each command, and for the whole
-	// DATA transfer, before dropping the session. Default: "5m".
+	// DATA transfer, before dropping the session (421 4.4.2, and the
+	// connection is closed). Default: "5m".
 	ReadTimeout time.Duration `toml:"read_timeout"`
 
 	// WriteTimeout is how long to wait for the client to take each reply.
@@ -218,6 +230,12 @@ type Delivery struct {
 	// SRSDomain is the domain of rewritten senders; it must route to us
 	// (MX) and its SPF must allow us. "" uses hostname. Default: "".
 	SRSDomain string `toml:"srs_domain"`
+
+	// Postmaster is where mail to postmaster@ of a local domain goes when
+	// that domain has no postmaster user or alias (RFC 5321 §4.5.1: every
+	// domain must accept it): a full address, local or remote. "" sends
+	// it to the domain's first user (the oldest account). Default: "".
+	Postmaster string `toml:"postmaster"`
 
 	// RemotePort is the TCP port of remote MX hosts. Only tests change it.
 	// Default: 25.
@@ -283,11 +301,26 @@ type DNS struct {
 	Resolver string `toml:"resolver"`
 }
 
-// Control configures the control socket mailctl uses to reach maild.
+// Control configures the sockets local programs use to reach maild.
+// Administering and submitting are apart: the control socket can delete
+// queued mail, so only root and maild's user may use it; sendmail only
+// needs the submit socket.
 type Control struct {
-	// Socket is the Unix socket path (mode 0660). Default:
+	// Socket is the control socket mailctl's live commands (queue, route,
+	// status) use: mode 0600, for root and maild's user only. Default:
 	// "/run/yubin/control.sock"; with --dev, data_dir/control.sock.
 	Socket string `toml:"socket"`
+
+	// SubmitSocket is the socket sendmail hands messages to, and the only
+	// thing it accepts: mode 0660, group SubmitGroup (when the group
+	// exists). Add a local user or service to that group to let it send
+	// mail; "" turns local submission off. Default:
+	// "/run/yubin/submit.sock"; with --dev, data_dir/submit.sock.
+	SubmitSocket string `toml:"submit_socket"`
+
+	// SubmitGroup is the group (name or numeric id) given the submit
+	// socket. Default: "yubin-submit", which the packages create.
+	SubmitGroup string `toml:"submit_group"`
 }
 
 // IMAP configures the IMAP listeners.
@@ -305,8 +338,14 @@ type IMAP struct {
 	MaxMessageBytes int64 `toml:"max_message_bytes"`
 
 	// MaxConnectionsPerIP bounds concurrent IMAP connections from one client
-	// address (a phone and a desktop open several each). Default: 50.
+	// (an IPv4 address or an IPv6 /64; a phone and a desktop open several
+	// each), over all IMAP listeners. Default: 50.
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+
+	// MaxConnections bounds concurrent IMAP connections in total, over all
+	// IMAP listeners; a connection over it gets "* BYE" and is closed.
+	// Default: 1000.
+	MaxConnections int `toml:"max_connections"`
 }
 
 // POP3 configures the POP3 listeners.
@@ -502,6 +541,7 @@ func Default() Config {
 			MaxLineLength:       2000,
 			MaxConnections:      500,
 			MaxConnectionsPerIP: 20,
+			MaxNonMailCommands:  50,
 			ReadTimeout:         5 * time.Minute,
 			WriteTimeout:        time.Minute,
 			ShutdownTimeout:     30 * time.Second,
@@ -512,6 +552,7 @@ func Default() Config {
 			ListenTLS:           []string{"0.0.0.0:993"},
 			MaxMessageBytes:     50 << 20,
 			MaxConnectionsPerIP: 50,
+			MaxConnections:      1000,
 		},
 		POP3: POP3{
 			Listen:    []string{"0.0.0.0:110"},
@@ -542,7 +583,7 @@ func Default() Config {
 			Rspamd: RspamdFilter{MaxBytes: 2 << 20, Timeout: 30 * time.Second, FailOpen: true},
 			Milter: MilterFilter{Timeout: 30 * time.Second},
 		},
-		Control: Control{Socket: "/run/yubin/control.sock"},
+		Control: Control{Socket: "/run/yubin/control.sock", SubmitSocket: "/run/yubin/submit.sock", SubmitGroup: "yubin-submit"},
 		HTTP: HTTP{
 			Listen:        []string{"0.0.0.0:80"},
 			ListenTLS:     []string{"0.0.0.0:443"},
@@ -585,6 +626,7 @@ func Dev(dataDir string) Config {
 	c.Submission.Listen = []string{"127.0.0.1:2587"}
 	c.Submission.ListenTLS = []string{"127.0.0.1:2465"}
 	c.Control.Socket = filepath.Join(dataDir, "control.sock")
+	c.Control.SubmitSocket = filepath.Join(dataDir, "submit.sock")
 	c.HTTP.Listen = []string{"127.0.0.1:8080"}
 	c.HTTP.ListenTLS = []string{"127.0.0.1:8443"}
 	c.Auth.PlaintextOnLoopback = true

@@ -52,7 +52,7 @@ type Certificates struct {
 // c.CertFile and c.KeyFile set it reads those PEM files; setting only one is
 // an error. With neither it falls back to a self-signed certificate for
 // hostname, "localhost", 127.0.0.1 and ::1 in tlsDir (created with mode
-// 0750), generating a new one (ECDSA P-256, valid one year) on first start,
+// 0700), generating a new one (ECDSA P-256, valid one year) on first start,
 // when the stored one is unreadable, near expiry, or does not cover
 // hostname. The fallback is logged as a warning at every load. A nil
 // logger discards.
@@ -151,7 +151,7 @@ func loadKeyPair(certFile, keyFile string) (*tls.Certificate, error) {
 // selfSigned returns the self-signed fallback from c.tlsDir, generating and
 // storing a new one when there is none usable.
 func (c *Certificates) selfSigned() (*tls.Certificate, error) {
-	if err := os.MkdirAll(c.tlsDir, 0o750); err != nil {
+	if err := os.MkdirAll(c.tlsDir, 0o700); err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
 	certPath := filepath.Join(c.tlsDir, selfSignedCert)

@@ -78,6 +78,9 @@ func (c Config) validate() []*fieldError {
 	if c.TLS.ACME && (c.TLS.CertFile != "" || c.TLS.KeyFile != "") {
 		bad("tls.acme", "cannot be used with tls.cert_file and tls.key_file")
 	}
+	if p := c.Delivery.Postmaster; p != "" && (!strings.Contains(p, "@") || strings.ContainsAny(p, " \t\r\n<>,")) {
+		bad("delivery.postmaster", "%q is not an email address", p)
+	}
 	if c.TLS.ACMEEmail != "" && !strings.Contains(c.TLS.ACMEEmail, "@") {
 		bad("tls.acme_email", "%q is not an email address", c.TLS.ACMEEmail)
 	}
@@ -102,6 +105,7 @@ func (c Config) validate() []*fieldError {
 	}
 	positive("smtp.max_connections", int64(c.SMTP.MaxConnections))
 	positive("smtp.max_connections_per_ip", int64(c.SMTP.MaxConnectionsPerIP))
+	positive("smtp.max_nonmail_commands", int64(c.SMTP.MaxNonMailCommands))
 	duration("smtp.read_timeout", c.SMTP.ReadTimeout)
 	duration("smtp.write_timeout", c.SMTP.WriteTimeout)
 	duration("smtp.shutdown_timeout", c.SMTP.ShutdownTimeout)
@@ -118,6 +122,7 @@ func (c Config) validate() []*fieldError {
 		bad("imap.max_message_bytes", "must be < 4 GiB")
 	}
 	positive("imap.max_connections_per_ip", int64(c.IMAP.MaxConnectionsPerIP))
+	positive("imap.max_connections", int64(c.IMAP.MaxConnections))
 	positive("auth.max_failures", int64(c.Auth.MaxFailures))
 	positive("auth.max_failures_per_address", int64(c.Auth.MaxFailuresPerAddress))
 	if c.Auth.MaxPasswordChecks < 0 {

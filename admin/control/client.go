@@ -72,7 +72,7 @@ func (c *Client) dialError(err error) error {
 	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("%w (no control socket at %s)", ErrNotRunning, c.path)
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		return fmt.Errorf("control socket %s: permission denied (run as root or as a member of group %s)", c.path, SocketGroup)
+		return fmt.Errorf("socket %s: permission denied (the control socket is for root and maild's user; the submit socket also for group %s)", c.path, SubmitGroup)
 	}
 	return fmt.Errorf("control socket %s: %w", c.path, err)
 }

@@ -107,7 +107,11 @@ func (fakeResolver) Resolve(_ context.Context, addr string) ([]storage.Target, e
 func startServer(t *testing.T, opts Options) (*Client, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "run", "control.sock")
-	l, err := Listen(path)
+	mode, group := ControlMode, ""
+	if opts.SubmitOnly {
+		mode, group = SubmitMode, SubmitGroup
+	}
+	l, err := Listen(path, mode, group)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,11 +345,11 @@ func TestSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Type() != fs.ModeSocket || fi.Mode().Perm() != 0o660 {
-		t.Errorf("socket mode %v, want socket 0660", fi.Mode())
+	if fi.Mode().Type() != fs.ModeSocket || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode %v, want socket 0600", fi.Mode())
 	}
 	// A second server on the same path is refused while the first runs.
-	if l, err := Listen(path); err == nil {
+	if l, err := Listen(path, ControlMode, ""); err == nil {
 		l.Close()
 		t.Errorf("Listen on a live socket succeeded")
 	}
@@ -369,7 +373,7 @@ func TestSocket(t *testing.T) {
 	if _, err := Dial(stale).Status(ctx); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("stale socket: %v", err)
 	}
-	l, err = Listen(stale)
+	l, err = Listen(stale, ControlMode, "")
 	if err != nil {
 		t.Fatalf("Listen over a stale socket: %v", err)
 	}
@@ -381,8 +385,50 @@ func TestSocket(t *testing.T) {
 	// A regular file is never removed.
 	file := filepath.Join(t.TempDir(), "file.sock")
 	os.WriteFile(file, []byte("data"), 0o600)
-	if l, err := Listen(file); err == nil {
+	if l, err := Listen(file, ControlMode, ""); err == nil {
 		l.Close()
 		t.Errorf("Listen replaced a regular file")
+	}
+}
+
+// The submit socket (0660) takes messages and tells sendmail the hostname;
+// it refuses everything the control socket does with the queue and the
+// directory.
+func TestSubmitSocketOnlySubmits(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	sub := &fakeSubmitter{}
+	q := &fakeQueue{}
+	c, path := startServer(t, Options{Submitter: sub, Queue: q, Resolver: fakeResolver{}, Hostname: "mail.acme.test", Version: "1.2.3", SubmitOnly: true,
+		Listeners: []Listener{{Proto: "smtp", Addr: "127.0.0.1:25"}}})
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("submit socket mode %v, %v; want 0660", fi.Mode(), err)
+	}
+	if id, err := c.Submit(ctx, "root@mail.acme.test", []string{"alice@acme.test"}, strings.NewReader("Subject: hi\n\nx\n")); err != nil || id == "" {
+		t.Fatalf("Submit = %q, %v", id, err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil || st.Hostname != "mail.acme.test" || st.Version != "1.2.3" {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	if len(st.Listeners) != 0 || st.PID != 0 {
+		t.Errorf("the submit socket's status tells more than the hostname: %+v", st)
+	}
+	var ce *Error
+	if _, err := c.Queue(ctx); !errors.As(err, &ce) || ce.Status != http.StatusForbidden {
+		t.Errorf("queue list over the submit socket: %v, want 403", err)
+	}
+	if err := c.QueueDelete(ctx, "AGRATXYZ2345"); !errors.As(err, &ce) || ce.Status != http.StatusForbidden {
+		t.Errorf("queue delete over the submit socket: %v, want 403", err)
+	}
+	if err := c.QueueRetry(ctx, ""); !errors.As(err, &ce) || ce.Status != http.StatusForbidden {
+		t.Errorf("queue retry over the submit socket: %v, want 403", err)
+	}
+	if _, err := c.Resolve(ctx, "alice@acme.test"); !errors.As(err, &ce) || ce.Status != http.StatusForbidden {
+		t.Errorf("resolve over the submit socket: %v, want 403", err)
+	}
+	if len(q.calls) != 0 {
+		t.Errorf("the queue was reached through the submit socket: %q", q.calls)
 	}
 }

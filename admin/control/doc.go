@@ -1,6 +1,8 @@
 // Package control is the control socket between mailctl and a running
-// maild: HTTP/1.1 with JSON bodies over a Unix socket (mode 0660, group
-// yubin when that group exists). Commands that need the daemon's live
+// maild: HTTP/1.1 with JSON bodies over a Unix socket (mode 0600, for root
+// and the daemon's user), and the submit socket beside it (mode 0660,
+// group yubin-submit when that group exists) that serves only
+// /v1/submit and a hostname-only /v1/status. Commands that need the daemon's live
 // state (the queue, how the daemon routes an address, sendmail
 // submission) go through it to the daemon's own code paths instead of
 // re-implementing them in mailctl.
@@ -32,8 +34,11 @@
 // raw message, whose bare LFs become CRLF. The message is bounded by
 // Options.MaxMessageBytes (smtp.max_message_bytes): 413 above it.
 //
-// Anyone who can connect to the socket can read the queue and submit mail
-// with any sender, as with a traditional sendmail binary: the socket's
-// mode and group are the access control. The peer's uid is logged with
+// Administering and submitting are apart. Anyone who can connect to the
+// submit socket can submit mail with any sender, as with a traditional
+// sendmail binary, and nothing else: its mode and group are the access
+// control. The control socket can read and drop the queue: its mode keeps
+// others out, and the server also refuses peers (SO_PEERCRED) other than
+// root and its own user, whatever the mode. The peer's uid is logged with
 // every change.
 package control

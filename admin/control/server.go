@@ -78,6 +78,13 @@ type Options struct {
 	// MaxMessageBytes bounds a submitted message (after CRLF conversion).
 	// Default 25 MiB, as smtp.max_message_bytes.
 	MaxMessageBytes int64
+	// SubmitOnly makes the server of the submit socket: it serves
+	// POST /v1/submit and a GET /v1/status with only the version and
+	// hostname (sendmail's default sender domain); every other request
+	// gets 403. Without it, the server (the control socket) answers only
+	// root and the daemon's own user (SO_PEERCRED), whatever the socket's
+	// mode.
+	SubmitOnly bool
 }
 
 // maxEnvelopeLine bounds the JSON envelope line of /v1/submit.
@@ -101,6 +108,50 @@ func NewServer(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Logger, started: time.Now()}
 	mux := http.NewServeMux()
+	if opts.SubmitOnly {
+		mux.HandleFunc("GET /v1/status", s.handleSubmitStatus)
+		mux.HandleFunc("POST /v1/submit", s.handleSubmit)
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusForbidden, fmt.Errorf("the submit socket only accepts messages (POST /v1/submit), not %s %s", r.Method, r.URL.Path))
+		})
+	} else {
+		s.controlRoutes(mux)
+	}
+	var handler http.Handler = mux
+	if !opts.SubmitOnly {
+		handler = adminOnly(mux)
+	}
+	s.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, peerKey{}, peerUID(c))
+		},
+	}
+	return s
+}
+
+// adminOnly refuses peers other than root and the daemon's own user: the
+// control socket can delete queued mail and reveals routing.
+func adminOnly(next http.Handler) http.Handler {
+	self := os.Geteuid()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if uid, ok := r.Context().Value(peerKey{}).(int); ok && uid >= 0 && uid != 0 && uid != self {
+			writeError(w, http.StatusForbidden, fmt.Errorf("the control socket is for root and the daemon's user (uid %d), not uid %d; sendmail uses the submit socket", self, uid))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handleSubmitStatus is the submit socket's status: what sendmail needs.
+func (s *Server) handleSubmitStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, Status{Version: s.opts.Version, Hostname: s.opts.Hostname})
+}
+
+// controlRoutes are the control socket's endpoints.
+func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/status", s.handleStatus)
 	mux.HandleFunc("GET /v1/queue", s.handleQueueList)
 	mux.HandleFunc("GET /v1/queue/{id}", s.handleQueueShow)
@@ -113,15 +164,6 @@ func NewServer(opts Options) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	s.http = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, peerKey{}, peerUID(c))
-		},
-	}
-	return s
 }
 
 // Serve answers requests on l until Close; it returns nil after Close.

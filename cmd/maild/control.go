@@ -9,15 +9,17 @@ import (
 	"yubin/delivery"
 )
 
-// setupControl binds the control socket (control.socket) that mailctl's
-// live commands use: queue, route, sendmail. It is served with the other
-// listeners and closed at shutdown.
+// setupControl binds the control socket (control.socket, 0600) that
+// mailctl's live commands use (queue, route, status), and the submit
+// socket (control.submit_socket, 0660, group yubin-submit) that sendmail
+// uses and that accepts nothing but messages. They are served with the
+// other listeners and closed at shutdown.
 func (d *daemon) setupControl() error {
-	l, err := control.Listen(d.cfg.Control.Socket)
+	l, err := control.Listen(d.cfg.Control.Socket, control.ControlMode, "")
 	if err != nil {
 		return err
 	}
-	srv := control.NewServer(control.Options{
+	opts := control.Options{
 		Queue:           d.queue,
 		Submitter:       d.controlSubmitter(),
 		Resolver:        d.store,
@@ -28,9 +30,28 @@ func (d *daemon) setupControl() error {
 		Certificate:     d.certs.Leaf,
 		MTASTSPolicyID:  mtastsPolicyID(d.cfg),
 		MaxMessageBytes: d.cfg.SMTP.MaxMessageBytes,
-	})
+	}
+	srv := control.NewServer(opts)
 	d.bound = append(d.bound, boundListener{proto: "control", l: l, serve: srv.Serve})
 	d.closers = append(d.closers, srv.Close)
+	if d.cfg.Control.SubmitSocket == "" {
+		return nil
+	}
+	sl, err := control.Listen(d.cfg.Control.SubmitSocket, control.SubmitMode, d.cfg.Control.SubmitGroup)
+	if err != nil {
+		return err
+	}
+	submitOpts := control.Options{
+		Submitter:       opts.Submitter,
+		Logger:          opts.Logger,
+		Version:         version,
+		Hostname:        d.cfg.Hostname,
+		MaxMessageBytes: d.cfg.SMTP.MaxMessageBytes,
+		SubmitOnly:      true,
+	}
+	ssrv := control.NewServer(submitOpts)
+	d.bound = append(d.bound, boundListener{proto: "submit", l: sl, serve: ssrv.Serve})
+	d.closers = append(d.closers, ssrv.Close)
 	return nil
 }
 

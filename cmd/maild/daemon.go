@@ -51,7 +51,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	log.Info("starting", "hostname", cfg.Hostname, "data_dir", cfg.DataDir, "dev", cfg.Dev,
 		"smtp_listen", cfg.SMTP.Listen, "max_message_bytes", cfg.SMTP.MaxMessageBytes,
 		"max_recipients", cfg.SMTP.MaxRecipients, "tls_cert", cfg.TLS.CertFile)
-	st, err := storage.Open(cfg.DataDir, storage.Options{Logger: log.With("component", "storage")})
+	st, err := storage.Open(cfg.DataDir, storage.Options{Logger: log.With("component", "storage"), Postmaster: cfg.Delivery.Postmaster})
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +118,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		MaxLineLength:       cfg.SMTP.MaxLineLength,
 		MaxConnections:      cfg.SMTP.MaxConnections,
 		MaxConnectionsPerIP: cfg.SMTP.MaxConnectionsPerIP,
+		MaxNonMailCommands:  cfg.SMTP.MaxNonMailCommands,
 		ReadTimeout:         cfg.SMTP.ReadTimeout,
 		WriteTimeout:        cfg.SMTP.WriteTimeout,
 		Logger:              log,

@@ -27,15 +27,18 @@ func (d *daemon) setupIMAP() error {
 	// Sessions see deliveries and each other's changes through the
 	// store's change feed.
 	d.store.SetObserver(srv.Observe)
-	limit := func(serve func(net.Listener) error) func(net.Listener) error {
-		return func(l net.Listener) error {
-			return serve(newConnLimiter(l, cfg.MaxConnectionsPerIP, "* BYE Too many connections from your address\r\n", d.log))
-		}
+	// One limiter for 143 and 993: the caps hold over both. RFC 9051
+	// §7.1.5 lets a server send BYE instead of a greeting.
+	limiter := newConnLimiter(cfg.MaxConnections, cfg.MaxConnectionsPerIP, func(reason string) string {
+		return "* BYE [UNAVAILABLE] " + reason + ", try again later\r\n"
+	}, d.log.With("proto", "imap"))
+	limit := func(serve func(net.Listener) error, tls bool) func(net.Listener) error {
+		return func(l net.Listener) error { return serve(limiter.Wrap(l, tls)) }
 	}
-	if err := d.bind("imap", cfg.Listen, limit(srv.Serve)); err != nil {
+	if err := d.bind("imap", cfg.Listen, limit(srv.Serve, false)); err != nil {
 		return err
 	}
-	if err := d.bind("imaps", cfg.ListenTLS, limit(srv.ServeTLS)); err != nil {
+	if err := d.bind("imaps", cfg.ListenTLS, limit(srv.ServeTLS, true)); err != nil {
 		return err
 	}
 	d.closers = append(d.closers, srv.Close)

@@ -6,32 +6,73 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"yubin/storage"
 )
 
-// connLimiter bounds concurrent connections per client address for the
-// IMAP and POP3 listeners (smtpd has its own, which also tags sessions).
-// A connection over the limit gets the protocol's goodbye line and is
-// closed before the server sees it.
+// connLimiter bounds concurrent connections in total and per client
+// (storage.ClientKey: an IPv4 address or an IPv6 /64) for the IMAP
+// listeners; one limiter wraps all of them, so the limits hold over 143
+// and 993 together (smtpd has its own, which also tags sessions). A
+// connection over a limit gets the protocol's goodbye line and is closed
+// before the server sees it.
 type connLimiter struct {
-	net.Listener
-	max    int
-	reject string
+	maxTotal, maxPerIP int
+	// reject formats the goodbye line for a reason ("Too many
+	// connections").
+	reject func(reason string) string
 	log    *slog.Logger
 
 	mu    sync.Mutex
-	perIP map[netip.Addr]int
+	total int
+	perIP map[string]int
 }
 
-func newConnLimiter(l net.Listener, max int, reject string, log *slog.Logger) net.Listener {
-	if max <= 0 {
-		return l
+func newConnLimiter(maxTotal, maxPerIP int, reject func(string) string, log *slog.Logger) *connLimiter {
+	return &connLimiter{maxTotal: maxTotal, maxPerIP: maxPerIP, reject: reject, log: log, perIP: map[string]int{}}
+}
+
+// Wrap returns inner with its connections counted by the limiter. On an
+// implicit-TLS listener (tls) a refused connection is closed without the
+// goodbye line: the client expects a TLS handshake and could not read it,
+// and a handshake per refused connection would cost more than the refusal.
+func (l *connLimiter) Wrap(inner net.Listener, tls bool) net.Listener {
+	return &limitedListener{Listener: inner, l: l, tls: tls}
+}
+
+// acquire takes a slot for key, or returns why not.
+func (l *connLimiter) acquire(key string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.maxTotal > 0 && l.total >= l.maxTotal:
+		return "Too many connections"
+	case l.maxPerIP > 0 && l.perIP[key] >= l.maxPerIP:
+		return "Too many connections from your address"
 	}
-	return &connLimiter{Listener: l, max: max, reject: reject, log: log, perIP: map[netip.Addr]int{}}
+	l.total++
+	l.perIP[key]++
+	return ""
 }
 
-func (l *connLimiter) Accept() (net.Conn, error) {
+func (l *connLimiter) release(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.total--
+	if l.perIP[key]--; l.perIP[key] <= 0 {
+		delete(l.perIP, key)
+	}
+}
+
+type limitedListener struct {
+	net.Listener
+	l   *connLimiter
+	tls bool
+}
+
+func (ll *limitedListener) Accept() (net.Conn, error) {
 	for {
-		c, err := l.Listener.Accept()
+		c, err := ll.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
@@ -39,28 +80,17 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
 			ip = ap.Addr().Unmap()
 		}
-		l.mu.Lock()
-		over := l.perIP[ip] >= l.max
-		if !over {
-			l.perIP[ip]++
-		}
-		l.mu.Unlock()
-		if over {
-			l.log.Warn("rejected", "remote", ip.String(), "reason", "too many connections")
-			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			c.Write([]byte(l.reject))
+		key := storage.ClientKey(ip)
+		if reason := ll.l.acquire(key); reason != "" {
+			ll.l.log.Warn("rejected", "remote", ip.String(), "reason", reason)
+			if !ll.tls {
+				c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+				c.Write([]byte(ll.l.reject(reason)))
+			}
 			c.Close()
 			continue
 		}
-		return &limitedConn{Conn: c, release: func() { l.release(ip) }}, nil
-	}
-}
-
-func (l *connLimiter) release(ip netip.Addr) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.perIP[ip]--; l.perIP[ip] <= 0 {
-		delete(l.perIP, ip)
+		return &limitedConn{Conn: c, release: func() { ll.l.release(key) }}, nil
 	}
 }
 

@@ -22,6 +22,9 @@ func (d *daemon) setupSubmission() error {
 	}
 	d.submitter = policy // also serves `mailctl sendmail`
 	cfg := d.cfg.Submission
+	// 587 and 465 share their connection counts: a client cannot double
+	// its allowance by opening both.
+	limits := smtpd.NewLimits(d.cfg.SMTP.MaxConnections, d.cfg.SMTP.MaxConnectionsPerIP)
 	for _, mode := range []struct {
 		mode  smtpd.Mode
 		proto string
@@ -40,8 +43,8 @@ func (d *daemon) setupSubmission() error {
 			MaxMessageBytes:     d.cfg.SMTP.MaxMessageBytes,
 			MaxRecipients:       d.cfg.SMTP.MaxRecipients,
 			MaxLineLength:       d.cfg.SMTP.MaxLineLength,
-			MaxConnections:      d.cfg.SMTP.MaxConnections,
-			MaxConnectionsPerIP: d.cfg.SMTP.MaxConnectionsPerIP,
+			Limits:              limits,
+			MaxNonMailCommands:  d.cfg.SMTP.MaxNonMailCommands,
 			ReadTimeout:         d.cfg.SMTP.ReadTimeout,
 			WriteTimeout:        d.cfg.SMTP.WriteTimeout,
 			Logger:              d.log,

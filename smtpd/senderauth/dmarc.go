@@ -27,8 +27,18 @@ func (c *Checker) evalDMARC(ctx context.Context, from string, fromErr error, in 
 	res := &authres.DMARCResult{From: from}
 	out := dmarcOutcome{result: res, action: Accept}
 	if fromErr != nil {
-		// RFC 7489 §6.6.1: no single From: domain to evaluate.
-		res.Value, res.Reason = authres.ResultPermError, fromErr.Error()
+		// RFC 7489 §6.6.1: no single usable From: domain to evaluate.
+		// That is a failure, not a pass: several From fields, several
+		// authors or none would otherwise carry a forged author past
+		// every policy. Refused whatever DMARCReject says, since no
+		// domain's policy applies.
+		reason := "no usable From: domain"
+		var ae *AuthorError
+		if errors.As(fromErr, &ae) {
+			reason = ae.Reason
+		}
+		res.Value, res.Reason = authres.ResultFail, reason
+		out.action, out.reason = Reject, "Message refused: "+reason
 		return out
 	}
 	rec, sub, err := c.lookupDMARC(ctx, from)

@@ -1,14 +1,19 @@
 package senderauth
 
 import (
+	"bufio"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-message/textproto"
 
 	"github.com/emersion/go-msgauth/dmarc"
 )
 
-// FuzzHeaderFrom feeds arbitrary messages to headerFromDomain (the
-// RFC5322.From DMARC aligns against) and the strings it returns to the
+// FuzzHeaderFrom feeds arbitrary messages to ParseAuthors and Author
+// (through headerFromDomain: the RFC5322.From DMARC aligns against, and
+// the fields submission checks) and the strings they return to the
 // alignment helpers, and arbitrary Authentication-Results values to IsOurs.
 func FuzzHeaderFrom(f *testing.F) {
 	for _, s := range []string{
@@ -23,6 +28,12 @@ func FuzzHeaderFrom(f *testing.F) {
 		"From: group: a@example.com, b@example.com;\r\n\r\n",
 		"Subject: x\r\n\r\n",
 		"From: a@[127.0.0.1]\r\n\r\n",
+		"From: a@example.com\r\nSender: b@example.org\r\nResent-From: c@x.example\r\nResent-Sender: d@y.example\r\n\r\n",
+		"From: a@example.com\r\nSender: <broken\r\n\r\n",
+		"From: a@localhost\r\n\r\n",
+		"From: a@1.2.3.4\r\n\r\n",
+		"From: \r\n\r\n",
+		"From: a@b\xc3\xbccher.example\r\n\r\n",
 		"",
 	} {
 		f.Add([]byte(s), "mx.example.com; spf=pass smtp.mailfrom=example.com")
@@ -31,6 +42,28 @@ func FuzzHeaderFrom(f *testing.F) {
 	f.Add([]byte("From: a@example.com\r\n\r\n"), ";;; \t")
 	f.Fuzz(func(t *testing.T, msg []byte, ar string) {
 		d, err := headerFromDomain(strings.NewReader(string(msg)))
+		var ae *AuthorError
+		if err != nil && (!errors.As(err, &ae) || ae.Reason == "" || strings.ContainsAny(ae.Reason, "\r\n") || len(ae.Reason) > 200) {
+			t.Fatalf("headerFromDomain(%q): error %v is not an AuthorError with a one-line reason", msg, err)
+		}
+		if err == nil {
+			if u, ok := UsableDomain(d); !ok || u != d {
+				t.Fatalf("headerFromDomain(%q) = %q: not a usable domain (%q, %v)", msg, d, u, ok)
+			}
+		}
+		if h, herr := textproto.ReadHeader(bufio.NewReader(strings.NewReader(string(msg)))); herr == nil {
+			a, aerr := ParseAuthors(h)
+			if aerr == nil {
+				if a.FromFields < 0 || len(a.From) > maxAuthorAddresses || len(a.Sender) > maxAuthorAddresses ||
+					len(a.ResentFrom) > maxAuthorAddresses || len(a.ResentSender) > maxAuthorAddresses {
+					t.Fatalf("ParseAuthors(%q) = %+v: unbounded", msg, a)
+				}
+				addr, ad, aerr := a.Author()
+				if aerr == nil && (a.FromFields != 1 || len(a.From) != 1 || addr != a.From[0] || ad != d) {
+					t.Fatalf("Author(%q) = %v, %q; headerFromDomain %q", msg, addr, ad, d)
+				}
+			}
+		}
 		if err == nil {
 			if d != strings.ToLower(d) || strings.HasSuffix(d, ".") && d != "." && !strings.HasSuffix(d, "..") {
 				t.Fatalf("headerFromDomain(%q) = %q: not lower-case / trailing dot", msg, d)

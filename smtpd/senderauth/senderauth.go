@@ -14,15 +14,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"strings"
 
 	"blitiri.com.ar/go/spf"
-	"github.com/emersion/go-message"
-	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/emersion/go-msgauth/dkim"
@@ -208,36 +205,19 @@ func (c *Checker) checkDKIM(ctx context.Context, msg io.Reader) ([]*authres.DKIM
 	return out, nil
 }
 
-// headerFromDomain returns the domain of the single RFC5322.From address.
+// headerFromDomain returns the domain of the message's one author (see
+// Authors.Author); the error is an *AuthorError.
 func headerFromDomain(r io.Reader) (string, error) {
 	h, err := textproto.ReadHeader(bufio.NewReader(r))
 	if err != nil {
-		return "", fmt.Errorf("read header: %w", err)
+		return "", &AuthorError{Reason: "Message header does not parse", Err: err}
 	}
-	if n := len(h.Values("From")); n != 1 {
-		return "", fmt.Errorf("%d From: fields", n)
-	}
-	mh := mail.Header{Header: message.Header{Header: h}}
-	addrs, err := mh.AddressList("From")
+	a, err := ParseAuthors(h)
 	if err != nil {
-		return "", fmt.Errorf("header from: %w", err)
+		return "", err
 	}
-	if len(addrs) == 0 {
-		return "", errors.New("empty from header")
-	}
-	domain := ""
-	for _, a := range addrs {
-		i := strings.LastIndexByte(a.Address, '@')
-		if i < 0 {
-			return "", errors.New("from address without domain")
-		}
-		d := strings.ToLower(strings.TrimSuffix(a.Address[i+1:], "."))
-		if domain != "" && d != domain {
-			return "", errors.New("from addresses in several domains")
-		}
-		domain = d
-	}
-	return domain, nil
+	_, d, err := a.Author()
+	return d, err
 }
 
 // fold breaks an Authentication-Results field after each ";" so it

@@ -61,9 +61,13 @@ func TestQueueControl(t *testing.T) {
 	s := startServer(t, "")
 	s.addUser("kim@acme.test")
 	s.addUser("leo@acme.test")
-	fi, err := os.Stat(filepath.Join(s.dataDir, "control.sock"))
-	if err != nil || fi.Mode().Perm() != 0o660 || fi.Mode().Type() != os.ModeSocket {
-		t.Fatalf("control socket: %v %v", fi, err)
+	// The control socket is root's and the daemon's; the submit socket
+	// also its group's.
+	for sock, mode := range map[string]os.FileMode{"control.sock": 0o600, "submit.sock": 0o660} {
+		fi, err := os.Stat(filepath.Join(s.dataDir, sock))
+		if err != nil || fi.Mode().Perm() != mode || fi.Mode().Type() != os.ModeSocket {
+			t.Fatalf("%s: %v %v, want a socket with mode %v", sock, fi, err, mode)
+		}
 	}
 	if out := s.mustMailctl("", "queue", "list"); !strings.Contains(out, "the queue is empty") {
 		t.Errorf("queue list on an empty queue: %q", out)
