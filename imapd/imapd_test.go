@@ -3,6 +3,7 @@ package imapd
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -33,6 +34,7 @@ type testServer struct {
 	ln   net.Listener
 	done chan error
 	acct *storage.Account
+	logs *logRecorder // the server's log
 }
 
 // openTestStore opens a store in dir holding testUser, and its account.
@@ -65,10 +67,12 @@ func openTestStore(dir string) (*storage.Store, *storage.Account, error) {
 
 // serve starts an imapd.Server over st. The caller closes the result.
 func serve(dir string, st *storage.Store, acct *storage.Account) (*testServer, error) {
+	logs := newLogRecorder()
 	srv, err := New(Options{
 		Auth:                storage.NewLoginGuard(st, storage.LoginOptions{}),
 		Accounts:            st,
 		PlaintextOnLoopback: true,
+		Logger:              slog.New(logs),
 	})
 	if err != nil {
 		return nil, err
@@ -78,7 +82,7 @@ func serve(dir string, st *storage.Store, acct *storage.Account) (*testServer, e
 	if err != nil {
 		return nil, err
 	}
-	ts := &testServer{dir: dir, st: st, srv: srv, ln: ln, done: make(chan error, 1), acct: acct}
+	ts := &testServer{dir: dir, st: st, srv: srv, ln: ln, done: make(chan error, 1), acct: acct, logs: logs}
 	go func() { ts.done <- srv.Serve(ln) }()
 	return ts, nil
 }

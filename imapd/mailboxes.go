@@ -24,8 +24,12 @@ func (s *session) Delete(name string) error {
 	if err != nil {
 		return s.fail("delete", err)
 	}
+	if canon == storage.Inbox {
+		// RFC 3501 §6.3.4: it is an error to delete INBOX.
+		return s.fail("delete", &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "INBOX cannot be deleted"})
+	}
 	if s.sel != nil && s.sel.name == canon {
-		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeInUse, Text: "Mailbox is selected"}
+		return s.fail("delete", &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeInUse, Text: "Mailbox is selected"})
 	}
 	return s.fail("delete", s.acct.DeleteMailbox(s.ctx(), canon))
 }
@@ -77,8 +81,9 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		}
 		slices.Sort(names)
 	}
+	match := newListMatcher(ref, patterns, delim)
 	for _, name := range names {
-		if !matchAny(name, ref, patterns) {
+		if !match.match(name) {
 			continue
 		}
 		info, ok := exists[name]
@@ -115,15 +120,6 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		}
 	}
 	return nil
-}
-
-func matchAny(name, ref string, patterns []string) bool {
-	for _, p := range patterns {
-		if imapserver.MatchList(name, delim, ref, p) {
-			return true
-		}
-	}
-	return false
 }
 
 func hasChildren(name string, boxes []storage.MailboxInfo) bool {
@@ -212,15 +208,21 @@ func (s *session) status(name string, options *imap.StatusOptions) (*imap.Status
 	return data, nil
 }
 
-// fail maps a storage error to an IMAP response, logging unexpected ones.
+// fail maps a storage error to an IMAP response and logs it: unexpected
+// errors as errors, refusals of what the client asked as info (with the
+// session's conn_id, remote and user, like every line of s.log).
 func (s *session) fail(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	mapped := mailboxError(err)
 	var ie *imap.Error
-	if errors.As(mapped, &ie) && ie.Code == imap.ResponseCodeServerBug {
+	switch {
+	case !errors.As(mapped, &ie):
+	case ie.Code == imap.ResponseCodeServerBug:
 		s.log.Error(op, "err", err)
+	default:
+		s.log.Info("refused", "op", op, "reply", string(ie.Type), "code", string(ie.Code), "err", err)
 	}
 	return mapped
 }

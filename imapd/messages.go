@@ -3,7 +3,10 @@ package imapd
 import (
 	"bufio"
 	"errors"
+	"fmt"
+	"io"
 	"slices"
+	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -18,19 +21,29 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	if err != nil {
 		return nil, s.fail("append", err)
 	}
+	if err := checkFlags(options.Flags); err != nil {
+		return nil, s.fail("append", err)
+	}
 	ctx := s.ctx()
 	validity, _, err := s.acct.UIDs(ctx, canon)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
+			return nil, s.fail("append", &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"})
 		}
 		return nil, s.fail("append", err)
 	}
-	m, err := s.acct.Deliver(ctx, canon, bufio.NewReaderSize(r, 64<<10), storage.DeliverOptions{
+	lit := &fullLiteral{r: r, left: r.Size()}
+	m, err := s.acct.Deliver(ctx, canon, bufio.NewReaderSize(lit, 64<<10), storage.DeliverOptions{
 		Flags:        storageFlags(options.Flags),
 		InternalDate: options.Time,
 		EnforceQuota: true,
 	})
+	if errors.Is(err, errShortLiteral) {
+		// The connection ended inside the literal: Deliver stored
+		// nothing, and nobody is left to answer.
+		s.log.Info("append cut short", "mailbox", canon, "size", r.Size(), "received", r.Size()-lit.left)
+		return nil, &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Literal cut short"}
+	}
 	if err != nil {
 		return nil, s.fail("append", err)
 	}
@@ -38,12 +51,58 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	return &imap.AppendData{UID: imap.UID(m.UID), UIDValidity: validity}, nil
 }
 
+var errReadOnly = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
+
+// checkFlags refuses system flags the server does not know (RFC 9051
+// §2.3.2: only those defined by a standard; the grammar's flag-extension
+// is for future ones), which storage cannot keep.
+func checkFlags(flags []imap.Flag) error {
+	for _, f := range flags {
+		if !strings.HasPrefix(string(f), `\`) || strings.EqualFold(string(f), `\Recent`) {
+			continue
+		}
+		if !slices.ContainsFunc(mailboxFlags, func(k imap.Flag) bool { return strings.EqualFold(string(k), string(f)) }) {
+			return &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: fmt.Sprintf("Unknown system flag %s", f)}
+		}
+	}
+	return nil
+}
+
+// errShortLiteral says a literal ended before its announced size.
+var errShortLiteral = errors.New("literal cut short")
+
+// fullLiteral reads a literal and fails with errShortLiteral, instead of
+// io.EOF, when the connection ends before every announced byte arrived
+// (go-imap's literal reader reports a plain EOF then, and the message
+// would be stored truncated).
+type fullLiteral struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *fullLiteral) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	switch {
+	case err == io.EOF && l.left > 0:
+		err = fmt.Errorf("%w: %d bytes missing", errShortLiteral, l.left)
+	case err != nil && err != io.EOF:
+		// A reset or the literal read timeout: the same, the message
+		// is not whole.
+		err = fmt.Errorf("%w: %w", errShortLiteral, err)
+	}
+	return n, err
+}
+
 // Store implements STORE and UID STORE. Unless .SILENT, the new flags are
 // returned at once; other sessions get them as unsolicited FETCH.
 func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
 	v := s.sel
 	if v.readOnly {
-		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
+		return s.fail("store", errReadOnly)
+	}
+	if err := checkFlags(flags.Flags); err != nil {
+		return s.fail("store", err)
 	}
 	ctx := withSource(s.ctx(), v.tracker)
 	change := storageFlags(flags.Flags)
@@ -115,7 +174,7 @@ func sameFlags(a, b []string) bool {
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
 	v := s.sel
 	if v.readOnly {
-		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
+		return s.fail("expunge", errReadOnly)
 	}
 	var gone []uint32
 	for _, m := range v.all() {
@@ -151,7 +210,7 @@ func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint3
 	validity, _, err := s.acct.UIDs(ctx, canon)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return nil, nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
+			return nil, nil, s.fail("copy", &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"})
 		}
 		return nil, nil, s.fail("copy", err)
 	}
@@ -182,7 +241,7 @@ func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint3
 // originals. The EXPUNGEs follow COPYUID through the tracker.
 func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
 	if s.sel.readOnly {
-		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
+		return s.fail("move", errReadOnly)
 	}
 	data, copied, err := s.copy(numSet, dest)
 	if err != nil {

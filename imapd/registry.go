@@ -44,6 +44,9 @@ type mailbox struct {
 	msgs    []*storage.Message
 	headers map[uint32]*cachedHeader // see headercache.go
 	tracker *imapserver.MailboxTracker
+	// changed is closed after updates were queued on tracker; nil until
+	// an IDLE session asks for it (see changes).
+	changed chan struct{}
 }
 
 func newRegistry() *registry { return &registry{boxes: map[boxKey]*mailbox{}} }
@@ -90,6 +93,7 @@ func (b *mailbox) lastUID() uint32 {
 // applyLocked updates the messages and queues the client updates. Changes
 // already reflected (a message the load saw) are ignored.
 func (b *mailbox) applyLocked(c storage.Change, source *imapserver.SessionTracker) {
+	defer b.notifyLocked()
 	m := c.Message
 	m.UID = c.UID
 	switch c.Kind {
@@ -127,6 +131,26 @@ func (b *mailbox) applyLocked(c storage.Change, source *imapserver.SessionTracke
 		if b.tracker != nil {
 			b.tracker.QueueMessageFlags(uint32(i+1), imap.UID(c.UID), imapFlags(c.Flags), source)
 		}
+	}
+}
+
+// changes returns a channel closed when updates are next queued on the
+// tracker. Taken before a Poll, it cannot miss an update: one queued
+// before the Poll is in the session's queue, one queued after closes it.
+func (b *mailbox) changes() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.changed == nil {
+		b.changed = make(chan struct{})
+	}
+	return b.changed
+}
+
+// notifyLocked wakes the sessions waiting in changes. The caller holds b.mu.
+func (b *mailbox) notifyLocked() {
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
 	}
 }
 

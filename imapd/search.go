@@ -251,9 +251,9 @@ func headerContains(h *textproto.Header, key, value string) bool {
 	if value == "" {
 		return fields.Len() > 0
 	}
-	value = strings.ToLower(value)
+	value = fold(value)
 	for fields.Next() {
-		if strings.Contains(strings.ToLower(fields.Value()), value) {
+		if fieldContains(fields.Value(), value) {
 			return true
 		}
 	}
@@ -278,13 +278,20 @@ func (m *searchMessage) bodyContains(text string, withHeader bool) bool {
 		return false
 	}
 	_ = err // unknown charsets still give a readable entity
-	return entityContains(e, []byte(strings.ToLower(text)), withHeader, 0)
+	return entityContains(e, searchText{fold(text), []byte(strings.ToLower(text))}, withHeader, 0)
 }
 
-func entityContains(e *gomessage.Entity, needle []byte, withHeader bool, depth int) bool {
+// searchText is a TEXT or BODY needle: folded for header fields, in lower
+// case for bodies.
+type searchText struct {
+	folded string
+	lower  []byte
+}
+
+func entityContains(e *gomessage.Entity, needle searchText, withHeader bool, depth int) bool {
 	if withHeader {
 		for fields := e.Header.Fields(); fields.Next(); {
-			if bytes.Contains(bytes.ToLower([]byte(fields.Value())), needle) {
+			if fieldContains(fields.Value(), needle.folded) {
 				return true
 			}
 		}
@@ -308,5 +315,5 @@ func entityContains(e *gomessage.Entity, needle []byte, withHeader bool, depth i
 		return false
 	}
 	body, _ := io.ReadAll(io.LimitReader(e.Body, maxSearchPart))
-	return bytes.Contains(bytes.ToLower(body), needle)
+	return bytes.Contains(bytes.ToLower(body), needle.lower)
 }

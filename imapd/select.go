@@ -111,30 +111,49 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 		return nil
 	}
 	if allowExpunge {
-		s.refresh()
+		s.refresh(s.sel.name)
 	}
 	return s.sel.tracker.Poll(w, allowExpunge)
 }
 
-// Idle implements IDLE: updates are pushed as the registry queues them.
+// Idle implements IDLE: updates are pushed as the registry queues them,
+// starting with those queued since the last command (RFC 2177: the
+// client is told of changes as they happen; go-imap's SessionTracker.Idle
+// waited for the next change before sending any, so a message delivered
+// just before IDLE reached the client only when IDLE ended).
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	if s.sel == nil {
+	// go-imap may leave this goroutine running after a client hangs up
+	// in IDLE, while the session closes: keep to the view taken here.
+	s.selMu.Lock()
+	v := s.sel
+	s.selMu.Unlock()
+	if v == nil {
 		<-stop
 		return nil
 	}
-	s.refresh()
-	return s.sel.tracker.Idle(w, stop)
+	s.refresh(v.name)
+	for {
+		changed := v.box.changes()
+		if err := v.tracker.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-changed:
+		case <-stop:
+			return nil
+		}
+	}
 }
 
 // refresh picks up what other programs changed in the selected mailbox:
 // files (Refresh rescans) and index rows (mailctl import writes both).
-func (s *session) refresh() {
-	changed, err := s.acct.Refresh(s.ctx(), s.sel.name)
+func (s *session) refresh(name string) {
+	changed, err := s.acct.Refresh(s.ctx(), name)
 	if err == nil && changed {
-		err = s.srv.reg.sync(s.ctx(), s.acct, s.sel.name)
+		err = s.srv.reg.sync(s.ctx(), s.acct, name)
 	}
 	if err != nil {
-		s.log.Warn("refresh", "mailbox", s.sel.name, "err", err)
+		s.log.Warn("refresh", "mailbox", name, "err", err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -75,10 +76,17 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	reg  *registry
-	srv  *imapserver.Server
+	// srv serves TLS clients and, on plain listeners, every client that
+	// may not log in without TLS: it advertises LOGINDISABLED before
+	// STARTTLS. loopSrv, set only with PlaintextOnLoopback, serves
+	// loopback clients of plain listeners and allows their logins.
+	srv     *imapserver.Server
+	loopSrv *imapserver.Server
 
-	mu     sync.Mutex
-	closed bool
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
 }
 
 // New returns a Server. Install its Observe method as the store's observer
@@ -93,16 +101,26 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: opts.Logger, reg: newRegistry()}
-	s.srv = imapserver.New(&imapserver.Options{
-		NewSession: s.newSession,
-		Caps:       Caps,
-		Logger:     log.New(&logWriter{s.log}, "", 0),
-		TLSConfig:  opts.TLS,
-		// The library decides per server; Session.Login narrows this to
-		// loopback clients.
-		InsecureAuth: opts.PlaintextOnLoopback,
-	})
+	s := &Server{
+		opts:      opts,
+		log:       opts.Logger,
+		reg:       newRegistry(),
+		listeners: map[net.Listener]struct{}{},
+		sessions:  map[*session]struct{}{},
+	}
+	newServer := func(insecureAuth bool) *imapserver.Server {
+		return imapserver.New(&imapserver.Options{
+			NewSession:   s.newSession,
+			Caps:         Caps,
+			Logger:       log.New(&logWriter{s.log}, "", 0),
+			TLSConfig:    opts.TLS,
+			InsecureAuth: insecureAuth,
+		})
+	}
+	s.srv = newServer(false)
+	if opts.PlaintextOnLoopback {
+		s.loopSrv = newServer(true)
+	}
 	return s, nil
 }
 
@@ -111,12 +129,21 @@ func New(opts Options) (*Server, error) {
 func (s *Server) Observe(ctx context.Context, c storage.Change) { s.reg.observe(ctx, c) }
 
 // Serve accepts IMAP connections (STARTTLS offered) on l.
+// Loopback clients may log in without TLS when PlaintextOnLoopback is
+// set; others are told LOGINDISABLED (see loopback.go).
 func (s *Server) Serve(l net.Listener) error {
-	return s.serve(coalescingListener{l})
+	if s.loopSrv == nil {
+		return s.serve(s.srv, coalescingListener{l})
+	}
+	return s.serveSplit(coalescingListener{l})
 }
 
-func (s *Server) serve(l net.Listener) error {
-	err := s.srv.Serve(l)
+func (s *Server) serve(srv *imapserver.Server, l net.Listener) error {
+	if !s.track(l) {
+		return nil
+	}
+	defer s.untrack(l)
+	err := srv.Serve(l)
 	if s.isClosed() {
 		return nil
 	}
@@ -129,19 +156,94 @@ func (s *Server) ServeTLS(l net.Listener) error {
 		return errors.New("imapd: implicit TLS needs Options.TLS")
 	}
 	// Writes are gathered below TLS, so they also make fewer records.
-	return s.serve(tls.NewListener(coalescingListener{l}, s.opts.TLS))
+	return s.serve(s.srv, tls.NewListener(coalescingListener{l}, s.opts.TLS))
 }
 
-// Close closes the listeners and every connection.
+// byeWait bounds how long Close waits for the BYEs to be written (a
+// client that stops reading must not hold up a shutdown).
+const byeWait = 2 * time.Second
+
+// Close stops accepting connections, sends every session an untagged BYE
+// (RFC 9051 §7.1.5: the server is closing the connection) and closes
+// them all. go-imap has no Shutdown: its Close only drops connections.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	s.mu.Unlock()
-	err := s.srv.Close()
-	if err != nil && err.Error() == "imapserver: server closed" {
-		return nil
+	var lerr error
+	for l := range s.listeners {
+		if err := l.Close(); err != nil && lerr == nil {
+			lerr = err
+		}
 	}
-	return err
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, sess := range sessions {
+		wg.Go(func() { sess.conn.Bye("Server shutting down") })
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(byeWait):
+		s.log.Warn("shutdown: not every session took its BYE in time", "sessions", len(sessions))
+	}
+	// Closing the connections also ends BYEs still blocked on a client.
+	var errs []error
+	for _, srv := range []*imapserver.Server{s.srv, s.loopSrv} {
+		if srv == nil {
+			continue
+		}
+		// Closed before, or a listener closed above that go-imap had
+		// not let go of yet, is fine.
+		if err := srv.Close(); err != nil && err.Error() != "imapserver: server closed" && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if lerr != nil && !errors.Is(lerr, net.ErrClosed) {
+		return lerr
+	}
+	return errors.Join(errs...)
+}
+
+// track adds a listener for Close to close; false if the server is
+// closed already.
+func (s *Server) track(l net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.listeners[l] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(l net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.listeners, l)
+}
+
+// addSession registers a session for Close's BYE; false if the server is
+// closing.
+func (s *Server) addSession(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	return true
+}
+
+func (s *Server) removeSession(sess *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, sess)
 }
 
 func (s *Server) isClosed() bool {

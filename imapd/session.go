@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -27,6 +28,11 @@ type session struct {
 
 	acct *storage.Account // nil until login
 	sel  *view            // nil unless a mailbox is selected
+	// selMu guards sel between Close and Idle only: when a connection
+	// drops during IDLE, go-imap closes the session without waiting for
+	// the goroutine running Idle. Everywhere else the command goroutine
+	// owns sel.
+	selMu sync.Mutex
 	// parked is the mailbox of the last view, kept referenced after
 	// UNSELECT/CLOSE (see park); nil if none.
 	parked *mailbox
@@ -46,17 +52,25 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 		proto = "imaps"
 	}
 	log := s.log.With("conn_id", hex.EncodeToString(id[:]), "proto", proto, "remote", remote.String())
+	sess := &session{srv: s, conn: c, log: log, remote: remote}
+	if !s.addSession(sess) {
+		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "Server shutting down"}
+	}
 	log.Info("connected")
-	return &session{srv: s, conn: c, log: log, remote: remote}, &imapserver.GreetingData{}, nil
+	return sess, &imapserver.GreetingData{}, nil
 }
 
 // ctx returns the context of one command.
 func (s *session) ctx() context.Context { return context.Background() }
 
 func (s *session) Close() error {
-	if s.sel != nil {
-		s.sel.close()
-		s.sel = nil
+	s.srv.removeSession(s)
+	s.selMu.Lock()
+	sel := s.sel
+	s.sel = nil
+	s.selMu.Unlock()
+	if sel != nil {
+		sel.close()
 	}
 	s.unpark()
 	s.log.Info("disconnected")
@@ -73,6 +87,9 @@ func (s *session) Login(username, password string) error {
 	case errors.Is(err, storage.ErrThrottled):
 		s.log.Warn("login throttled", "user", username)
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "Too many failed logins, try again later"}
+	case errors.Is(err, storage.ErrBusy):
+		s.log.Warn("login busy", "user", username)
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "Too many logins in progress, try again later"}
 	case errors.Is(err, storage.ErrAuthFailed):
 		s.log.Warn("login failed", "user", username)
 		return imapserver.ErrAuthFailed

@@ -18,7 +18,8 @@ import (
 //	              for now (RFC 2449 §8.1.1: not allowed to log in again
 //	              until a delay has passed); the password was not checked
 //	[IN-USE]      another POP3 session holds the maildrop (RFC 2449 §8.1.2)
-//	[SYS/TEMP]    storage or directory failure; try again later
+//	[SYS/TEMP]    storage or directory failure, or every password-hash
+//	              slot busy (storage.ErrBusy); try again later
 const (
 	respAuthFailed   = "-ERR [AUTH] Authentication failed"
 	respNeedTLS      = "-ERR [AUTH] Plaintext authentication disallowed on non-secure connections; use STLS or port 995"
@@ -234,6 +235,10 @@ func (s *session) login(user, password, mech string) {
 	case errors.Is(err, storage.ErrThrottled):
 		s.log.Warn("login failed", "user", user, "mechanism", mech, "reason", "throttled")
 		s.reply(respThrottled)
+		return
+	case errors.Is(err, storage.ErrBusy):
+		s.log.Warn("login busy", "user", user, "mechanism", mech)
+		s.reply(respAuthSysError)
 		return
 	case errors.Is(err, storage.ErrAuthFailed):
 		s.log.Warn("login failed", "user", user, "mechanism", mech, "reason", "bad credentials")

@@ -1,6 +1,7 @@
 package pop3d
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"net/netip"
@@ -200,4 +201,23 @@ func TestInUse(t *testing.T) {
 	a.quit()
 	b.login()
 	b.ok("STAT")
+}
+
+// busyAuth refuses every login as the shared guard does when no
+// password-hash slot freed up in time.
+type busyAuth struct{}
+
+func (busyAuth) Login(context.Context, netip.Addr, string, string) (storage.User, error) {
+	return storage.User{}, storage.ErrBusy
+}
+
+// TestBusy: a login refused for lack of a hash slot is a temporary
+// failure ([SYS/TEMP]), not bad credentials.
+func TestBusy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, storage.LoginOptions{}, func(o *Options) { o.Auth = busyAuth{} })
+	c := e.dial()
+	c.ok("USER " + testUser)
+	c.errResp("PASS "+testPass, " [SYS/TEMP] ")
+	c.errResp("AUTH PLAIN "+plain("", testUser, testPass), " [SYS/TEMP] ")
 }

@@ -70,6 +70,9 @@ func (s *session) login(username, password string) error {
 			return tooMany
 		}
 		return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed logins, try again later"}
+	case errors.Is(err, storage.ErrBusy):
+		s.log.Warn("login busy", "user", username)
+		return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many logins in progress, try again later"}
 	case errors.Is(err, storage.ErrAuthFailed):
 		s.log.Warn("login failed", "user", username)
 		if tooMany := s.countError(); tooMany != nil {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -29,13 +30,22 @@ func TestClientKey(t *testing.T) {
 // Two addresses of one /64 share the throttle's failure count.
 func TestLoginGuardGroupsIPv6By64(t *testing.T) {
 	t.Parallel()
-	g := &LoginGuard{opts: LoginOptions{MaxFailures: 2, Window: time.Hour, Now: time.Now}, byIP: map[string][]time.Time{}, byUser: map[string][]time.Time{}}
-	g.failed(netip.MustParseAddr("2001:db8::1"), "a@example.com")
-	g.failed(netip.MustParseAddr("2001:db8::2"), "b@example.com")
-	if !g.blocked(netip.MustParseAddr("2001:db8::3"), "c@example.com") {
-		t.Error("a third address of the same /64 is not throttled after two failures from it")
+	g := NewLoginGuard(nil, LoginOptions{MaxFailuresPerAddress: 2, Window: time.Hour})
+	fail := func(addr, user string) {
+		k := ClientKey(netip.MustParseAddr(addr))
+		if err := g.begin(k, k+"\x00"+user); err != nil {
+			t.Fatalf("begin %s: %v", addr, err)
+		}
+		g.end(k, k+"\x00"+user, true)
 	}
-	if g.blocked(netip.MustParseAddr("2001:db8:0:1::1"), "c@example.com") {
-		t.Error("another /64 is throttled")
+	fail("2001:db8::1", "a@example.com")
+	fail("2001:db8::2", "b@example.com")
+	k := ClientKey(netip.MustParseAddr("2001:db8::3"))
+	if err := g.begin(k, k+"\x00c@example.com"); !errors.Is(err, ErrThrottled) {
+		t.Errorf("a third address of the same /64 after two failures from it: %v", err)
+	}
+	k = ClientKey(netip.MustParseAddr("2001:db8:0:1::1"))
+	if err := g.begin(k, k+"\x00c@example.com"); err != nil {
+		t.Errorf("another /64: %v", err)
 	}
 }

@@ -66,6 +66,14 @@
 // someone else, every file and directory the store creates is chowned to
 // the data directory's owner.
 //
+// Logins: LoginGuard is the one login path of every protocol (IMAP, POP3,
+// SMTP AUTH, HTTP Basic). It counts an attempt before the password is
+// hashed, runs at most LoginOptions.MaxPasswordChecks hashes at once
+// (argon2id holds 19 MiB each; waiters give up quickly with ErrBusy), and
+// throttles failures per client address and per (address, account), never
+// per account alone, so a guesser cannot lock the owner out. Its tables
+// are capped and pruned (failures.go).
+//
 // Removing a user removes only its directory entry; its Maildir stays on
 // disk until an operator deletes it, and adding the same user again
 // reuses it.

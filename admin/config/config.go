@@ -366,10 +366,24 @@ type Auth struct {
 	// mode turns it on. Default: false.
 	PlaintextOnLoopback bool `toml:"plaintext_on_loopback"`
 
-	// MaxFailures is how many failed logins one client address, or one
-	// account, may have within failure_window before further attempts
-	// are refused until the window has passed. Default: 10.
+	// MaxFailures is how many failed logins one client address may have
+	// for one account within failure_window before it may not try that
+	// account again until the window has passed. The account is never
+	// locked for everyone: its owner still logs in from an address that
+	// has not failed. IPv6 clients count by /64. Default: 10.
 	MaxFailures int `toml:"max_failures"`
+
+	// MaxFailuresPerAddress is how many failed logins one client address
+	// (IPv6: one /64) may have within failure_window, all accounts
+	// together, before it may not log in at all until the window has
+	// passed. Default: 50.
+	MaxFailuresPerAddress int `toml:"max_failures_per_address"`
+
+	// MaxPasswordChecks is how many password hashes run at once. Each
+	// argon2id check holds 19 MiB, so this bounds the memory logins can
+	// take; a login that finds every slot busy for 2 seconds gets a
+	// temporary failure. 0 means one per CPU, at most 4. Default: 0.
+	MaxPasswordChecks int `toml:"max_password_checks"`
 
 	// FailureWindow is the period over which failures are counted.
 	// Default: "15m".
@@ -545,9 +559,10 @@ func Default() Config {
 			ListenTLS: []string{"0.0.0.0:995"},
 		},
 		Auth: Auth{
-			MaxFailures:   10,
-			FailureWindow: 15 * time.Minute,
-			FailureDelay:  time.Second,
+			MaxFailures:           10,
+			MaxFailuresPerAddress: 50,
+			FailureWindow:         15 * time.Minute,
+			FailureDelay:          time.Second,
 		},
 		Submission: Submission{
 			Listen:             []string{"0.0.0.0:587"},

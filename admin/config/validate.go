@@ -124,6 +124,10 @@ func (c Config) validate() []*fieldError {
 	positive("imap.max_connections_per_ip", int64(c.IMAP.MaxConnectionsPerIP))
 	positive("imap.max_connections", int64(c.IMAP.MaxConnections))
 	positive("auth.max_failures", int64(c.Auth.MaxFailures))
+	positive("auth.max_failures_per_address", int64(c.Auth.MaxFailuresPerAddress))
+	if c.Auth.MaxPasswordChecks < 0 {
+		bad("auth.max_password_checks", "must be >= 0 (0: one per CPU, at most 4)")
+	}
 	duration("auth.failure_window", c.Auth.FailureWindow)
 	duration("auth.failure_delay", c.Auth.FailureDelay)
 

@@ -120,6 +120,8 @@ func (m *Metrics) count(msg string, a eventAttrs) {
 		m.logins.WithLabelValues(proto, "failed").Inc()
 	case "login throttled":
 		m.logins.WithLabelValues(proto, "throttled").Inc()
+	case "login busy":
+		m.logins.WithLabelValues(proto, "busy").Inc()
 	case "delivered":
 		m.deliveries.WithLabelValues(transport(), "delivered").Inc()
 		if t, ok := IDTime(a.queueID); ok {

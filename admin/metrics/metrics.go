@@ -12,7 +12,7 @@
 //	connections_total{proto}                 connections accepted (smtp, submission, submissions, imap, imaps, pop3, pop3s)
 //	sessions_active{proto}                   connections open now
 //	connections_rejected_total{proto}        connections refused at connect (limits)
-//	logins_total{proto,result}               logins: result ok, failed or throttled (auth failures)
+//	logins_total{proto,result}               logins: result ok, failed, throttled (auth failures) or busy (no password-hash slot)
 //	messages_received_total{proto}           messages accepted (250 after DATA)
 //	messages_rejected_total{proto,stage,code} refusals by SMTP stage (mail, rcpt, data) and reply code
 //	messages_queued_total                    messages made durable in the queue (including DSNs)
@@ -99,7 +99,7 @@ func New(opts Options) *Metrics {
 	m.connections = counterVec("connections_total", "Connections accepted, by protocol.", "proto")
 	m.sessions = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "yubin", Name: "sessions_active", Help: "Connections open now, by protocol."}, []string{"proto"})
 	m.connectionsRejected = counterVec("connections_rejected_total", "Connections refused at connect (connection limits).", "proto")
-	m.logins = counterVec("logins_total", "Login attempts by protocol and result (ok, failed, throttled).", "proto", "result")
+	m.logins = counterVec("logins_total", "Login attempts by protocol and result (ok, failed, throttled, busy).", "proto", "result")
 	m.received = counterVec("messages_received_total", "Messages accepted (250 after DATA), by protocol.", "proto")
 	m.rejected = counterVec("messages_rejected_total", "SMTP refusals by protocol, stage and reply code.", "proto", "stage", "code")
 	m.queued = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "yubin", Name: "messages_queued_total", Help: "Messages made durable in the queue, DSNs included."})

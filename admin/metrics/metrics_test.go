@@ -42,6 +42,7 @@ func TestLogEvents(t *testing.T) {
 	smtp.Info("rejected", "stage", "rcpt", "code", 550)
 	smtp.Warn("rejected", "reason", "too many connections")
 	log.With("proto", "imaps").Warn("login failed", "user", "a@b")
+	log.With("proto", "imaps").Warn("login busy", "user", "a@b")
 	log.With("component", "queue").Info("queued", "queue_id", "X")
 	log.With("component", "mda").With("queue_id", string(delivery.NewID())).Info("delivered")
 	log.With("component", "remote").Warn("deferred", "queue_id", "X")
@@ -54,6 +55,7 @@ func TestLogEvents(t *testing.T) {
 		`yubin_messages_rejected_total{code="550",proto="smtp",stage="rcpt"} 1`,
 		`yubin_connections_rejected_total{proto="smtp"} 1`,
 		`yubin_logins_total{proto="imaps",result="failed"} 1`,
+		`yubin_logins_total{proto="imaps",result="busy"} 1`,
 		`yubin_messages_queued_total 1`,
 		`yubin_deliveries_total{result="delivered",transport="local"} 1`,
 		`yubin_deliveries_total{result="deferred",transport="remote"} 1`,

@@ -166,6 +166,12 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 		remote, _ = netip.ParseAddr(host)
 	}
 	u, err := s.opts.Auth.Login(r.Context(), remote.Unmap(), user, pass)
+	if errors.Is(err, storage.ErrBusy) {
+		s.log.Warn("login busy", "proto", "https", "user", user, "remote", remote.String())
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "503 too many logins in progress, try again later", http.StatusServiceUnavailable)
+		return
+	}
 	if err != nil {
 		if errors.Is(err, storage.ErrAuthFailed) || errors.Is(err, storage.ErrThrottled) {
 			s.log.Warn("login failed", "proto", "https", "user", user, "remote", remote.String())

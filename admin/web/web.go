@@ -40,7 +40,8 @@ type Domains interface {
 
 // Authenticator checks a login, with the same throttling as the mail
 // protocols (*storage.LoginGuard implements it): storage.ErrAuthFailed
-// or storage.ErrThrottled (wrapped) when refused.
+// or storage.ErrThrottled (wrapped) when refused, storage.ErrBusy when
+// every password-hash slot stayed busy (answered 503).
 type Authenticator interface {
 	Login(ctx context.Context, remote netip.Addr, user, password string) (storage.User, error)
 }

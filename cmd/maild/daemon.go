@@ -131,9 +131,11 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return nil, err
 	}
 	d.logins = storage.NewLoginGuard(st, storage.LoginOptions{
-		MaxFailures: cfg.Auth.MaxFailures,
-		Window:      cfg.Auth.FailureWindow,
-		Delay:       cfg.Auth.FailureDelay,
+		MaxFailures:           cfg.Auth.MaxFailures,
+		MaxFailuresPerAddress: cfg.Auth.MaxFailuresPerAddress,
+		Window:                cfg.Auth.FailureWindow,
+		Delay:                 cfg.Auth.FailureDelay,
+		MaxPasswordChecks:     cfg.Auth.MaxPasswordChecks,
 	})
 	// Bind everything before serving anything: a port in use fails the
 	// start instead of leaving a half-running server.

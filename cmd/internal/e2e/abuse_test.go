@@ -93,8 +93,8 @@ func TestConnectionFlood(t *testing.T) {
 }
 
 // TestLoginThrottle: 50 wrong passwords from one address slow down, then
-// lock out that address (and the account) while a user at another
-// address still logs in; after the window the right password works.
+// lock that address out of the account while a user at another address
+// still logs in; after the window the right password works.
 func TestLoginThrottle(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "", `auth.failure_delay = "10ms"`, `auth.failure_window = "8s"`, `auth.max_failures = 10`)
