@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -252,7 +253,7 @@ func randomBody(rng *rand.Rand, id string, noCR bool) []byte {
 }
 
 // TestWireFormProperty sends random bodies by SMTP, submission and IMAP
-// APPEND and checks that every stored message is in the one wire form
+// APPEND, drops more into the Maildir as another tool would, and checks that every stored message is in the one wire form
 // and that every size agrees: IMAP RFC822.SIZE, BINARY.SIZE[],
 // len(BODY[]), POP3 LIST and STATUS SIZE. A body with a bare CR is
 // refused by SMTP and submission with 554 5.6.0 and made CRLF by APPEND.
@@ -318,6 +319,19 @@ func TestWireFormProperty(t *testing.T) {
 	}
 	t.Logf("%d stored, %d refused for a bare CR", len(want), refused)
 	s.waitDelivered("alice@acme.test", len(want)-len(wantWhole))
+	// Files another tool wrote into the Maildir, bytes as they are: read
+	// and counted in the one wire form, left unchanged on disk.
+	for i := range 6 {
+		id := fmt.Sprintf("foreign-%d", i)
+		msg := randomBody(rng, id, i%2 == 0)
+		name := fmt.Sprintf("%d.M%dP1.othertool", time.Now().Unix(), i)
+		if err := os.WriteFile(filepath.Join(s.maildir("alice@acme.test"), "new", name), msg, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		canon, _ := canonicalForm(msg)
+		_, body, _ := bytes.Cut(canon, []byte("\r\n\r\n"))
+		want[id], wantWhole[id] = body, canon
+	}
 
 	if _, err := imapc.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatal(err)
@@ -336,7 +350,7 @@ func TestWireFormProperty(t *testing.T) {
 	if len(msgs) != len(want) {
 		t.Fatalf("INBOX has %d messages, want %d", len(msgs), len(want))
 	}
-	subject := regexp.MustCompile(`(?m)^Subject: (case-\d+)\r$`)
+	subject := regexp.MustCompile(`(?m)^Subject: ((?:case|foreign)-\d+)\r$`)
 	var total int64
 	sizes := map[imap.UID]int64{}
 	for _, m := range msgs {
