@@ -116,6 +116,9 @@ func (s *Store) Account(ctx context.Context, addr Address) (*Account, error) {
 	a.idx = idx
 	a.mu.Lock()
 	err = a.rescanAllLocked(ctx)
+	if err == nil {
+		a.recountSizesLocked(ctx)
+	}
 	a.mu.Unlock()
 	if err != nil {
 		idx.Close()

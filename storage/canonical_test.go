@@ -204,3 +204,33 @@ func BenchmarkCanonicalReader(b *testing.B) {
 		}
 	}
 }
+
+// TestOpenRecountsLegacySizes: an index from before the one stored form
+// (user_version 1) holding the file size of a message an older Yubin
+// stored raw gets the canonical size at the next open, once.
+func TestOpenRecountsLegacySizes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, a := openAccountIn(t, dir, true)
+	m, err := a.Deliver(t.Context(), Inbox, strings.NewReader("a\r\nb\r\n"), DeliverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(m.Path, []byte("a\nb\nc\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.idx.Exec(`PRAGMA user_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, a = openAccountIn(t, dir, false)
+	defer s.Close()
+	msgs, err := a.Messages(t.Context(), Inbox)
+	if err != nil || len(msgs) != 1 || msgs[0].Size != 9 {
+		t.Fatalf("after reopening: %+v, %v; want size 9", msgs, err)
+	}
+	var v int
+	if err := a.idx.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v != sizesVersion {
+		t.Errorf("user_version = %d, %v", v, err)
+	}
+}

@@ -34,8 +34,8 @@
 // where the message enters). Files other tools wrote are read through
 // CanonicalReader and indexed with their canonical size (wireSize), so
 // RFC822.SIZE, BODY[], POP3 LIST, STATUS SIZE and quota agree for every
-// message. Verify finds (and repairs) index sizes of files an older
-// Yubin stored raw.
+// message. An index from before (user_version 1) is recounted once at
+// the first open (recountSizesLocked); Verify finds and repairs sizes too.
 //
 // Durability: Deliver writes to tmp/, fsyncs the file, renames it into
 // new/ (or cur/), and fsyncs the directories before it records the message

@@ -42,8 +42,15 @@ CREATE TABLE IF NOT EXISTS messages (
 	PRIMARY KEY (mailbox, uid),
 	UNIQUE (mailbox, key)
 );
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 `
+
+// sizesVersion is the index version from which every size is the size of
+// the one stored form (canonical.go). A version 1 index may hold the file
+// size of a message an older Yubin stored raw (bare LFs), or the older
+// count of another tool's file (bare CR, no last line end): the first
+// open recounts every size once (recountSizesLocked).
+const sizesVersion = 2
 
 // isCorrupt reports whether err says the database file is damaged.
 func isCorrupt(err error) bool {

@@ -303,6 +303,31 @@ func (a *Account) repair(ctx context.Context) error {
 	return a.fixSizesLocked(ctx, onDisk)
 }
 
+// recountSizesLocked brings an index from before sizesVersion to it: it
+// reads every message once and corrects the sizes that are not those of
+// the one stored form. A failure (a full disk) is logged and leaves the
+// version, so the next open tries again; the account opens either way.
+// The caller holds a.mu.
+func (a *Account) recountSizesLocked(ctx context.Context) {
+	var version int
+	if err := a.idx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version >= sizesVersion {
+		return
+	}
+	boxes, err := diskMailboxes(a.dir)
+	if err == nil {
+		a.idxMu.RLock()
+		err = a.fixSizesLocked(ctx, boxes)
+		if err == nil {
+			// PRAGMA takes no bound parameters; sizesVersion is a constant.
+			_, err = a.idx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, sizesVersion))
+		}
+		a.idxMu.RUnlock()
+	}
+	if err != nil {
+		a.store.log.Warn("recount message sizes", "user", a.addr.String(), "err", err)
+	}
+}
+
 // fixSizesLocked sets the index size of every intact file to its wire
 // size. The caller holds a.mu and idxMu shared.
 func (a *Account) fixSizesLocked(ctx context.Context, boxes []string) error {
