@@ -17,7 +17,11 @@
 // (DATA and BDAT, MX and submission alike): a bare LF becomes CRLF, a
 // bare CR refuses the message with 554 5.6.0 (RFC 5321 §2.3.8; refusing,
 // not rewriting, tells the sender and keeps the CR from any next hop,
-// where it could end the data early: SMTP smuggling).
+// where it could end the data early: SMTP smuggling). A line of a dot
+// ended by a bare LF or CR, which go-smtp's DATA reader would unstuff by
+// dropping bytes, is refused the same way: each connection is served by
+// a go-smtp Server of its own whose Debug tee feeds a data guard
+// (dataguard.go) with the connection's plain text.
 //
 // A 250 after DATA means the queue has the message and its envelope on disk
 // (see delivery.Queue.Enqueue).

@@ -90,7 +90,8 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			continue
 		}
 		log.Info("connected")
-		tc := &trackedConn{Conn: c, id: id, ip: ip, release: func() { l.limits.release(ip) }, log: log, maxNonMail: int32(l.maxNonMail)}
+		tc := &trackedConn{Conn: c, id: id, ip: ip, release: func() { l.limits.release(ip) }, log: log, maxNonMail: int32(l.maxNonMail),
+			guard: &dataGuard{}, done: make(chan struct{})}
 		tc.exempt.Store(1) // the greeting
 		return tc, nil
 	}
@@ -129,6 +130,20 @@ type trackedConn struct {
 	// top is the connection go-smtp talks through (a *tls.Conn after
 	// TLS), used to write the final 421 so the client can read it.
 	top atomic.Pointer[net.Conn]
+
+	// guard watches the connection's plain text (dataguard.go); done is
+	// closed when the connection is.
+	guard *dataGuard
+	done  chan struct{}
+}
+
+// trackedOf returns the tracked connection under c (through TLS), or nil.
+func trackedOf(c net.Conn) *trackedConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	tracked, _ := c.(*trackedConn)
+	return tracked
 }
 
 // credit hands back n counted replies that belong to a mail transaction.
@@ -181,6 +196,7 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.release()
+		close(c.done)
 		c.log.Info("disconnected")
 	})
 	return c.Conn.Close()

@@ -8,6 +8,7 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -104,7 +105,15 @@ type Options struct {
 type Server struct {
 	opts Options
 	log  *slog.Logger
-	smtp *smtp.Server
+
+	// Each connection is served by a go-smtp Server of its own: its Debug
+	// tee, the connection's plain text after TLS, feeds the connection's
+	// data guard (dataguard.go).
+	mu        sync.Mutex
+	closed    bool
+	listeners []net.Listener
+	conns     map[*smtp.Server]struct{}
+	wg        sync.WaitGroup
 }
 
 // New returns a Server for opts.
@@ -151,7 +160,13 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: opts.Logger.With("proto", opts.Mode.String())}
+	return &Server{opts: opts, log: opts.Logger.With("proto", opts.Mode.String()), conns: map[*smtp.Server]struct{}{}}, nil
+}
+
+// newSMTP returns the go-smtp server for one connection, with debug as
+// its tee of everything read and written.
+func (s *Server) newSMTP(debug io.Writer) *smtp.Server {
+	opts := s.opts
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = opts.Hostname
 	srv.MaxMessageBytes = opts.MaxMessageBytes
@@ -166,8 +181,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Mode != SubmissionTLS {
 		srv.TLSConfig = opts.TLS
 	}
-	s.smtp = srv
-	return s, nil
+	srv.Debug = debug
+	return srv
 }
 
 // Serve accepts connections on l until Shutdown or Close. For
@@ -182,25 +197,142 @@ func (s *Server) Serve(l net.Listener) error {
 		// *tls.Conn, and NetConn() leads back to the tracked conn.
 		wrapped = tlsListener{Listener: wrapped, config: s.opts.TLS}
 	}
-	err := s.smtp.Serve(wrapped)
-	if errors.Is(err, net.ErrClosed) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
-	return err
+	s.listeners = append(s.listeners, wrapped)
+	s.mu.Unlock()
+	var delay time.Duration
+	for {
+		c, err := wrapped.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept error; retrying", "err", err, "in", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.serveConn(c)
+	}
 }
+
+// serveConn serves c with a go-smtp server of its own until c is closed.
+func (s *Server) serveConn(c net.Conn) {
+	tracked := trackedOf(c)
+	if tracked == nil {
+		// Served without the limit wrapper: nothing to tie the guard
+		// to. Serve always wraps.
+		c.Close()
+		return
+	}
+	srv := s.newSMTP(tracked.guard)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.Close()
+		return
+	}
+	s.conns[srv] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		srv.Serve(&oneConnListener{c: c, done: tracked.done})
+		s.mu.Lock()
+		delete(s.conns, srv)
+		s.mu.Unlock()
+	}()
+}
+
+// oneConnListener hands go-smtp one connection, then blocks until that
+// connection is closed (or the listener is), so go-smtp's Serve returns.
+type oneConnListener struct {
+	c    net.Conn
+	done <-chan struct{}
+	once sync.Once
+	mu   sync.Mutex
+	next bool
+	stop chan struct{}
+}
+
+func (l *oneConnListener) Accept() (net.Conn, error) {
+	l.once.Do(func() { l.stop = make(chan struct{}) })
+	l.mu.Lock()
+	first := !l.next
+	l.next = true
+	l.mu.Unlock()
+	if first {
+		return l.c, nil
+	}
+	select {
+	case <-l.done:
+	case <-l.stop:
+	}
+	return nil, net.ErrClosed
+}
+
+func (l *oneConnListener) Close() error {
+	l.once.Do(func() { l.stop = make(chan struct{}) })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-l.stop:
+	default:
+		close(l.stop)
+	}
+	return nil
+}
+
+func (l *oneConnListener) Addr() net.Addr { return l.c.LocalAddr() }
 
 // Shutdown stops accepting and waits for sessions to end until ctx is
 // done; then it closes the remaining connections.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.smtp.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	s.mu.Lock()
+	s.closed = true
+	var err error
+	for _, l := range s.listeners {
+		if cerr := l.Close(); cerr != nil && err == nil && !errors.Is(cerr, net.ErrClosed) {
+			err = cerr
+		}
+	}
+	srvs := make([]*smtp.Server, 0, len(s.conns))
+	for srv := range s.conns {
+		srvs = append(srvs, srv)
+	}
+	s.mu.Unlock()
+	// go-smtp's Shutdown closes the listener and waits for the session.
+	for _, srv := range srvs {
+		go srv.Shutdown(ctx)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return err
+	case <-ctx.Done():
 		s.log.Warn("shutdown timeout: closing remaining sessions")
-		s.smtp.Close()
+		s.mu.Lock()
+		for srv := range s.conns {
+			srv.Close()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
 	}
-	if errors.Is(err, smtp.ErrServerClosed) {
-		return nil
-	}
-	return err
 }
 
 // slogWriter turns go-smtp's log.Logger output into slog lines.

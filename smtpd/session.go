@@ -99,6 +99,11 @@ func (s *session) Data(r io.Reader) error {
 	// The one stored form (storage/canonical.go), decided here for MX
 	// and submission alike, DATA and BDAT: bare LF becomes CRLF, a bare
 	// CR refuses the message with 554 5.6.0 (delivery.BareCR).
+	// The data guard refuses what go-smtp's reader would have quietly
+	// shortened (dataguard.go).
+	if s.tracked != nil {
+		r = guardedReader{r: r, g: s.tracked.guard}
+	}
 	body := &errReader{r: storage.CanonicalReader(r, true)}
 	// The queue outlives the session: a client that drops after DATA
 	// must not interrupt a write that is about to be acknowledged.
@@ -136,6 +141,12 @@ func (s *session) dataError(env delivery.Envelope, err error) error {
 	if errors.Is(err, storage.ErrBareCR) {
 		s.log.Warn("rejected", "queue_id", env.ID, "from", s.from, "reason", "bare CR")
 		return SMTPError(delivery.BareCR(err))
+	}
+	if errors.Is(err, errAmbiguousEnd) {
+		s.log.Warn("rejected", "queue_id", env.ID, "from", s.from, "reason", "ambiguous end of data")
+		// RFC 5321 §4.1.1.4: only <CR><LF>.<CR><LF> ends data.
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
+			Message: "Message contains a line of a dot ended by a bare CR or LF; end data only with <CR><LF>.<CR><LF>"}
 	}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {

@@ -16,16 +16,15 @@ import (
 // while the next hop does not (or the other way round) turns the rest of
 // the data into a second transaction. reply is Yubin's answer at the
 // real end of data: a bare CR refuses the message; a bare LF is a line
-// end. go-smtp's reader takes a line "." followed by a bare LF or by a
-// CR and another byte as a dot-stuffed line and removes the dot (and
-// that CR), so those two arrive as one message without those bytes.
+// end; a line of a dot ended by a bare LF or CR is refused too (go-smtp's
+// reader would unstuff it, quietly dropping bytes; see smtpd/dataguard.go).
 var endOfDataVariants = []struct{ seq, reply string }{
 	{"\n.\n", "250"},
 	{"\n.\r\n", "250"},
 	{"\r.\r", "554 5.6.0"},
 	{"\r.\r\n", "554 5.6.0"},
-	{"\r\n.\r", "250"},
-	{"\r\n.\n", "250"},
+	{"\r\n.\r", "554 5.6.0"},
+	{"\r\n.\n", "554 5.6.0"},
 	{"\r.\n", "554 5.6.0"},
 	{"\n.\r", "554 5.6.0"},
 }
@@ -121,4 +120,32 @@ func TestSmugglingEndOfData(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAmbiguousEndOfDataUnderTLS: the data guard sees the plain text of
+// STARTTLS and implicit TLS connections too, and a refusal leaves the
+// connection usable for a clean message.
+func TestAmbiguousEndOfDataUnderTLS(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "")
+	s.addUser("alice@acme.test")
+	for _, implicit := range []bool{false, true} {
+		addr := s.addrs["submission"]
+		if implicit {
+			addr = s.addrs["submissions"]
+		}
+		w := dialWire(t, addr, "alice@acme.test", implicit)
+		for _, v := range []string{"\r\n.\n", "\r\n.\rX"} {
+			data := "Subject: tls\r\n\r\nfirst" + v + "MAIL FROM:<evil@acme.test>\r\n.\r\n"
+			if r := w.send("alice@acme.test", "alice@acme.test", []byte(data)); !strings.HasPrefix(r, "554 5.6.0") {
+				t.Errorf("implicit TLS %v, %q: %q, want 554 5.6.0", implicit, v, r)
+			}
+		}
+	}
+	// A clean message on a new connection is delivered.
+	w := dialWire(t, s.addrs["submission"], "alice@acme.test", false)
+	if r := w.send("alice@acme.test", "alice@acme.test", []byte("Subject: clean\r\n\r\n..dot\r\n.\r\n")); !strings.HasPrefix(r, "250") {
+		t.Fatalf("clean message: %q", r)
+	}
+	s.waitDelivered("alice@acme.test", 1)
 }

@@ -156,6 +156,12 @@ type wireSMTP struct {
 // dialWireSMTP connects to addr; with user set it does STARTTLS and AUTH
 // PLAIN (password "secret-pw") as a submission client.
 func dialWireSMTP(t *testing.T, addr, user string) *wireSMTP {
+	return dialWire(t, addr, user, false)
+}
+
+// dialWire is dialWireSMTP, or with implicit set a client of port 465
+// (TLS from the first byte, then AUTH PLAIN).
+func dialWire(t *testing.T, addr, user string, implicit bool) *wireSMTP {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
@@ -163,10 +169,15 @@ func dialWireSMTP(t *testing.T, addr, user string) *wireSMTP {
 	}
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(60 * time.Second))
+	if implicit {
+		c = tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+	}
 	w := &wireSMTP{t: t, c: c, r: bufio.NewReader(c)}
 	w.expect("", "220")
 	w.expect("EHLO client.test", "250")
-	if user != "" {
+	if implicit {
+		w.expect("AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00secret-pw")), "235")
+	} else if user != "" {
 		w.expect("STARTTLS", "220")
 		tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
 		if err := tc.Handshake(); err != nil {
