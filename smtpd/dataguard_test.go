@@ -54,7 +54,7 @@ func TestDataGuard(t *testing.T) {
 		{"DATA\r\nfirst\r\n.\nMAIL FROM:<e@x>\r\n", true},
 		{"DATA\r\nfirst\r\n.\rMAIL FROM:<e@x>\r\n", true},
 		{"DATA\r\n.\nstarts with it", true},
-		{"DATA\r\nfirst\n.\nsecond\r\n.\r\n", false}, // bare LF lines: made CRLF, not dropped
+		{"DATA\r\nfirst\n.\nsecond\r\n.\r\n", false},   // bare LF lines: made CRLF, not dropped
 		{"DATA\r\nfirst\r.\r\nsecond\r\n.\r\n", false}, // a bare CR: the strict reader's
 	} {
 		if got := guardReference([]byte(tc.in)); got != tc.want {
