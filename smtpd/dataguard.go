@@ -27,8 +27,13 @@ import (
 var errAmbiguousEnd = errors.New("data holds a line of a dot ended by a bare CR or LF (an end of data other servers take)")
 
 // dataGuard scans a connection's plaintext for "\r\n.\n" and for
-// "\r\n.\r" followed by a byte other than LF. Once seen, every message
-// that ends later on the connection is refused.
+// "\r\n.\r" followed by a byte other than LF. The next DATA message to
+// end after it was seen is refused, and that clears it. The guard does
+// not follow the protocol, so it cannot clear itself at a 354: an
+// attacker pipelines the data with its DATA command. A client whose
+// message was refused before its end of data (for a bare CR) and held
+// such a line also has its next message refused; a correct client never
+// sends one (it doubles every dot that starts a line).
 type dataGuard struct {
 	mu      sync.Mutex
 	last    uint32 // the four bytes before the next one, oldest highest
@@ -53,11 +58,14 @@ func (g *dataGuard) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// seen reports whether the guard found an ambiguous end of data.
-func (g *dataGuard) seen() bool {
+// take reports whether the guard found an ambiguous end of data since
+// the last take.
+func (g *dataGuard) take() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.tripped
+	t := g.tripped
+	g.tripped = false
+	return t
 }
 
 // guardedReader passes a DATA body through and turns its end into
@@ -70,7 +78,7 @@ type guardedReader struct {
 
 func (r guardedReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
-	if err == io.EOF && r.g.seen() {
+	if err == io.EOF && r.g.take() {
 		err = errAmbiguousEnd
 	}
 	return n, err

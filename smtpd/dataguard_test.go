@@ -38,8 +38,11 @@ func checkGuard(t *testing.T, in []byte, sizes []byte) {
 		g.Write(rest[:n])
 		rest = rest[n:]
 	}
-	if want := guardReference(in); g.seen() != want {
-		t.Fatalf("guard on %q (chunks %v) = %v, want %v", in, sizes, g.seen(), want)
+	if want, got := guardReference(in), g.take(); got != want {
+		t.Fatalf("guard on %q (chunks %v) = %v, want %v", in, sizes, got, want)
+	}
+	if g.take() {
+		t.Fatalf("guard on %q still set after take", in)
 	}
 }
 
@@ -77,6 +80,11 @@ func TestGuardedReader(t *testing.T) {
 	r = guardedReader{r: strings.NewReader("body\r\n"), g: g}
 	if _, err := io.ReadAll(r); !errors.Is(err, errAmbiguousEnd) {
 		t.Fatalf("after an ambiguous end: %v", err)
+	}
+	// Reported once: the next message is judged on its own.
+	r = guardedReader{r: strings.NewReader("next\r\n"), g: g}
+	if _, err := io.ReadAll(r); err != nil {
+		t.Fatalf("the next message: %v", err)
 	}
 }
 

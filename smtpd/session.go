@@ -102,7 +102,11 @@ func (s *session) Data(r io.Reader) error {
 	// The data guard refuses what go-smtp's reader would have quietly
 	// shortened (dataguard.go).
 	if s.tracked != nil {
-		r = guardedReader{r: r, g: s.tracked.guard}
+		// BDAT chunks (RFC 3030) have no dots to unstuff; go-smtp hands
+		// them over through a pipe.
+		if _, bdat := r.(*io.PipeReader); !bdat {
+			r = guardedReader{r: r, g: s.tracked.guard}
+		}
 	}
 	body := &errReader{r: storage.CanonicalReader(r, true)}
 	// The queue outlives the session: a client that drops after DATA
