@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"sync"
@@ -49,11 +50,29 @@ const (
 func (g *dataGuard) Write(p []byte) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, c := range p {
+	// The first bytes finish what the last write began (a pattern is at
+	// most five bytes, four of them remembered); those wholly in p are
+	// found by bytes.Index, vectorised, not byte by byte.
+	head := min(len(p), 4)
+	for _, c := range p[:head] {
 		if g.last&0xffffff == crlfDot && c == '\n' || g.last == crlfDotCR && c != '\n' {
 			g.tripped = true
 		}
 		g.last = g.last<<8 | uint32(c)
+	}
+	for i := 0; i < len(p) && !g.tripped; {
+		j := bytes.Index(p[i:], []byte("\r\n."))
+		if j < 0 {
+			break
+		}
+		k := i + j + 3 // the byte after the dot
+		if k < len(p) && p[k] == '\n' || k+1 < len(p) && p[k] == '\r' && p[k+1] != '\n' {
+			g.tripped = true
+		}
+		i += j + 1
+	}
+	if len(p) >= 4 {
+		g.last = uint32(p[len(p)-4])<<24 | uint32(p[len(p)-3])<<16 | uint32(p[len(p)-2])<<8 | uint32(p[len(p)-1])
 	}
 	return len(p), nil
 }

@@ -96,3 +96,18 @@ func FuzzDataGuard(f *testing.F) {
 	}
 	f.Fuzz(checkGuard)
 }
+
+// BenchmarkDataGuard feeds 1 MiB of CRLF lines through the guard in
+// 4 KiB chunks, as go-smtp's reader tees them.
+func BenchmarkDataGuard(b *testing.B) {
+	msg := bytes.Repeat([]byte(strings.Repeat("x", 74)+"\r\n"), (1<<20)/76)
+	b.SetBytes(int64(len(msg)))
+	var g dataGuard
+	for b.Loop() {
+		for p := msg; len(p) > 0; {
+			n := min(len(p), 4096)
+			g.Write(p[:n])
+			p = p[n:]
+		}
+	}
+}
