@@ -149,12 +149,6 @@ func FuzzCanonical(f *testing.F) {
 	f.Fuzz(checkCanonical)
 }
 
-// FuzzCRLF is FuzzCanonical under its earlier name (make fuzz lists it).
-func FuzzCRLF(f *testing.F) {
-	f.Add([]byte("a\nb\r\n"))
-	f.Fuzz(checkCanonical)
-}
-
 // TestVerifyRawLegacyFile: a message an older Yubin stored raw (bare LFs,
 // its file size in the index) is a size mismatch for verify, and repair
 // sets the index to the size IMAP and POP3 send; quota counts that size.
