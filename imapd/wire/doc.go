@@ -1,0 +1,55 @@
+// Package wire is the IMAP wire syntax of Yubin's own IMAP layer: a
+// command reader and parser and a response writer, written from RFC 9051
+// §9 and RFC 3501 §9 (formal syntax), RFC 7888 (LITERAL+, LITERAL-),
+// RFC 3516 (BINARY, literal8), RFC 5182 (SEARCHRES "$") and RFC 7162
+// (CONDSTORE modifiers). Parse results use go-imap/v2's public types
+// (imap.SeqSet, imap.UIDSet, imap.FetchOptions, imap.SearchCriteria,
+// imap.StoreFlags, imap.Flag) where they fit.
+//
+// It is not wired into the server yet: imapd still serves through
+// go-imap's imapserver until a server built on this package passes the
+// same tests.
+//
+// # Reading
+//
+// A Reader reads one command at a time: ReadCommand gives the tag and the
+// upper-cased name, then the handler reads each argument with the typed
+// readers (ReadSP, ReadAtom, ReadAString, ReadString, ReadNString,
+// ReadNumber, ReadDate, ReadDateTime, ReadFlag(List), ReadMailbox,
+// ReadNumSet, ReadList, ReadFetchItems, ReadSearch, ReadStore, ...) and
+// ends with ReadCRLF. Input that does not match the grammar, or exceeds a
+// limit, gives a *SyntaxError (answer BAD, code TOOBIG for limits); any
+// other error is an I/O error from the connection (io.EOF between
+// commands, io.ErrUnexpectedEOF inside one). After a *SyntaxError,
+// Reader.Skip discards the rest of the command, including the data of
+// non-synchronising literals announced on it, so the session continues;
+// if that cannot be done safely Skip returns a *SyntaxError with Fatal
+// set and the connection must be closed.
+//
+// # Limits (Options)
+//
+//   - MaxLineLength (64 KiB): bytes on one line, literal data excluded.
+//   - MaxLiteralSize (64 KiB): a literal read into memory as an argument.
+//     Streamed literals (APPEND) get their own bound in ReadLiteral.
+//   - MaxCommandSize (1 MiB): all lines and in-memory literals of one
+//     command; also the most Skip discards.
+//   - MaxDepth (32): nesting of lists and of search keys (NOT, OR, "(").
+//   - LiteralMinus: {n+} only up to 4096 bytes (RFC 7888 §4).
+//
+// A literal's announced size is checked before anything is sent or
+// allocated; its data is read in chunks as it arrives, never allocated up
+// front. A synchronising literal {n} is accepted by calling
+// Options.Continue (the server sends "+ " and flushes); {n+} is not. A
+// literal that never arrives is the caller's deadline's business.
+//
+// # Writing
+//
+// A Writer buffers responses until Flush. See writer.go.
+//
+// # Not done yet
+//
+// Not yet covered: command-specific grammars beyond FETCH, SEARCH and
+// STORE (the server reads APPEND, LIST, STATUS, ... from the primitives),
+// SORT/THREAD, ACL, METADATA, QRESYNC's SELECT parameters, and the
+// response encoders for ENVELOPE and BODYSTRUCTURE.
+package wire
