@@ -36,7 +36,7 @@ func TestReadFetchItems(t *testing.T) {
 		{"BODY[TEXT]<10.20>", &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Specifier: imap.PartSpecifierText,
 			Partial: &imap.SectionPartial{Offset: 10, Size: 20}}}}, FetchModifiers{}},
 		{"(BINARY[1] BINARY.PEEK[]<5.6> BINARY.SIZE[2.3])", &imap.FetchOptions{
-			BinarySection: []*imap.FetchItemBinarySection{{Part: []int{1}}, {Partial: &imap.SectionPartial{Offset: 5, Size: 6}, Peek: true}},
+			BinarySection:     []*imap.FetchItemBinarySection{{Part: []int{1}}, {Partial: &imap.SectionPartial{Offset: 5, Size: 6}, Peek: true}},
 			BinarySectionSize: []*imap.FetchItemBinarySectionSize{{Part: []int{2, 3}}}}, FetchModifiers{}},
 		// RFC 7162 §3.1.4.1 and §3.2.6 examples.
 		{"(FLAGS) (CHANGEDSINCE 12345)", &imap.FetchOptions{Flags: true, ChangedSince: 12345, ModSeq: true}, FetchModifiers{ChangedSince: 12345}},
