@@ -685,9 +685,6 @@ func (r *Reader) Skip() error {
 			r.endCommand()
 			return nil
 		}
-		if r.opts.LiteralMinus && size > literalMinusMax {
-			return &SyntaxError{Msg: "non-synchronizing literal too large", Code: "TOOBIG", Fatal: true}
-		}
 		if err := discard(size); err != nil {
 			return err
 		}

@@ -17,6 +17,10 @@ import (
 var mutf7 = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,").
 	WithPadding(base64.NoPadding).Strict()
 
+func isModBase64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == ','
+}
+
 func isPrintable(r rune) bool { return r >= 0x20 && r <= 0x7e }
 
 // DecodeUTF7 decodes a modified UTF-7 mailbox name strictly: it refuses
@@ -54,6 +58,12 @@ func DecodeUTF7(s string) (string, error) {
 			return "", errors.New("adjacent shifts in modified UTF-7")
 		}
 		afterShift = true
+		// Check the alphabet first: encoding/base64 skips CR and LF.
+		for j := 0; j < len(b64); j++ {
+			if !isModBase64(b64[j]) {
+				return "", errors.New("bad base64 in modified UTF-7")
+			}
+		}
 		raw, err := mutf7.DecodeString(b64)
 		if err != nil || len(raw)%2 != 0 {
 			return "", errors.New("bad base64 in modified UTF-7")

@@ -42,6 +42,7 @@ func TestUTF7(t *testing.T) {
 		"&AOR-",      // non-zero pad bits
 		"&AO/k-",     // "/" is not modified base64
 		"&AOQ=-",     // padding
+		"&AOQ\n-",    // encoding/base64 would skip the LF
 		"b\xc3\xa4r", // bare 8-bit
 		"a\tb",       // bare control
 		"a\x7fb",
