@@ -144,8 +144,13 @@ func checkErr(t *testing.T, err error) {
 // on a syntax error, stop on I/O errors and fatal ones.
 func session(t *testing.T, in []byte, opts Options) (commands int) {
 	t.Helper()
-	r := NewReader(bytes.NewReader(in), opts)
-	for i := 0; i <= len(in); i++ {
+	return sessionFrom(t, bytes.NewReader(in), opts, len(in))
+}
+
+func sessionFrom(t *testing.T, in io.Reader, opts Options, size int) (commands int) {
+	t.Helper()
+	r := NewReader(in, opts)
+	for i := 0; i <= size; i++ {
 		_, name, err := r.ReadCommand()
 		if err == nil {
 			if err = readArgs(r, name); err == nil && name != "AUTHENTICATE" {
@@ -165,7 +170,7 @@ func session(t *testing.T, in []byte, opts Options) (commands int) {
 			return commands
 		}
 	}
-	t.Fatalf("no progress after %d iterations", len(in)+1)
+	t.Fatalf("no progress after %d iterations", size+1)
 	return commands
 }
 

@@ -366,10 +366,9 @@ func (r *Reader) readQuoted() (string, error) {
 
 // literalHeader is the announcement "{n}", "{n+}", "~{n}" or "~{n+}".
 type literalHeader struct {
-	size    int64
-	sync    bool
-	binary  bool // literal8, RFC 3516 §4.1
-	lineEnd bool
+	size   int64
+	sync   bool
+	binary bool // literal8, RFC 3516 §4.1
 }
 
 // readLiteralHeader reads a literal announcement and the CRLF after it.
