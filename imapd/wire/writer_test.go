@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -117,4 +118,52 @@ func TestWriterReaderRoundTrip(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzStringRoundTrip: what the Writer encodes as an astring, string or
+// mailbox name, the Reader decodes to the same value, in both modes.
+func FuzzStringRoundTrip(f *testing.F) {
+	for _, s := range []string{"", "NIL", "a b", `q"\`, "bär", "\r\n", "inbox", "&", "~x/日本語"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, utf bool) {
+		if strings.IndexByte(s, 0) >= 0 || len(s) > 4096 {
+			return // NUL cannot be in a string; longer is over the limit
+		}
+		var buf bytes.Buffer
+		w := NewWriter(&buf)
+		w.SetUTF8(utf)
+		w.AString(s).SP().String(s).SP().Mailbox(s).CRLF()
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		wire := buf.String()
+		r := NewReader(&buf, Options{})
+		r.SetUTF8(utf)
+		a, err := r.ReadAString()
+		if err != nil || a != s {
+			t.Fatalf("astring %q as %q: got %q %v", s, wire, a, err)
+		}
+		_ = r.ReadSP()
+		q, err := r.ReadString()
+		if err != nil || q != s {
+			t.Fatalf("string %q as %q: got %q %v", s, wire, q, err)
+		}
+		_ = r.ReadSP()
+		mb, err := r.ReadMailbox()
+		if !utf8.ValidString(s) {
+			return // encoded with U+FFFD, or refused in UTF-8 mode
+		}
+		want := s
+		if strings.EqualFold(s, "INBOX") {
+			want = "INBOX"
+		}
+		if err != nil || mb != want {
+			t.Fatalf("mailbox %q as %q: got %q %v", s, wire, mb, err)
+		}
+		if err := r.ReadCRLF(); err != nil {
+			t.Fatalf("%q: %v", wire, err)
+		}
+	})
 }
