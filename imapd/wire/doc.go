@@ -42,14 +42,37 @@
 // Options.Continue (the server sends "+ " and flushes); {n+} is not. A
 // literal that never arrives is the caller's deadline's business.
 //
+// Command grammars: ReadFetchItems (FETCH items, macros, BODY[section]
+// <partial>, BINARY[.PEEK|.SIZE], MODSEQ, CHANGEDSINCE/VANISHED),
+// ReadSearch (RETURN, CHARSET, all RFC 9051 keys, MODSEQ) and ReadStore
+// ([+-]FLAGS[.SILENT], UNCHANGEDSINCE). ReadLiteral streams an APPEND
+// literal or literal8 without buffering it.
+//
 // # Writing
 //
-// A Writer buffers responses until Flush. See writer.go.
+// A Writer encodes responses into a buffer that goes out on Flush (or at
+// once for Continuation). String picks quoted or literal by content,
+// AString also atom, Binary literal8 when the data holds NUL; Mailbox
+// encodes modified UTF-7 (or UTF-8 after SetUTF8); Status writes OK, NO,
+// BAD, PREAUTH and BYE with a response code; Envelope, BodyStructure
+// (BODY and BODYSTRUCTURE forms) and ESearch encode those data items
+// from go-imap's types. The first write error
+// sticks and is returned by Flush and Err.
+//
+// # Modified UTF-7
+//
+// DecodeUTF7 is strict: it accepts only the canonical encoding (RFC 3501
+// §5.1.3), so Encode(Decode(s)) == s for every accepted s.
 //
 // # Not done yet
 //
-// Not yet covered: command-specific grammars beyond FETCH, SEARCH and
-// STORE (the server reads APPEND, LIST, STATUS, ... from the primitives),
-// SORT/THREAD, ACL, METADATA, QRESYNC's SELECT parameters, and the
-// response encoders for ENVELOPE and BODYSTRUCTURE.
+// Command-specific grammars beyond FETCH, SEARCH and STORE (the server
+// reads APPEND, LIST, STATUS, SELECT, ... from the primitives; LIST-
+// EXTENDED selection/return options, STATUS items and QRESYNC's SELECT
+// parameters are not parsed here yet); SORT/THREAD, ACL, METADATA, ID
+// arguments; the search keys of extensions (WITHIN's YOUNGER/OLDER, SAVEDATE,
+// FUZZY); encoders for LIST, STATUS and FETCH response lines (the Writer
+// has the primitives they are built from).
+// UNCHANGEDSINCE 0 is refused because imap.StoreOptions cannot tell it
+// from absent.
 package wire
