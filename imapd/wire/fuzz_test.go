@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -201,9 +202,16 @@ func FuzzReadCommand(f *testing.F) {
 		opts := Options{MaxLineLength: 1024, MaxLiteralSize: 1024, MaxCommandSize: 8192, MaxDepth: 8}
 		continues := 0
 		opts.Continue = func() error { continues++; return nil }
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		session(t, in, opts)
 		opts.LiteralMinus = true
 		session(t, in, opts)
+		runtime.ReadMemStats(&after)
+		// Allocation grows with the input, never with announced sizes.
+		if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20+1024*uint64(len(in)) {
+			t.Fatalf("allocated %d bytes for %d bytes of input", d, len(in))
+		}
 	})
 }
 

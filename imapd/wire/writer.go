@@ -261,5 +261,11 @@ func (w *Writer) Mailbox(name string) *Writer {
 	return w.AString(name)
 }
 
-// NumSet writes a sequence set; imap.SearchRes() is written as "$".
-func (w *Writer) NumSet(set imap.NumSet) *Writer { return w.raw(set.String()) }
+// NumSet writes a sequence set; imap.SearchRes() is written as "$". A
+// nil set writes nothing: the caller must not ask for an empty set.
+func (w *Writer) NumSet(set imap.NumSet) *Writer {
+	if set == nil {
+		return w
+	}
+	return w.raw(set.String())
+}
