@@ -45,8 +45,9 @@
 // Command grammars: ReadFetchItems (FETCH items, macros, BODY[section]
 // <partial>, BINARY[.PEEK|.SIZE], MODSEQ, CHANGEDSINCE/VANISHED),
 // ReadSearch (RETURN, CHARSET, all RFC 9051 keys, MODSEQ) and ReadStore
-// ([+-]FLAGS[.SILENT], UNCHANGEDSINCE). ReadLiteral streams an APPEND
-// literal or literal8 without buffering it.
+// ([+-]FLAGS[.SILENT], UNCHANGEDSINCE). ReadAppendMessage reads an
+// APPEND message's flags, date and literal (MULTIAPPEND by repetition);
+// ReadLiteral streams a literal or literal8 without buffering it.
 //
 // # Writing
 //
@@ -66,8 +67,9 @@
 //
 // # Not done yet
 //
-// Command-specific grammars beyond FETCH, SEARCH and STORE (the server
-// reads APPEND, LIST, STATUS, SELECT, ... from the primitives; LIST-
+// Command-specific grammars beyond FETCH, SEARCH, STORE and APPEND (the
+// server reads LIST, STATUS, SELECT, ... from the primitives; CATENATE,
+// APPEND's UTF8 data extension, LIST-
 // EXTENDED selection/return options, STATUS items and QRESYNC's SELECT
 // parameters are not parsed here yet); SORT/THREAD, ACL, METADATA, ID
 // arguments; the search keys of extensions (WITHIN's YOUNGER/OLDER, SAVEDATE,

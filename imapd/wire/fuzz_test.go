@@ -42,32 +42,20 @@ func readArgs(r *Reader, name string) error {
 		if err := sp(mailbox); err != nil {
 			return err
 		}
-		for {
-			if err := r.ReadSP(); err != nil {
-				return err
-			}
-			c, err := r.Peek()
-			if err != nil {
-				return err
-			}
-			switch c {
-			case '(':
-				if _, err := r.ReadFlagList(); err != nil {
-					return err
-				}
-				continue
-			case '"':
-				if _, err := r.ReadDateTime(); err != nil {
-					return err
-				}
-				continue
-			}
-			lit, err := r.ReadLiteral(1 << 12)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(io.Discard, lit)
+		if err := r.ReadSP(); err != nil {
 			return err
+		}
+		for {
+			m, err := r.ReadAppendMessage(1 << 12)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(io.Discard, m.Literal); err != nil {
+				return err
+			}
+			if more, err := r.MaybeSP(); err != nil || !more {
+				return err
+			}
 		}
 	case "FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE":
 		return readUIDArgs(r, name, false)
