@@ -42,8 +42,8 @@
 // Options.Continue (the server sends "+ " and flushes); {n+} is not. A
 // literal that never arrives is the caller's deadline's business.
 //
-// Command grammars: ReadFetchItems (FETCH items, macros, BODY[section]
-// <partial>, BINARY[.PEEK|.SIZE], MODSEQ, CHANGEDSINCE/VANISHED),
+// Command grammars: ReadFetchItems (FETCH items, macros,
+// BODY[section]<partial>, BINARY[.PEEK|.SIZE], MODSEQ, CHANGEDSINCE/VANISHED),
 // ReadSearch (RETURN, CHARSET, all RFC 9051 keys, MODSEQ) and ReadStore
 // ([+-]FLAGS[.SILENT], UNCHANGEDSINCE). ReadAppendMessage reads an
 // APPEND message's flags, date and literal (MULTIAPPEND by repetition);
@@ -69,8 +69,7 @@
 //
 // Command-specific grammars beyond FETCH, SEARCH, STORE and APPEND (the
 // server reads LIST, STATUS, SELECT, ... from the primitives; CATENATE,
-// APPEND's UTF8 data extension, LIST-
-// EXTENDED selection/return options, STATUS items and QRESYNC's SELECT
+// APPEND's UTF8 data extension, LIST-EXTENDED selection/return options, STATUS items and QRESYNC's SELECT
 // parameters are not parsed here yet); SORT/THREAD, ACL, METADATA, ID
 // arguments; the search keys of extensions (WITHIN's YOUNGER/OLDER, SAVEDATE,
 // FUZZY); encoders for LIST, STATUS and FETCH response lines (the Writer
