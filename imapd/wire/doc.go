@@ -69,7 +69,8 @@
 //
 // Command-specific grammars beyond FETCH, SEARCH, STORE and APPEND (the
 // server reads LIST, STATUS, SELECT, ... from the primitives; CATENATE,
-// APPEND's UTF8 data extension, LIST-EXTENDED selection/return options, STATUS items and QRESYNC's SELECT
+// APPEND's UTF8 data extension, LIST-EXTENDED selection/return options,
+// STATUS items and QRESYNC's SELECT
 // parameters are not parsed here yet); SORT/THREAD, ACL, METADATA, ID
 // arguments; the search keys of extensions (WITHIN's YOUNGER/OLDER, SAVEDATE,
 // FUZZY); encoders for LIST, STATUS and FETCH response lines (the Writer
