@@ -1,0 +1,711 @@
+package main
+
+// The IMAP stress load (issue 16): N clients on one shared mailbox for a
+// fixed time, each issuing a random mix weighted like a real client and
+// checking every response against its own model of the mailbox
+// (stressmodel.go). It works against any server (-stress-addr) as well
+// as against the maild and the private Dovecot that bench starts.
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+)
+
+// stressOptions say what to load and how.
+type stressOptions struct {
+	Addr, User, Password string
+	Mailbox              string // the shared mailbox; INBOX when empty
+	Clients              int
+	Duration             time.Duration
+	Seed                 uint64
+	// Target is a folder for COPY/MOVE, created when missing.
+	Target string
+}
+
+// stressOp is one kind of operation in the mix with its weight.
+type stressOp struct {
+	name   string
+	weight int
+	run    func(c *stressClient) error
+}
+
+// stressMix is weighted like a desktop client on a busy mailbox: mostly
+// flag syncs and header/body fetches, then flag changes, searches,
+// polls; new mail (APPEND) about balances the removals (MOVE, EXPUNGE)
+// so the mailbox keeps its size.
+var stressMix = []stressOp{
+	{"UID FETCH FLAGS (range)", 18, opFetchFlags},
+	{"UID FETCH ENVELOPE (last 20)", 14, opFetchEnvelope},
+	{"UID FETCH BODY[] + RFC822.SIZE", 12, opFetchBody},
+	{"UID FETCH BODYSTRUCTURE + parts", 8, opFetchParts},
+	{"UID STORE +/-FLAGS", 16, opStore},
+	{"SEARCH", 8, opSearch},
+	{"NOOP", 8, opNoop},
+	{"IDLE", 3, opIdle},
+	{"APPEND", 5, opAppend},
+	{"UID COPY", 2, opCopy},
+	{"UID MOVE", 2, opMove},
+	{"UID EXPUNGE / EXPUNGE", 3, opExpunge},
+}
+
+// keywords the load sets besides system flags.
+var stressKeywords = []string{"$Forwarded", "$Junk", "$NotJunk", "$Label1", "stress"}
+
+// opStat is one operation kind's counts and latencies.
+type opStat struct {
+	n    int
+	lat  []time.Duration
+	errs int
+}
+
+// errStat counts one protocol error kind and keeps the first examples.
+type errStat struct {
+	n        int
+	examples []string
+	during   []string
+}
+
+// stressResult is the whole run's outcome.
+type stressResult struct {
+	elapsed time.Duration
+	ops     map[string]*opStat
+	errs    map[string]*errStat
+	fatal   []string // clients that could not run
+	caps    string
+}
+
+func (r *stressResult) total() int {
+	n := 0
+	for _, o := range r.ops {
+		n += o.n
+	}
+	return n
+}
+
+func (r *stressResult) errCount() int {
+	n := 0
+	for _, e := range r.errs {
+		n += e.n
+	}
+	return n
+}
+
+func (r *stressResult) rate() float64 { return float64(r.total()) / r.elapsed.Seconds() }
+
+// stressClient is one session and its model.
+type stressClient struct {
+	id    int
+	opts  stressOptions
+	rng   *rand.Rand
+	conn  net.Conn
+	r     *bufio.Reader
+	w     *bufio.Writer
+	tag   int
+	model *mailboxModel
+	caps  map[string]bool
+	// ring is the recent transcript, for error examples.
+	ring []string
+	res  *stressResult
+	mu   *sync.Mutex
+	// lastUIDs is the UID set of the last command's tagged OK (APPENDUID).
+	code     string
+	codeArgs []value
+}
+
+const transcriptLines = 8
+
+func (c *stressClient) note(dir, line string) {
+	if len(c.ring) == transcriptLines {
+		c.ring = c.ring[1:]
+	}
+	c.ring = append(c.ring, dir+trunc(line, 160))
+}
+
+// protoError counts one error with the transcript so far.
+func (c *stressClient) protoError(kind, detail string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.res.errs[kind]
+	if e == nil {
+		e = &errStat{}
+		c.res.errs[kind] = e
+	}
+	e.n++
+	// Keep the first example seen during each command kind (up to 4), so
+	// that different causes of one kind show.
+	during := c.model.cmd
+	if len(e.examples) < 4 && !slices.Contains(e.during, during) {
+		e.during = append(e.during, during)
+		e.examples = append(e.examples, fmt.Sprintf("client %d, during %q: %s\n      %s", c.id, during, detail, strings.Join(c.ring, "\n      ")))
+	}
+}
+
+// errFatal ends a session (the connection is gone or out of sync).
+var errFatal = errors.New("session over")
+
+// send writes a command with a new tag and returns the tag.
+func (c *stressClient) send(format string, args ...any) (string, error) {
+	c.tag++
+	tag := "s" + strconv.Itoa(c.tag)
+	line := tag + " " + fmt.Sprintf(format, args...)
+	c.note("C: ", line)
+	c.conn.SetDeadline(time.Now().Add(60 * time.Second))
+	c.w.WriteString(line + "\r\n")
+	return tag, c.w.Flush()
+}
+
+// read reads and checks one response.
+func (c *stressClient) read() (*response, error) {
+	wl, err := readWireLine(c.r)
+	if err != nil {
+		if errors.Is(err, errMalformed) {
+			c.protoError(errMalformedResp, err.Error())
+		}
+		return nil, fmt.Errorf("%w: %v", errFatal, err)
+	}
+	c.note("S: ", wl.text)
+	resp, err := parseResponse(wl)
+	if err != nil {
+		c.protoError(errMalformedResp, err.Error())
+		return nil, nil // skip the line; the next one starts clean
+	}
+	if resp.tag == "*" {
+		for _, e := range c.model.untagged(resp) {
+			c.protoError(e.kind, e.detail)
+		}
+		switch resp.word {
+		case "BYE":
+			return nil, fmt.Errorf("%w: BYE %s", errFatal, resp.text)
+		case "CAPABILITY":
+			c.setCaps(resp.args)
+		}
+		if resp.word == "OK" && resp.code == "CAPABILITY" {
+			c.setCaps(resp.args)
+		}
+	}
+	return resp, nil
+}
+
+func (c *stressClient) setCaps(args []value) {
+	c.caps = map[string]bool{}
+	for _, a := range args {
+		c.caps[strings.ToUpper(a.atom)] = true
+	}
+}
+
+// cmd runs one command to its tagged response. kind is the command name
+// for the EXPUNGE rule ("FETCH", "UID FETCH", ...); mayFail says a NO
+// is an accepted outcome (CREATE of an existing folder).
+func (c *stressClient) cmd(kind string, mayFail bool, format string, args ...any) (*response, error) {
+	tag, err := c.send(format, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errFatal, err)
+	}
+	return c.wait(kind, tag, mayFail)
+}
+
+func (c *stressClient) wait(kind, tag string, mayFail bool) (*response, error) {
+	c.model.cmd = kind
+	defer func() { c.model.cmd = "" }()
+	for {
+		resp, err := c.read()
+		if err != nil {
+			return nil, err
+		}
+		if resp == nil || resp.tag == "*" || resp.tag == "+" {
+			continue
+		}
+		if resp.tag != tag {
+			c.protoError(errMalformedResp, fmt.Sprintf("tag %q while waiting for %q", resp.tag, tag))
+			continue
+		}
+		c.code, c.codeArgs = resp.code, resp.args
+		if resp.code == "CAPABILITY" {
+			c.setCaps(resp.args)
+		}
+		switch {
+		case resp.word == "OK":
+		case mayFail && resp.word == "NO":
+		case resp.word == "NO":
+			c.protoError(errNoToValid, fmt.Sprintf("%s: %s", kind, trunc(resp.raw, 120)))
+		default:
+			c.protoError(errBadToValid, fmt.Sprintf("%s: %s", kind, trunc(resp.raw, 120)))
+		}
+		return resp, nil
+	}
+}
+
+// connect dials, logs in, selects the shared mailbox and fetches every
+// UID and flag (what a client does on first open).
+func (c *stressClient) connect() error {
+	conn, err := net.DialTimeout("tcp", c.opts.Addr, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	c.conn, c.r, c.w = conn, bufio.NewReaderSize(conn, 64<<10), bufio.NewWriter(conn)
+	c.model = newMailboxModel()
+	c.conn.SetDeadline(time.Now().Add(60 * time.Second))
+	greet, err := c.read()
+	if err != nil || greet == nil || greet.word != "OK" {
+		return fmt.Errorf("greeting: %v", err)
+	}
+	if _, err := c.cmd("CAPABILITY", false, "CAPABILITY"); err != nil {
+		return err
+	}
+	if r, err := c.cmd("LOGIN", false, "LOGIN %s %s", quote(c.opts.User), quote(c.opts.Password)); err != nil || r.word != "OK" {
+		return fmt.Errorf("login: %v", err)
+	}
+	if c.code != "CAPABILITY" {
+		if _, err := c.cmd("CAPABILITY", false, "CAPABILITY"); err != nil {
+			return err
+		}
+	}
+	if c.id == 0 {
+		c.mu.Lock()
+		caps := make([]string, 0, len(c.caps))
+		for k := range c.caps {
+			caps = append(caps, k)
+		}
+		slices.Sort(caps)
+		c.res.caps = strings.Join(caps, " ")
+		c.mu.Unlock()
+	}
+	if _, err := c.cmd("CREATE", true, "CREATE %s", quote(c.opts.Target)); err != nil {
+		return err
+	}
+	if r, err := c.cmd("SELECT", false, "SELECT %s", quote(c.opts.Mailbox)); err != nil || r.word != "OK" {
+		return fmt.Errorf("select: %v", err)
+	}
+	if c.model.count() > 0 {
+		if _, err := c.cmd("UID FETCH", false, "UID FETCH 1:* (FLAGS)"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// syncNew fetches the UIDs and flags of messages announced but not yet
+// fetched, as a client does after EXISTS.
+func (c *stressClient) syncNew() error {
+	if c.model.unknown() == 0 {
+		return nil
+	}
+	_, err := c.cmd("UID FETCH", false, "UID FETCH %d:* (FLAGS)", c.model.maxUID+1)
+	return err
+}
+
+// pickUID returns a random known UID (0 when none).
+func (c *stressClient) pickUID() uint32 {
+	n := len(c.model.uids)
+	for range 4 {
+		if n == 0 {
+			return 0
+		}
+		if u := c.model.uids[c.rng.IntN(n)]; u != 0 {
+			return u
+		}
+	}
+	return 0
+}
+
+func opFetchFlags(c *stressClient) error {
+	u := c.pickUID()
+	if u == 0 {
+		return opNoop(c)
+	}
+	_, err := c.cmd("UID FETCH", false, "UID FETCH %d:* (FLAGS)", u)
+	return err
+}
+
+func opFetchEnvelope(c *stressClient) error {
+	n := len(c.model.uids)
+	if n == 0 {
+		return opNoop(c)
+	}
+	lo := c.model.uids[max(0, n-20)]
+	if lo == 0 {
+		lo = 1
+	}
+	_, err := c.cmd("UID FETCH", false, "UID FETCH %d:* (UID FLAGS ENVELOPE RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (References List-Id)])", lo)
+	return err
+}
+
+func opFetchBody(c *stressClient) error {
+	u := c.pickUID()
+	if u == 0 {
+		return opNoop(c)
+	}
+	_, err := c.cmd("UID FETCH", false, "UID FETCH %d (RFC822.SIZE BODY.PEEK[])", u)
+	return err
+}
+
+func opFetchParts(c *stressClient) error {
+	u := c.pickUID()
+	if u == 0 {
+		return opNoop(c)
+	}
+	_, err := c.cmd("UID FETCH", false, "UID FETCH %d (BODYSTRUCTURE BODY.PEEK[HEADER] BODY.PEEK[1]<0.2048>)", u)
+	return err
+}
+
+func opStore(c *stressClient) error {
+	u := c.pickUID()
+	if u == 0 {
+		return opNoop(c)
+	}
+	var flag string
+	switch k := c.rng.IntN(10); {
+	case k < 4:
+		flag = `\Seen`
+	case k < 6:
+		flag = `\Flagged`
+	case k < 7:
+		flag = `\Answered`
+	default:
+		flag = stressKeywords[c.rng.IntN(len(stressKeywords))]
+	}
+	sign := "+"
+	if c.rng.IntN(2) == 0 {
+		sign = "-"
+	}
+	_, err := c.cmd("UID STORE", false, "UID STORE %d %sFLAGS (%s)", u, sign, flag)
+	return err
+}
+
+func opSearch(c *stressClient) error {
+	var err error
+	switch c.rng.IntN(4) {
+	case 0:
+		_, err = c.cmd("SEARCH", false, "SEARCH UNSEEN")
+	case 1:
+		_, err = c.cmd("UID SEARCH", false, "UID SEARCH FLAGGED")
+	case 2:
+		_, err = c.cmd("UID SEARCH", false, "UID SEARCH SUBJECT %s", quote(words[c.rng.IntN(len(words))]))
+	default:
+		_, err = c.cmd("UID SEARCH", false, "UID SEARCH KEYWORD %s", stressKeywords[c.rng.IntN(len(stressKeywords))])
+	}
+	return err
+}
+
+func opNoop(c *stressClient) error {
+	_, err := c.cmd("NOOP", false, "NOOP")
+	return err
+}
+
+// opIdle idles briefly (RFC 2177), as a client waiting for new mail
+// between other work, and reads what arrives.
+func opIdle(c *stressClient) error {
+	if !c.caps["IDLE"] {
+		return opNoop(c)
+	}
+	tag, err := c.send("IDLE")
+	if err != nil {
+		return fmt.Errorf("%w: %v", errFatal, err)
+	}
+	c.model.cmd = "IDLE"
+	for {
+		resp, err := c.read()
+		if err != nil {
+			return err
+		}
+		if resp == nil || resp.tag == "*" {
+			continue
+		}
+		if resp.tag == "+" {
+			break
+		}
+		c.protoError(errBadToValid, "IDLE: "+trunc(resp.raw, 120))
+		return nil
+	}
+	// Idle a short while, then DONE; what the server pushed meanwhile
+	// waits in the socket and is read (and checked) before the tagged OK.
+	time.Sleep(time.Duration(100+c.rng.IntN(400)) * time.Millisecond)
+	c.note("C: ", "DONE")
+	c.conn.SetDeadline(time.Now().Add(60 * time.Second))
+	c.w.WriteString("DONE\r\n")
+	if err := c.w.Flush(); err != nil {
+		return fmt.Errorf("%w: %v", errFatal, err)
+	}
+	_, err = c.wait("IDLE", tag, false)
+	return err
+}
+
+// opAppend adds a new message (2-6 KiB) with a flag or keyword, as new
+// mail or a saved draft, and checks APPENDUID (RFC 4315).
+func opAppend(c *stressClient) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: Stress %d <stress%d@example.net>\r\nTo: %s\r\nSubject: stress %s %d\r\nDate: %s\r\nMessage-ID: <%d.%d.stress@example.net>\r\n\r\n",
+		c.id, c.id, c.opts.User, words[c.rng.IntN(len(words))], c.tag, time.Now().Format(time.RFC1123Z), c.id, c.rng.Uint64())
+	size := 2048 + c.rng.IntN(4096)
+	for b.Len() < size {
+		b.WriteString(words[c.rng.IntN(len(words))])
+		b.WriteString(" stress load line\r\n")
+	}
+	msg := b.String()
+	flags := []string{"", `\Seen`, `\Draft`, "$Label1"}[c.rng.IntN(4)]
+	before := c.model.maxUID
+	tag, err := c.send("APPEND %s (%s) {%d}", quote(c.opts.Mailbox), flags, len(msg))
+	if err != nil {
+		return fmt.Errorf("%w: %v", errFatal, err)
+	}
+	c.model.cmd = "APPEND"
+	for {
+		resp, err := c.read()
+		if err != nil {
+			return err
+		}
+		if resp == nil || resp.tag == "*" {
+			continue
+		}
+		if resp.tag == "+" {
+			break
+		}
+		c.protoError(errNoToValid, "APPEND refused: "+trunc(resp.raw, 120))
+		return nil
+	}
+	c.note("C: ", fmt.Sprintf("{%d bytes}", len(msg)))
+	c.w.WriteString(msg + "\r\n")
+	if err := c.w.Flush(); err != nil {
+		return fmt.Errorf("%w: %v", errFatal, err)
+	}
+	resp, err := c.wait("APPEND", tag, false)
+	if err != nil || resp.word != "OK" {
+		return err
+	}
+	if c.code == "APPENDUID" && len(c.codeArgs) == 2 {
+		if u, err := strconv.ParseUint(c.codeArgs[1].atom, 10, 32); err != nil {
+			c.protoError(errMalformedResp, "APPENDUID "+trunc(resp.raw, 80))
+		} else if uint32(u) <= before {
+			c.protoError(errUIDBackwards, fmt.Sprintf("APPENDUID %d, UID %d seen before the APPEND", u, before))
+		}
+	}
+	return nil
+}
+
+func opCopy(c *stressClient) error {
+	u := c.pickUID()
+	if u == 0 {
+		return opNoop(c)
+	}
+	_, err := c.cmd("UID COPY", false, "UID COPY %d %s", u, quote(c.opts.Target))
+	return err
+}
+
+func opMove(c *stressClient) error {
+	u := c.pickUID()
+	if u == 0 || !c.caps["MOVE"] {
+		return opCopy(c)
+	}
+	_, err := c.cmd("UID MOVE", false, "UID MOVE %d %s", u, quote(c.opts.Target))
+	return err
+}
+
+// opExpunge marks one message \Deleted and removes it: UID EXPUNGE
+// (RFC 4315) when offered, else EXPUNGE (which also removes what other
+// sessions marked).
+func opExpunge(c *stressClient) error {
+	u := c.pickUID()
+	if u == 0 {
+		return opNoop(c)
+	}
+	if _, err := c.cmd("UID STORE", false, `UID STORE %d +FLAGS.SILENT (\Deleted)`, u); err != nil {
+		return err
+	}
+	var err error
+	if c.caps["UIDPLUS"] && c.rng.IntN(4) != 0 {
+		_, err = c.cmd("UID EXPUNGE", false, "UID EXPUNGE %d", u)
+	} else {
+		_, err = c.cmd("EXPUNGE", false, "EXPUNGE")
+	}
+	return err
+}
+
+// runStress runs the load and returns its result.
+func runStress(opts stressOptions) *stressResult {
+	if opts.Mailbox == "" {
+		opts.Mailbox = "INBOX"
+	}
+	if opts.Target == "" {
+		opts.Target = "Stress"
+	}
+	res := &stressResult{ops: map[string]*opStat{}, errs: map[string]*errStat{}}
+	for _, op := range stressMix {
+		res.ops[op.name] = &opStat{}
+	}
+	total := 0
+	for _, op := range stressMix {
+		total += op.weight
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	// Everyone logs in and syncs first; the clock starts after.
+	clients := make([]*stressClient, opts.Clients)
+	for i := range clients {
+		c := &stressClient{id: i, opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, uint64(i))), res: res, mu: &mu}
+		clients[i] = c
+		wg.Go(func() {
+			if err := c.connect(); err != nil {
+				mu.Lock()
+				res.fatal = append(res.fatal, fmt.Sprintf("client %d: connect: %v", i, err))
+				mu.Unlock()
+				c.close()
+				clients[i] = nil
+			}
+		})
+	}
+	wg.Wait()
+	start := time.Now()
+	stop := start.Add(opts.Duration)
+	for _, c := range clients {
+		if c == nil {
+			continue
+		}
+		wg.Go(func() {
+			defer c.close()
+			for time.Now().Before(stop) {
+				k := c.rng.IntN(total)
+				op := stressMix[0]
+				for _, o := range stressMix {
+					if k < o.weight {
+						op = o
+						break
+					}
+					k -= o.weight
+				}
+				t0 := time.Now()
+				err := op.run(c)
+				if err == nil {
+					err = c.syncNew()
+				}
+				d := time.Since(t0)
+				mu.Lock()
+				st := res.ops[op.name]
+				st.n++
+				st.lat = append(st.lat, d)
+				mu.Unlock()
+				if err != nil {
+					c.protoError(errConnLost, fmt.Sprintf("%s: %v", op.name, err))
+					c.close()
+					if !time.Now().Before(stop) {
+						return
+					}
+					if err := c.connect(); err != nil {
+						mu.Lock()
+						res.fatal = append(res.fatal, fmt.Sprintf("client %d: reconnect: %v", c.id, err))
+						mu.Unlock()
+						return
+					}
+				}
+			}
+			c.cmd("LOGOUT", true, "LOGOUT")
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+func (c *stressClient) close() {
+	if c.conn != nil {
+		c.conn.Close()
+	}
+}
+
+// percentile returns the p-th percentile (0-100) of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p/100))]
+}
+
+// printStress prints results side by side: one column per server.
+func printStress(w io.Writer, title string, names []string, results []*stressResult) {
+	fmt.Fprintf(w, "\n%s\n\n", title)
+	tw := newTable(w)
+	head := "operation"
+	for _, n := range names {
+		head += "\t" + n + " ops/s\tp50/p90/p99 ms"
+	}
+	fmt.Fprintln(tw, head)
+	line := func(label string, f func(r *stressResult) string) {
+		s := label
+		for _, r := range results {
+			s += "\t" + f(r)
+		}
+		fmt.Fprintln(tw, s)
+	}
+	line("all operations", func(r *stressResult) string {
+		var all []time.Duration
+		for _, o := range r.ops {
+			all = append(all, o.lat...)
+		}
+		return fmt.Sprintf("%.0f\t%s", r.rate(), pcts(all))
+	})
+	for _, op := range stressMix {
+		line("  "+op.name, func(r *stressResult) string {
+			o := r.ops[op.name]
+			return fmt.Sprintf("%.1f\t%s", float64(o.n)/r.elapsed.Seconds(), pcts(o.lat))
+		})
+	}
+	line("protocol errors", func(r *stressResult) string { return fmt.Sprintf("%d\t", r.errCount()) })
+	kinds := map[string]bool{}
+	for _, r := range results {
+		for k := range r.errs {
+			kinds[k] = true
+		}
+	}
+	ks := make([]string, 0, len(kinds))
+	for k := range kinds {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	for _, k := range ks {
+		line("  "+k, func(r *stressResult) string {
+			if e := r.errs[k]; e != nil {
+				return fmt.Sprintf("%d\t", e.n)
+			}
+			return "0\t"
+		})
+	}
+	tw.Flush()
+	for i, r := range results {
+		for _, f := range r.fatal {
+			fmt.Fprintf(w, "%s: %s\n", names[i], f)
+		}
+		for _, k := range ks {
+			if e := r.errs[k]; e != nil {
+				fmt.Fprintf(w, "\n%s, %s (%d), first examples:\n", names[i], k, e.n)
+				for _, ex := range e.examples {
+					fmt.Fprintf(w, "  - %s\n", ex)
+				}
+			}
+		}
+	}
+}
+
+func pcts(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	f := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) }
+	return f(percentile(ds, 50)) + "/" + f(percentile(ds, 90)) + "/" + f(percentile(ds, 99))
+}
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
