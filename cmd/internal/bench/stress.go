@@ -487,8 +487,11 @@ func opAppend(c *stressClient) error {
 		return err
 	}
 	if c.code == "APPENDUID" && len(c.codeArgs) == 2 {
+		v, _ := strconv.ParseUint(c.codeArgs[0].atom, 10, 32)
 		if u, err := strconv.ParseUint(c.codeArgs[1].atom, 10, 32); err != nil {
 			c.protoError(errMalformedResp, "APPENDUID "+trunc(resp.raw, 80))
+		} else if c.model.validity != 0 && uint32(v) != c.model.validity {
+			c.protoError(errUIDValidity, fmt.Sprintf("APPENDUID %d %d, SELECT said UIDVALIDITY %d", v, u, c.model.validity))
 		} else if uint32(u) <= before {
 			c.protoError(errUIDBackwards, fmt.Sprintf("APPENDUID %d, UID %d seen before the APPEND", u, before))
 		}

@@ -33,6 +33,7 @@ const (
 	errFetchNoUID      = "UID FETCH response without UID"
 	errVanishedUnasked = "VANISHED without QRESYNC enabled"
 	errConnLost        = "connection lost or BYE mid-session"
+	errUIDValidity     = "APPENDUID UIDVALIDITY differs from SELECT's"
 )
 
 // systemFlags are the flags a FETCH may carry with a backslash (RFC 9051
@@ -51,6 +52,7 @@ type mailboxModel struct {
 	flags     map[string]bool
 	permFlags map[string]bool
 	anyKw     bool             // PERMANENTFLAGS has \*
+	validity  uint32           // UIDVALIDITY from SELECT
 	sizes     map[uint32]int64 // RFC822.SIZE by UID
 	bodies    map[uint32]int64 // BODY[] length by UID
 	// cmd is the command in progress ("FETCH", "UID FETCH", ...), for the
@@ -102,6 +104,13 @@ func (m *mailboxModel) untagged(r *response) []protoErr {
 			m.flags[strings.ToLower(f.atom)] = true
 		}
 	case "OK":
+		if r.code == "UIDVALIDITY" && len(r.args) == 1 {
+			n, err := strconv.ParseUint(r.args[0].atom, 10, 32)
+			if err != nil || n == 0 {
+				bad(errMalformedResp, "UIDVALIDITY %s", r.args[0])
+			}
+			m.validity = uint32(n)
+		}
 		if r.code == "PERMANENTFLAGS" && len(r.args) == 1 && r.args[0].isList {
 			m.permFlags = map[string]bool{}
 			m.anyKw = false
