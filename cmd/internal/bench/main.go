@@ -70,6 +70,7 @@ func main() {
 	flag.StringVar(&sf.password, "stress-password", "", "IMAP stress: password for -stress-addr")
 	flag.StringVar(&sf.mailbox, "stress-mailbox", "INBOX", "IMAP stress: shared mailbox for -stress-addr")
 	flag.BoolVar(&sf.only, "stress-only", false, "run only the IMAP stress load (with -compare: against maild and the private Dovecot)")
+	flag.BoolVar(&sf.qresync, "stress-qresync", false, "IMAP stress: ENABLE QRESYNC where offered, so expunges come as VANISHED (RFC 7162)")
 	flag.Parse()
 	if sf.addr != "" || sf.only {
 		var err error

@@ -22,6 +22,7 @@ type stressFlags struct {
 	password string
 	mailbox  string
 	only     bool
+	qresync  bool
 }
 
 // stressExternal runs the load against a server given by address and
@@ -29,7 +30,7 @@ type stressFlags struct {
 func stressExternal(sf stressFlags) error {
 	logf("IMAP stress: %d clients, %v, against %s as %s", sf.clients, sf.duration, sf.addr, sf.user)
 	res := runStress(stressOptions{Addr: sf.addr, User: sf.user, Password: sf.password, Mailbox: sf.mailbox,
-		Clients: sf.clients, Duration: sf.duration, Seed: sf.seed})
+		Clients: sf.clients, Duration: sf.duration, Seed: sf.seed, QResync: sf.qresync})
 	printStress(os.Stdout, fmt.Sprintf("IMAP stress against %s, %d clients, %v, seed %d", sf.addr, sf.clients, sf.duration, sf.seed),
 		[]string{sf.addr}, []*stressResult{res})
 	if len(res.fatal) > 0 && res.total() == 0 {
@@ -106,7 +107,7 @@ func stressSizes(m *maild, sf stressFlags, compare bool, add func(what, value, n
 				dovecotDir = dir
 			}
 		}
-		opts := stressOptions{User: box, Password: password, Clients: sf.clients, Duration: sf.duration, Seed: sf.seed}
+		opts := stressOptions{User: box, Password: password, Clients: sf.clients, Duration: sf.duration, Seed: sf.seed, QResync: sf.qresync}
 		label := fmt.Sprintf("IMAP stress %dk, %d clients, %v", k/1000, sf.clients, sf.duration)
 		logf("%s: Yubin", label)
 		opts.Addr = m.addr("imap")

@@ -34,6 +34,7 @@ const (
 	errVanishedUnasked = "VANISHED without QRESYNC enabled"
 	errConnLost        = "connection lost or BYE mid-session"
 	errUIDValidity     = "APPENDUID UIDVALIDITY differs from SELECT's"
+	errVanishedGone    = "VANISHED of a UID not in the mailbox"
 )
 
 // systemFlags are the flags a FETCH may carry with a backslash (RFC 9051
@@ -52,6 +53,7 @@ type mailboxModel struct {
 	flags     map[string]bool
 	permFlags map[string]bool
 	anyKw     bool             // PERMANENTFLAGS has \*
+	qresync   bool             // ENABLE QRESYNC done: VANISHED replaces EXPUNGE
 	validity  uint32           // UIDVALIDITY from SELECT
 	sizes     map[uint32]int64 // RFC822.SIZE by UID
 	bodies    map[uint32]int64 // BODY[] length by UID
@@ -93,7 +95,11 @@ func (m *mailboxModel) untagged(r *response) []protoErr {
 		m.forget(m.uids[r.num-1])
 		m.uids = slices.Delete(m.uids, int(r.num-1), int(r.num))
 	case "VANISHED":
-		bad(errVanishedUnasked, "%s", trunc(r.raw, 80))
+		if !m.qresync {
+			bad(errVanishedUnasked, "%s", trunc(r.raw, 80))
+			break
+		}
+		errs = append(errs, m.vanished(r)...)
 	case "FLAGS":
 		if len(r.args) != 1 || !r.args[0].isList {
 			bad(errMalformedResp, "FLAGS without one list: %s", trunc(r.raw, 80))
@@ -291,4 +297,59 @@ func (m *mailboxModel) unknown() int {
 		}
 	}
 	return n
+}
+
+// vanished applies "* VANISHED uid-set" (RFC 7162 §3.2.10): each UID
+// is an expunge. UIDs above every UID fetched belong to messages known
+// only by count (EXISTS); those slots are alike, so any one goes. A UID
+// at or below the highest seen that the model lacks was gone already.
+// VANISHED (EARLIER) reports history and changes no count.
+func (m *mailboxModel) vanished(r *response) []protoErr {
+	var errs []protoErr
+	args := r.args
+	if len(args) == 2 && args[0].isList && len(args[0].list) == 1 && strings.EqualFold(args[0].list[0].atom, "EARLIER") {
+		return nil
+	}
+	if len(args) != 1 || args[0].atom == "" {
+		return []protoErr{{errMalformedResp, "VANISHED " + trunc(r.raw, 80)}}
+	}
+	if m.cmd == "FETCH" || m.cmd == "STORE" || m.cmd == "SEARCH" {
+		errs = append(errs, protoErr{errExpungeInCmd, fmt.Sprintf("%s during %s", trunc(r.raw, 60), m.cmd)})
+	}
+	for _, rng := range strings.Split(args[0].atom, ",") {
+		lo, hi, ok := strings.Cut(rng, ":")
+		if !ok {
+			hi = lo
+		}
+		a, err1 := strconv.ParseUint(lo, 10, 32)
+		b, err2 := strconv.ParseUint(hi, 10, 32)
+		if err1 != nil || err2 != nil || a == 0 || b == 0 {
+			return append(errs, protoErr{errMalformedResp, "VANISHED " + trunc(r.raw, 80)})
+		}
+		a, b = min(a, b), max(a, b)
+		// Known UIDs in the range go.
+		gone := uint64(0)
+		m.uids = slices.DeleteFunc(m.uids, func(u uint32) bool {
+			if u != 0 && uint64(u) >= a && uint64(u) <= b {
+				m.forget(u)
+				gone++
+				return true
+			}
+			return false
+		})
+		if low := min(b, uint64(m.maxUID)); low >= a && low-a+1 > gone {
+			errs = append(errs, protoErr{errVanishedGone, fmt.Sprintf("VANISHED %d:%d, %d of them not in the mailbox", a, b, low-a+1-gone)})
+		}
+		if b > uint64(m.maxUID) {
+			above := b - max(a, uint64(m.maxUID)+1) + 1
+			for ; above > 0; above-- {
+				i := slices.Index(m.uids, 0)
+				if i < 0 {
+					break
+				}
+				m.uids = slices.Delete(m.uids, i, i+1)
+			}
+		}
+	}
+	return errs
 }

@@ -102,6 +102,25 @@ func TestStressModelBookkeeping(t *testing.T) {
 	}
 }
 
+func TestStressModelVanished(t *testing.T) {
+	t.Parallel()
+	m := selected(t)
+	m.qresync = true
+	// 6 goes, and one of the two messages known only by EXISTS.
+	if k := feed(t, m, "NOOP", "* 5 EXISTS\r\n* VANISHED 6,9\r\n* VANISHED (EARLIER) 1:4\r\n"); len(k) != 0 {
+		t.Fatalf("errors %v", k)
+	}
+	if !slices.Equal(m.uids, []uint32{5, 7, 0}) {
+		t.Fatalf("uids %v", m.uids)
+	}
+	if k := feed(t, m, "NOOP", "* VANISHED 6\r\n"); !slices.Equal(k, []string{errVanishedGone}) {
+		t.Fatalf("VANISHED of a gone UID: %v", k)
+	}
+	if k := feed(t, m, "FETCH", "* VANISHED 5\r\n"); !slices.Equal(k, []string{errExpungeInCmd}) || !slices.Equal(m.uids, []uint32{7, 0}) {
+		t.Fatalf("VANISHED during FETCH: %v %v", k, m.uids)
+	}
+}
+
 func TestParseResponse(t *testing.T) {
 	t.Parallel()
 	r := bufio.NewReader(strings.NewReader("* 12 FETCH (UID 40 BODY[HEADER.FIELDS (From Subject)] {4}\r\nab\r\n BODY[1]<0> \"q\\\"x\" FLAGS (\\Seen $X))\r\n" +
