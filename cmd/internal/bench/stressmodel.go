@@ -35,6 +35,7 @@ const (
 	errConnLost        = "connection lost or BYE mid-session"
 	errUIDValidity     = "APPENDUID UIDVALIDITY differs from SELECT's"
 	errVanishedGone    = "VANISHED of a UID not in the mailbox"
+	errStoreNotShown   = "STORE reply's FLAGS lack the change"
 )
 
 // systemFlags are the flags a FETCH may carry with a backslash (RFC 9051
@@ -52,11 +53,15 @@ type mailboxModel struct {
 	maxUID    uint32   // highest UID this session has seen
 	flags     map[string]bool
 	permFlags map[string]bool
-	anyKw     bool             // PERMANENTFLAGS has \*
-	qresync   bool             // ENABLE QRESYNC done: VANISHED replaces EXPUNGE
-	validity  uint32           // UIDVALIDITY from SELECT
-	sizes     map[uint32]int64 // RFC822.SIZE by UID
-	bodies    map[uint32]int64 // BODY[] length by UID
+	anyKw     bool   // PERMANENTFLAGS has \*
+	qresync   bool   // ENABLE QRESYNC done: VANISHED replaces EXPUNGE
+	validity  uint32 // UIDVALIDITY from SELECT
+	// watchUID's flags in the current command's FETCH responses are kept
+	// in watched (the reply to this session's own STORE).
+	watchUID uint32
+	watched  []string
+	sizes    map[uint32]int64 // RFC822.SIZE by UID
+	bodies   map[uint32]int64 // BODY[] length by UID
 	// cmd is the command in progress ("FETCH", "UID FETCH", ...), for the
 	// rule on when EXPUNGE may come.
 	cmd string
@@ -170,6 +175,7 @@ func (m *mailboxModel) fetch(r *response) []protoErr {
 	items := r.args[0].list
 	var uid uint32
 	size, body := int64(-1), int64(-1)
+	var flags []string // lower-case; nil when FLAGS is absent
 	for i := 0; i < len(items); i += 2 {
 		name, v := strings.ToUpper(items[i].atom), items[i+1]
 		switch {
@@ -185,8 +191,10 @@ func (m *mailboxModel) fetch(r *response) []protoErr {
 				bad(errMalformedResp, "FLAGS not a list: %s", v)
 				continue
 			}
+			flags = []string{}
 			for _, f := range v.list {
 				lf := strings.ToLower(f.atom)
+				flags = append(flags, lf)
 				switch {
 				case f.atom == "":
 					bad(errMalformedResp, "flag %s", f)
@@ -239,6 +247,9 @@ func (m *mailboxModel) fetch(r *response) []protoErr {
 		}
 		m.uids[i] = uid
 		m.maxUID = max(m.maxUID, uid)
+		if uid == m.watchUID && flags != nil {
+			m.watched = flags
+		}
 		if size >= 0 {
 			m.sizes[uid] = size
 		}

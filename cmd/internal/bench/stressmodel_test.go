@@ -100,6 +100,12 @@ func TestStressModelBookkeeping(t *testing.T) {
 	if !slices.Equal(m.uids, []uint32{6, 7, 8, 12}) || m.unknown() != 0 {
 		t.Fatalf("uids %v", m.uids)
 	}
+	// The reply to this session's STORE is kept for the client's check.
+	m.watchUID = 8
+	feed(t, m, "UID STORE", "* 1 FETCH (UID 6 FLAGS (\\Seen))\r\n* 3 FETCH (UID 8 FLAGS (\\Seen $Junk))\r\n")
+	if !slices.Equal(m.watched, []string{`\seen`, "$junk"}) {
+		t.Fatalf("watched %q", m.watched)
+	}
 }
 
 func TestStressModelVanished(t *testing.T) {
