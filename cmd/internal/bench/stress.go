@@ -474,9 +474,11 @@ func opIdle(c *stressClient) error {
 		c.protoError(errBadToValid, "IDLE: "+trunc(resp.raw, 120))
 		return nil
 	}
-	// Idle a short while, then DONE; what the server pushed meanwhile
-	// waits in the socket and is read (and checked) before the tagged OK.
-	time.Sleep(time.Duration(100+c.rng.IntN(400)) * time.Millisecond)
+	// Idle a short while (20-100 ms: long enough for other sessions'
+	// changes to be pushed, short enough not to idle the load away),
+	// then DONE; what the server pushed meanwhile waits in the socket and
+	// is read (and checked) before the tagged OK.
+	time.Sleep(time.Duration(20+c.rng.IntN(80)) * time.Millisecond)
 	c.note("C: ", "DONE")
 	c.conn.SetDeadline(time.Now().Add(60 * time.Second))
 	c.w.WriteString("DONE\r\n")
