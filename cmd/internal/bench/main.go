@@ -64,6 +64,7 @@ func main() {
 	flag.IntVar(&sf.clients, "stress-clients", 10, "IMAP stress: concurrent clients on one shared mailbox")
 	flag.DurationVar(&sf.duration, "stress-time", 20*time.Second, "IMAP stress: duration of each run (0 skips the stress load)")
 	flag.StringVar(&sf.sizes, "stress-sizes", "1000,10000", "IMAP stress: mailbox sizes, comma-separated, one run each")
+	flag.IntVar(&sf.rounds, "stress-rounds", 1, "IMAP stress: rounds per mailbox size, alternating Yubin and Dovecot under -compare (results summed)")
 	flag.Uint64Var(&sf.seed, "seed", 1, "IMAP stress: random seed (client i uses seed and i)")
 	flag.StringVar(&sf.addr, "stress-addr", "", "IMAP stress: run only against this server (host:port, plaintext) instead of the maild bench starts")
 	flag.StringVar(&sf.user, "stress-user", "", "IMAP stress: login for -stress-addr")
@@ -72,6 +73,7 @@ func main() {
 	flag.BoolVar(&sf.only, "stress-only", false, "run only the IMAP stress load (with -compare: against maild and the private Dovecot)")
 	flag.BoolVar(&sf.qresync, "stress-qresync", false, "IMAP stress: ENABLE QRESYNC where offered, so expunges come as VANISHED (RFC 7162)")
 	flag.Parse()
+	sf.rounds = max(sf.rounds, 1)
 	if sf.addr != "" || sf.only {
 		var err error
 		if sf.addr != "" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ type stressFlags struct {
 	mailbox  string
 	only     bool
 	qresync  bool
+	rounds   int
 }
 
 // stressExternal runs the load against a server given by address and
@@ -107,23 +109,36 @@ func stressSizes(m *maild, sf stressFlags, compare bool, add func(what, value, n
 				dovecotDir = dir
 			}
 		}
-		opts := stressOptions{User: box, Password: password, Clients: sf.clients, Duration: sf.duration, Seed: sf.seed, QResync: sf.qresync}
-		label := fmt.Sprintf("IMAP stress %dk, %d clients, %v", k/1000, sf.clients, sf.duration)
-		logf("%s: Yubin", label)
-		opts.Addr = m.addr("imap")
-		yub := runStress(opts)
-		names, results := []string{"Yubin"}, []*stressResult{yub}
-		add(label, fmt.Sprintf("%.0f ops/s", yub.rate()), stressNote(yub))
-		switch {
-		case dovecotDir != "":
-			logf("%s: Dovecot", label)
-			d, err := testpeers.StartDovecot(testpeers.DovecotOptions{Maildir: dovecotDir, IMAP: true, Password: password})
+		opts := stressOptions{User: box, Password: password, Clients: sf.clients, Duration: sf.duration, QResync: sf.qresync}
+		label := fmt.Sprintf("IMAP stress %dk, %d clients, %d x %v", k/1000, sf.clients, sf.rounds, sf.duration)
+		var d *testpeers.Dovecot
+		if dovecotDir != "" {
+			d, err = testpeers.StartDovecot(testpeers.DovecotOptions{Maildir: dovecotDir, IMAP: true, Password: password})
 			if err != nil {
 				return err
 			}
-			opts.Addr = d.Addr()
-			dov := runStress(opts)
+		}
+		// Rounds alternate between the servers, so that the machine's
+		// other load falls on both alike; round i uses seed+i on both.
+		var yub, dov *stressResult
+		for i := range sf.rounds {
+			opts.Seed = sf.seed + uint64(i)
+			logf("%s: round %d, Yubin", label, i+1)
+			opts.Addr = m.addr("imap")
+			yub = mergeStress(yub, runStress(opts))
+			if d != nil {
+				logf("%s: round %d, Dovecot", label, i+1)
+				opts.Addr = d.Addr()
+				dov = mergeStress(dov, runStress(opts))
+			}
+		}
+		if d != nil {
 			d.Stop()
+		}
+		names, results := []string{"Yubin"}, []*stressResult{yub}
+		add(label, fmt.Sprintf("%.0f ops/s", yub.rate()), stressNote(yub))
+		switch {
+		case dov != nil:
 			names, results = append(names, "Dovecot"), append(results, dov)
 			note := stressNote(dov)
 			if dov.rate() > 0 {
@@ -133,7 +148,7 @@ func stressSizes(m *maild, sf stressFlags, compare bool, add func(what, value, n
 		case compare:
 			add(label+" (Dovecot)", "-", "skipped: "+dovecotSkip)
 		}
-		printStress(os.Stdout, fmt.Sprintf("%s, %d-message INBOX, seed %d (ops/s and latency per operation; protocol errors by kind)", label, k, sf.seed), names, results)
+		printStress(os.Stdout, fmt.Sprintf("%s, %d-message INBOX, seed %d.. (ops/s and latency per operation; protocol errors by kind)", label, k, sf.seed), names, results)
 	}
 	return nil
 }
@@ -148,4 +163,37 @@ func stressNote(r *stressResult) string {
 		note += fmt.Sprintf("; %d clients failed: %s", len(r.fatal), r.fatal[0])
 	}
 	return note
+}
+
+// mergeStress adds b's counts and times to a (nil a: b itself).
+func mergeStress(a, b *stressResult) *stressResult {
+	if a == nil {
+		return b
+	}
+	a.elapsed += b.elapsed
+	for k, o := range b.ops {
+		if a.ops[k] == nil {
+			a.ops[k] = &opStat{}
+		}
+		a.ops[k].n += o.n
+		a.ops[k].lat = append(a.ops[k].lat, o.lat...)
+	}
+	for k, e := range b.errs {
+		if a.errs[k] == nil {
+			a.errs[k] = &errStat{}
+		}
+		x := a.errs[k]
+		x.n += e.n
+		for i, ex := range e.examples {
+			if len(x.examples) < 4 && !slices.Contains(x.during, e.during[i]) {
+				x.examples = append(x.examples, ex)
+				x.during = append(x.during, e.during[i])
+			}
+		}
+	}
+	for k, n := range b.allowed {
+		a.allowed[k] += n
+	}
+	a.fatal = append(a.fatal, b.fatal...)
+	return a
 }
