@@ -57,9 +57,10 @@ type mailboxModel struct {
 	qresync   bool   // ENABLE QRESYNC done: VANISHED replaces EXPUNGE
 	validity  uint32 // UIDVALIDITY from SELECT
 	// watchUID's flags in the current command's FETCH responses are kept
-	// in watched (the reply to this session's own STORE).
+	// in watched, one set per response: the reply to this session's own
+	// STORE, and updates from other sessions' changes queued around it.
 	watchUID uint32
-	watched  []string
+	watched  [][]string
 	sizes    map[uint32]int64 // RFC822.SIZE by UID
 	bodies   map[uint32]int64 // BODY[] length by UID
 	// cmd is the command in progress ("FETCH", "UID FETCH", ...), for the
@@ -248,7 +249,7 @@ func (m *mailboxModel) fetch(r *response) []protoErr {
 		m.uids[i] = uid
 		m.maxUID = max(m.maxUID, uid)
 		if uid == m.watchUID && flags != nil {
-			m.watched = flags
+			m.watched = append(m.watched, flags)
 		}
 		if size >= 0 {
 			m.sizes[uid] = size
