@@ -86,6 +86,8 @@ type stressResult struct {
 	fatal   []string       // clients that could not run
 	allowed map[string]int // NO replies the RFCs allow under races
 	caps    string
+	// seen counts the untagged responses checked, by word.
+	seen map[string]int
 }
 
 func (r *stressResult) total() int {
@@ -121,9 +123,11 @@ type stressClient struct {
 	ring []string
 	res  *stressResult
 	mu   *sync.Mutex
-	// lastUIDs is the UID set of the last command's tagged OK (APPENDUID).
+	// code and codeArgs are the last tagged response's code (APPENDUID).
 	code     string
 	codeArgs []value
+	// seen counts this session's untagged responses until close.
+	seen map[string]int
 }
 
 const transcriptLines = 8
@@ -184,6 +188,7 @@ func (c *stressClient) read() (*response, error) {
 		return nil, nil // skip the line; the next one starts clean
 	}
 	if resp.tag == "*" {
+		c.seen[resp.word]++
 		for _, e := range c.model.untagged(resp) {
 			c.protoError(e.kind, e.detail)
 		}
@@ -599,7 +604,7 @@ func runStress(opts stressOptions) *stressResult {
 	if opts.Target == "" {
 		opts.Target = "Stress"
 	}
-	res := &stressResult{ops: map[string]*opStat{}, errs: map[string]*errStat{}, allowed: map[string]int{}}
+	res := &stressResult{ops: map[string]*opStat{}, errs: map[string]*errStat{}, allowed: map[string]int{}, seen: map[string]int{}}
 	for _, op := range stressMix {
 		res.ops[op.name] = &opStat{}
 	}
@@ -612,7 +617,7 @@ func runStress(opts stressOptions) *stressResult {
 	// Everyone logs in and syncs first; the clock starts after.
 	clients := make([]*stressClient, opts.Clients)
 	for i := range clients {
-		c := &stressClient{id: i, opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, uint64(i))), res: res, mu: &mu}
+		c := &stressClient{id: i, opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, uint64(i))), res: res, mu: &mu, seen: map[string]int{}}
 		clients[i] = c
 		wg.Go(func() {
 			if err := c.connect(); err != nil {
@@ -680,6 +685,12 @@ func (c *stressClient) close() {
 	if c.conn != nil {
 		c.conn.Close()
 	}
+	c.mu.Lock()
+	for k, n := range c.seen {
+		c.res.seen[k] += n
+	}
+	c.mu.Unlock()
+	clear(c.seen)
 }
 
 // percentile returns the p-th percentile (0-100) of ds.
@@ -750,7 +761,14 @@ func printStress(w io.Writer, title string, names []string, results []*stressRes
 			return "0\t"
 		})
 	}
+	line("untagged responses checked", func(r *stressResult) string {
+		return fmt.Sprintf("%d\t%d EXISTS, %d EXPUNGE, %d VANISHED, %d FETCH", r.seen["EXISTS"]+r.seen["EXPUNGE"]+r.seen["VANISHED"]+r.seen["FETCH"]+r.seen["FLAGS"]+r.seen["SEARCH"]+r.seen["OK"],
+			r.seen["EXISTS"], r.seen["EXPUNGE"], r.seen["VANISHED"], r.seen["FETCH"])
+	})
 	tw.Flush()
+	for i, r := range results {
+		fmt.Fprintf(w, "%s capabilities after login: %s\n", names[i], r.caps)
+	}
 	for i, r := range results {
 		for _, f := range r.fatal {
 			fmt.Fprintf(w, "%s: %s\n", names[i], f)

@@ -194,6 +194,9 @@ func mergeStress(a, b *stressResult) *stressResult {
 	for k, n := range b.allowed {
 		a.allowed[k] += n
 	}
+	for k, n := range b.seen {
+		a.seen[k] += n
+	}
 	a.fatal = append(a.fatal, b.fatal...)
 	return a
 }
