@@ -88,6 +88,8 @@ type stressResult struct {
 	caps    string
 	// seen counts the untagged responses checked, by word.
 	seen map[string]int
+	// redundant counts unsolicited FETCH FLAGS that changed nothing.
+	redundant int
 }
 
 func (r *stressResult) total() int {
@@ -689,6 +691,10 @@ func (c *stressClient) close() {
 	for k, n := range c.seen {
 		c.res.seen[k] += n
 	}
+	if c.model != nil {
+		c.res.redundant += c.model.redundant
+		c.model.redundant = 0
+	}
 	c.mu.Unlock()
 	clear(c.seen)
 }
@@ -765,6 +771,7 @@ func printStress(w io.Writer, title string, names []string, results []*stressRes
 		return fmt.Sprintf("%d\t%d EXISTS, %d EXPUNGE, %d VANISHED, %d FETCH", r.seen["EXISTS"]+r.seen["EXPUNGE"]+r.seen["VANISHED"]+r.seen["FETCH"]+r.seen["FLAGS"]+r.seen["SEARCH"]+r.seen["OK"],
 			r.seen["EXISTS"], r.seen["EXPUNGE"], r.seen["VANISHED"], r.seen["FETCH"])
 	})
+	line("unsolicited FETCH FLAGS changing nothing", func(r *stressResult) string { return fmt.Sprintf("%d\t(not an error)", r.redundant) })
 	tw.Flush()
 	for i, r := range results {
 		fmt.Fprintf(w, "%s capabilities after login: %s\n", names[i], r.caps)

@@ -194,6 +194,7 @@ func mergeStress(a, b *stressResult) *stressResult {
 	for k, n := range b.allowed {
 		a.allowed[k] += n
 	}
+	a.redundant += b.redundant
 	for k, n := range b.seen {
 		a.seen[k] += n
 	}

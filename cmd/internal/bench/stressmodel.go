@@ -59,17 +59,19 @@ type mailboxModel struct {
 	// watchUID's flags in the current command's FETCH responses are kept
 	// in watched, one set per response: the reply to this session's own
 	// STORE, and updates from other sessions' changes queued around it.
-	watchUID uint32
-	watched  [][]string
-	sizes    map[uint32]int64 // RFC822.SIZE by UID
-	bodies   map[uint32]int64 // BODY[] length by UID
+	flagsOf   map[uint32]string // sorted flags by UID, as last seen
+	redundant int               // unsolicited FETCH FLAGS changing nothing
+	watchUID  uint32
+	watched   [][]string
+	sizes     map[uint32]int64 // RFC822.SIZE by UID
+	bodies    map[uint32]int64 // BODY[] length by UID
 	// cmd is the command in progress ("FETCH", "UID FETCH", ...), for the
 	// rule on when EXPUNGE may come.
 	cmd string
 }
 
 func newMailboxModel() *mailboxModel {
-	return &mailboxModel{flags: map[string]bool{}, permFlags: map[string]bool{}, sizes: map[uint32]int64{}, bodies: map[uint32]int64{}}
+	return &mailboxModel{flags: map[string]bool{}, permFlags: map[string]bool{}, sizes: map[uint32]int64{}, bodies: map[uint32]int64{}, flagsOf: map[uint32]string{}}
 }
 
 func (m *mailboxModel) count() uint32 { return uint32(len(m.uids)) }
@@ -157,6 +159,28 @@ func (m *mailboxModel) forget(uid uint32) {
 	}
 	delete(m.sizes, uid)
 	delete(m.bodies, uid)
+	delete(m.flagsOf, uid)
+}
+
+// noteFlags remembers a message's flags and counts unsolicited FETCH
+// FLAGS that change nothing (not an error; traffic a server could spare).
+func (m *mailboxModel) noteFlags(num, uid uint32, flags []string) {
+	if flags == nil {
+		return
+	}
+	if uid == 0 {
+		uid = m.uids[num-1]
+	}
+	if uid == 0 {
+		return
+	}
+	fs := slices.Clone(flags)
+	slices.Sort(fs)
+	key := strings.Join(fs, " ")
+	if old, ok := m.flagsOf[uid]; ok && old == key && uid != m.watchUID && !strings.HasSuffix(m.cmd, "FETCH") {
+		m.redundant++
+	}
+	m.flagsOf[uid] = key
 }
 
 // fetch checks "* n FETCH (...)".
@@ -228,6 +252,7 @@ func (m *mailboxModel) fetch(r *response) []protoErr {
 	if strings.HasPrefix(m.cmd, "UID FETCH") && uid == 0 && (size >= 0 || body >= 0) {
 		bad(errFetchNoUID, "* %d FETCH during %s", r.num, m.cmd)
 	}
+	m.noteFlags(r.num, uid, flags)
 	if uid != 0 {
 		i := int(r.num - 1)
 		if old := m.uids[i]; old != 0 && old != uid {

@@ -100,6 +100,10 @@ func TestStressModelBookkeeping(t *testing.T) {
 	if !slices.Equal(m.uids, []uint32{6, 7, 8, 12}) || m.unknown() != 0 {
 		t.Fatalf("uids %v", m.uids)
 	}
+	// An update repeating known flags is counted, not an error.
+	if k := feed(t, m, "NOOP", "* 4 FETCH (FLAGS ())\r\n* 3 FETCH (FLAGS (\\Seen))\r\n"); len(k) != 0 || m.redundant != 1 {
+		t.Fatalf("errors %v, redundant %d", k, m.redundant)
+	}
 	// The reply to this session's STORE is kept for the client's check.
 	m.watchUID = 8
 	feed(t, m, "UID STORE", "* 1 FETCH (UID 6 FLAGS (\\Seen))\r\n* 3 FETCH (UID 8 FLAGS (\\Seen $Junk))\r\n")
