@@ -35,7 +35,7 @@ const (
 	errConnLost        = "connection lost or BYE mid-session"
 	errUIDValidity     = "APPENDUID UIDVALIDITY differs from SELECT's"
 	errVanishedGone    = "VANISHED of a UID not in the mailbox"
-	errStoreNotShown   = "STORE reply's FLAGS lack the change"
+	errStoreNotShown   = "STORE reply's last FLAGS lack the change"
 )
 
 // systemFlags are the flags a FETCH may carry with a backslash (RFC 9051
