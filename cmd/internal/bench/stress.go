@@ -130,6 +130,8 @@ type stressClient struct {
 	codeArgs []value
 	// seen counts this session's untagged responses until close.
 	seen map[string]int
+	// dead: the session failed and could not reconnect.
+	dead bool
 }
 
 const transcriptLines = 8
@@ -642,7 +644,6 @@ func runStress(opts stressOptions) *stressResult {
 			continue
 		}
 		wg.Go(func() {
-			defer c.close()
 			for time.Now().Before(stop) {
 				k := c.rng.IntN(total)
 				op := stressMix[0]
@@ -668,22 +669,77 @@ func runStress(opts stressOptions) *stressResult {
 					c.protoError(errConnLost, fmt.Sprintf("%s: %v", op.name, err))
 					c.close()
 					if !time.Now().Before(stop) {
+						c.dead = true
 						return
 					}
 					if err := c.connect(); err != nil {
 						mu.Lock()
 						res.fatal = append(res.fatal, fmt.Sprintf("client %d: reconnect: %v", c.id, err))
 						mu.Unlock()
+						c.dead = true
 						return
 					}
 				}
+			}
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	// With the load stopped, every session catches up (NOOP) and must
+	// then hold exactly the server's UIDs: a session that missed an
+	// EXISTS or EXPUNGE shows here even when no single response gave it
+	// away.
+	for _, c := range clients {
+		if c == nil {
+			continue
+		}
+		wg.Go(func() {
+			defer c.close()
+			if c.dead {
+				return
+			}
+			if err := c.finalCheck(); err != nil {
+				c.protoError(errConnLost, "final check: "+err.Error())
+				return
 			}
 			c.cmd("LOGOUT", true, "LOGOUT")
 		})
 	}
 	wg.Wait()
-	res.elapsed = time.Since(start)
 	return res
+}
+
+// finalCheck compares the session's view with UID SEARCH ALL once the
+// load has stopped.
+func (c *stressClient) finalCheck() error {
+	if _, err := c.cmd("NOOP", false, "NOOP"); err != nil {
+		return err
+	}
+	if err := c.syncNew(); err != nil {
+		return err
+	}
+	c.model.lastSearch = nil
+	r, err := c.cmd("UID SEARCH", false, "UID SEARCH ALL")
+	if err != nil || r.word != "OK" {
+		return err
+	}
+	got := slices.Clone(c.model.lastSearch)
+	slices.Sort(got)
+	if !slices.Equal(got, c.model.uids) {
+		missing, extra := 0, 0
+		for _, u := range got {
+			if !slices.Contains(c.model.uids, u) {
+				missing++
+			}
+		}
+		for _, u := range c.model.uids {
+			if _, found := slices.BinarySearch(got, u); !found {
+				extra++
+			}
+		}
+		c.protoError(errFinalState, fmt.Sprintf("session holds %d messages, server %d: %d UIDs the session lacks, %d it still holds", len(c.model.uids), len(got), missing, extra))
+	}
+	return nil
 }
 
 func (c *stressClient) close() {

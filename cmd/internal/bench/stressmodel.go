@@ -36,6 +36,7 @@ const (
 	errUIDValidity     = "APPENDUID UIDVALIDITY differs from SELECT's"
 	errVanishedGone    = "VANISHED of a UID not in the mailbox"
 	errStoreNotShown   = "STORE reply's last FLAGS lack the change"
+	errFinalState      = "final view differs from UID SEARCH ALL (missed EXISTS/EXPUNGE)"
 )
 
 // systemFlags are the flags a FETCH may carry with a backslash (RFC 9051
@@ -59,12 +60,13 @@ type mailboxModel struct {
 	// watchUID's flags in the current command's FETCH responses are kept
 	// in watched, one set per response: the reply to this session's own
 	// STORE, and updates from other sessions' changes queued around it.
-	flagsOf   map[uint32]string // sorted flags by UID, as last seen
-	redundant int               // unsolicited FETCH FLAGS changing nothing
-	watchUID  uint32
-	watched   [][]string
-	sizes     map[uint32]int64 // RFC822.SIZE by UID
-	bodies    map[uint32]int64 // BODY[] length by UID
+	flagsOf    map[uint32]string // sorted flags by UID, as last seen
+	redundant  int               // unsolicited FETCH FLAGS changing nothing
+	lastSearch []uint32          // UIDs of the last UID SEARCH
+	watchUID   uint32
+	watched    [][]string
+	sizes      map[uint32]int64 // RFC822.SIZE by UID
+	bodies     map[uint32]int64 // BODY[] length by UID
 	// cmd is the command in progress ("FETCH", "UID FETCH", ...), for the
 	// rule on when EXPUNGE may come.
 	cmd string
@@ -138,6 +140,14 @@ func (m *mailboxModel) untagged(r *response) []protoErr {
 	case "FETCH":
 		errs = append(errs, m.fetch(r)...)
 	case "SEARCH":
+		if m.cmd == "UID SEARCH" {
+			m.lastSearch = m.lastSearch[:0]
+			for _, a := range r.args {
+				if n, err := strconv.ParseUint(a.atom, 10, 32); err == nil {
+					m.lastSearch = append(m.lastSearch, uint32(n))
+				}
+			}
+		}
 		if !strings.HasPrefix(m.cmd, "UID ") {
 			for _, a := range r.args {
 				n, err := strconv.ParseUint(a.atom, 10, 32)

@@ -100,6 +100,11 @@ func TestStressModelBookkeeping(t *testing.T) {
 	if !slices.Equal(m.uids, []uint32{6, 7, 8, 12}) || m.unknown() != 0 {
 		t.Fatalf("uids %v", m.uids)
 	}
+	// UID SEARCH results are kept for the final comparison.
+	feed(t, m, "UID SEARCH", "* SEARCH 6 7 8 12\r\n")
+	if !slices.Equal(m.lastSearch, m.uids) {
+		t.Fatalf("lastSearch %v", m.lastSearch)
+	}
 	// An update repeating known flags is counted, not an error.
 	if k := feed(t, m, "NOOP", "* 4 FETCH (FLAGS ())\r\n* 3 FETCH (FLAGS (\\Seen))\r\n"); len(k) != 0 || m.redundant != 1 {
 		t.Fatalf("errors %v, redundant %d", k, m.redundant)
