@@ -134,5 +134,13 @@ SOAK ?= 1h
 bench-compare:
 	$(GO) run ./cmd/internal/bench -compare $(BENCH_FLAGS)
 
+# Only the IMAP stress load (issue 16): 10 clients on a shared 1,000- and
+# 10,000-message INBOX, every response checked; side by side with the
+# private Dovecot when installed (root). Any server: BENCH_FLAGS=
+# '-stress-addr HOST:143 -stress-user U -stress-password P' (plaintext).
+.PHONY: bench-stress
+bench-stress:
+	$(GO) run ./cmd/internal/bench -stress-only -compare $(BENCH_FLAGS)
+
 bench-soak:
 	$(GO) run ./cmd/internal/bench -soak $(SOAK) $(BENCH_FLAGS)

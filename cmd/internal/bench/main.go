@@ -13,6 +13,12 @@
 // -compare (root, Postfix and Dovecot installed) adds rows for the same
 // inbound load against a private Postfix and the same IMAP timings against
 // a private Dovecot on a copy of the generated Maildir (compare.go).
+// The IMAP stress load (stress.go) follows: -stress-clients clients on
+// one shared mailbox of each -stress-sizes size for -stress-time, a mix
+// weighted like a real client, every response checked against each
+// client's model of the mailbox; ops/s, latency and protocol errors by
+// kind, side by side with Dovecot under -compare. -stress-only runs just
+// that; -stress-addr runs it against any server.
 // -soak DURATION runs mixed load instead of the table and watches maild's
 // RSS and goroutines for steady growth (soak.go).
 package main
@@ -53,8 +59,34 @@ func main() {
 		compare  = flag.Bool("compare", false, "also run the inbound SMTP load against a private Postfix and the IMAP timings against a private Dovecot (when installed; needs root)")
 		soak     = flag.Duration("soak", 0, "instead of the table: mixed SMTP/IMAP/POP3 load for this long, sampling maild's RSS and goroutines (fails on steady growth)")
 		soakRate = flag.Int("soak-rate", 20, "SMTP messages per second during -soak")
+		sf       stressFlags
 	)
+	flag.IntVar(&sf.clients, "stress-clients", 10, "IMAP stress: concurrent clients on one shared mailbox")
+	flag.DurationVar(&sf.duration, "stress-time", 20*time.Second, "IMAP stress: duration of each run (0 skips the stress load)")
+	flag.StringVar(&sf.sizes, "stress-sizes", "1000,10000", "IMAP stress: mailbox sizes, comma-separated, one run each")
+	flag.IntVar(&sf.rounds, "stress-rounds", 1, "IMAP stress: rounds per mailbox size, alternating Yubin and Dovecot under -compare (results summed)")
+	flag.Uint64Var(&sf.seed, "seed", 1, "IMAP stress: random seed (client i uses seed and i)")
+	flag.StringVar(&sf.addr, "stress-addr", "", "IMAP stress: run only against this server (host:port, plaintext) instead of the maild bench starts")
+	flag.StringVar(&sf.user, "stress-user", "", "IMAP stress: login for -stress-addr")
+	flag.StringVar(&sf.password, "stress-password", "", "IMAP stress: password for -stress-addr")
+	flag.StringVar(&sf.mailbox, "stress-mailbox", "INBOX", "IMAP stress: shared mailbox for -stress-addr")
+	flag.BoolVar(&sf.only, "stress-only", false, "run only the IMAP stress load (with -compare: against maild and the private Dovecot)")
+	flag.BoolVar(&sf.qresync, "stress-qresync", false, "IMAP stress: ENABLE QRESYNC where offered, so expunges come as VANISHED (RFC 7162)")
 	flag.Parse()
+	sf.rounds = max(sf.rounds, 1)
+	if sf.addr != "" || sf.only {
+		var err error
+		if sf.addr != "" {
+			err = stressExternal(sf)
+		} else {
+			err = stressOnly(sf, *keep, *compare)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *soak > 0 {
 		if err := runSoak(*soak, *soakRate, *keep); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -62,7 +94,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*n, *sessions, *size, *domains, *imapN, *reps, *clients, *idle, *keep, *noPF, *compare); err != nil {
+	if err := run(*n, *sessions, *size, *domains, *imapN, *reps, *clients, *idle, *keep, *noPF, *compare, sf); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -72,7 +104,7 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 }
 
-func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle int, keep, noPF, compare bool) error {
+func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle int, keep, noPF, compare bool, sf stressFlags) error {
 	tmp, err := os.MkdirTemp("", "yubin-bench-")
 	if err != nil {
 		return err
@@ -83,13 +115,8 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 		defer os.RemoveAll(tmp)
 	}
 	binDir := filepath.Join(tmp, "bin")
-	logf("building maild and mailctl")
-	for _, name := range []string{"maild", "mailctl"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), "yubin/cmd/"+name)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("build %s: %w", name, err)
-		}
+	if err := buildBinaries(binDir); err != nil {
+		return err
 	}
 	smtpSource, smtpSink := "", ""
 	if !noPF {
@@ -306,7 +333,26 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 		c.Close()
 	}
 
+	if sf.duration > 0 {
+		if err := stressSizes(m, sf, compare, add); err != nil {
+			return err
+		}
+	}
+
 	printTable(os.Stdout, rows, sk.kind, smtpSource != "")
+	return nil
+}
+
+// buildBinaries builds maild and mailctl into binDir.
+func buildBinaries(binDir string) error {
+	logf("building maild and mailctl")
+	for _, name := range []string{"maild", "mailctl"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), "yubin/cmd/"+name)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("build %s: %w", name, err)
+		}
+	}
 	return nil
 }
 
