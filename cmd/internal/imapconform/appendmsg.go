@@ -1,6 +1,9 @@
 package main
 
-import "regexp"
+import (
+	"regexp"
+	"time"
+)
 
 // APPEND: RFC 3501 §6.3.11; RFC 4315 §3 (APPENDUID).
 func appendGroup() group {
@@ -38,8 +41,14 @@ func appendGroup() group {
 			c.do("SELECT " + box)
 			r := c.do("FETCH 1 (FLAGS INTERNALDATE)")
 			u := r.find(`^\* 1 FETCH`)
-			if !regexpMatch(`\\Flagged`, u) || !regexpMatch(`\\Seen`, u) || !regexpMatch(`INTERNALDATE "05-Dec-2026 09:08:07 \+0100"`, u) {
-				return fail(r, `want FLAGS (\Flagged \Seen) and INTERNALDATE "05-Dec-2026 09:08:07 +0100"`)
+			m := regexp.MustCompile(`INTERNALDATE "([^"]+)"`).FindStringSubmatch(u)
+			want := time.Date(2026, 12, 5, 8, 8, 7, 0, time.UTC)
+			var got time.Time
+			if m != nil {
+				got, _ = time.Parse("_2-Jan-2006 15:04:05 -0700", m[1])
+			}
+			if !regexpMatch(`\\Flagged`, u) || !regexpMatch(`\\Seen`, u) || !got.Equal(want) {
+				return fail(r, `want FLAGS (\Flagged \Seen) and INTERNALDATE at the instant "05-Dec-2026 09:08:07 +0100"`)
 			}
 			return nil
 		}},

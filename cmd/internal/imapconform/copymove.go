@@ -153,7 +153,7 @@ func copyMoveGroup() group {
 			}
 			return must(r, "UID EXPUNGE")
 		}},
-		{"EXPUNGE in a mailbox opened by EXAMINE is refused", "RFC 3501 §6.3.2, §6.4.3", func(e *env) error {
+		{"EXPUNGE in a mailbox opened by EXAMINE removes nothing", "RFC 3501 §6.3.2, §6.4.3", func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -162,9 +162,16 @@ func copyMoveGroup() group {
 			if err != nil {
 				return err
 			}
+			if err := must(c.do("SELECT "+box), "SELECT"); err != nil {
+				return err
+			}
+			c.do(`STORE 1 +FLAGS.SILENT (\Deleted)`)
 			c.do("EXAMINE " + box)
-			if r := c.do("EXPUNGE"); r.status == "OK" || r.has("EXPUNGE") {
-				return fail(r, "want NO")
+			if r := c.do("EXPUNGE"); r.status == "BYE" || r.has("EXPUNGE") {
+				return fail(r, "want NO (or OK with nothing removed)")
+			}
+			if r := c.do("STATUS " + box + " (MESSAGES)"); statusItem(r, "MESSAGES") != 1 {
+				return fail(r, "want MESSAGES 1: EXPUNGE removed a message in EXAMINE mode")
 			}
 			return nil
 		}},

@@ -42,7 +42,18 @@ func errorsGroup() group {
 		{"unknown FETCH item: BAD", "RFC 3501 §6.4.5, §9", bad("FETCH 1 (FLAGS XYZZY)", true)},
 		{"unknown SEARCH key: BAD", "RFC 3501 §6.4.4, §9", bad("SEARCH XYZZY", true)},
 		{"STORE with an unknown data item: BAD", "RFC 3501 §6.4.6, §9", bad(`STORE 1 XFLAGS (\Seen)`, true)},
-		{"CAPABILITY with an argument: BAD", "RFC 3501 §6.1.1, §9", bad("CAPABILITY now", false)},
+		{"SELECT without a mailbox name: BAD", "RFC 3501 §6.3.1, §9", bad("SELECT", false)},
+		{"LOGIN in the authenticated state is refused, not BYE", "RFC 3501 §6.2.3, §3", func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			r := c.do("LOGIN " + quote(e.t.user) + " " + quote(e.t.pass))
+			if r.status == "OK" || r.status == "BYE" || strings.Contains(strings.ToUpper(r.tagged), "SERVERBUG") {
+				return fail(r, "want BAD or NO, got %s", orNone(r.status))
+			}
+			return must(c.do("NOOP"), "NOOP afterwards")
+		}},
 		{"mailbox name that is not modified UTF-7: refused", "RFC 3501 §5.1.3", func(e *env) error {
 			c, err := e.login()
 			if err != nil {

@@ -48,8 +48,10 @@ func fetchGroup() group {
 		}
 	}
 	return group{name: "fetch", checks: []check{
-		{"ENVELOPE fields, a display name with a comma", "RFC 3501 §7.4.2 (ENVELOPE)", contains("ENVELOPE", msgPlain,
-			`ENVELOPE ("Mon, 7 Dec 2026 10:00:00 +0000" "plain one" (("Doe, John" NIL "john" "example.org")) (("Doe, John" NIL "john" "example.org")) (("Doe, John" NIL "john" "example.org")) (("Mary" NIL "mary" "example.net")) NIL NIL NIL "<plain1@example.org>")`)},
+		{"ENVELOPE date is the Date field's value as written", "RFC 3501 §7.4.2 (ENVELOPE: date), RFC 9051 §7.5.2", contains("ENVELOPE", msgPlain,
+			`ENVELOPE ("Mon, 7 Dec 2026 10:00:00 +0000" `)},
+		{"ENVELOPE addresses, a display name with a comma", "RFC 3501 §7.4.2 (ENVELOPE)", contains("ENVELOPE", msgPlain,
+			`"plain one" (("Doe, John" NIL "john" "example.org")) (("Doe, John" NIL "john" "example.org")) (("Doe, John" NIL "john" "example.org")) (("Mary" NIL "mary" "example.net")) NIL NIL NIL "<plain1@example.org>")`)},
 		{"ENVELOPE with RFC 5322 groups (start and end markers)", "RFC 3501 §7.4.2 (ENVELOPE), RFC 5322 §3.4", contains("ENVELOPE", msgGroups,
 			`((NIL NIL "Team" NIL)(NIL NIL "a" "example.com")(NIL NIL "b" "example.com")(NIL NIL NIL NIL)) ((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL))`)},
 		{"BODYSTRUCTURE of a multipart with an empty part", "RFC 3501 §7.4.2 (BODYSTRUCTURE)", matches("BODYSTRUCTURE", msgMIME,

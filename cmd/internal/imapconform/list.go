@@ -155,7 +155,7 @@ func listGroup() group {
 			}
 			return nil
 		}},
-		{`LIST (SUBSCRIBED) marks a subscribed missing mailbox \NonExistent`, "RFC 5258 §3, §3.4", func(e *env) error {
+		{`LIST (SUBSCRIBED) marks a subscribed, deleted mailbox \NonExistent`, "RFC 5258 §3.1, §3.4; RFC 3501 §6.3.6", func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -163,8 +163,15 @@ func listGroup() group {
 			if !caps(c)["LIST-EXTENDED"] {
 				return fail(nil, "LIST-EXTENDED not advertised")
 			}
-			ghost := e.box()
+			ghost, err := e.fresh(c)
+			if err != nil {
+				return err
+			}
 			if err := must(c.do("SUBSCRIBE "+ghost), "SUBSCRIBE"); err != nil {
+				return err
+			}
+			// RFC 3501 §6.3.6: the subscription outlives the mailbox.
+			if err := must(c.do("DELETE "+ghost), "DELETE"); err != nil {
 				return err
 			}
 			r := c.do(`LIST (SUBSCRIBED) "" "` + ghost + `"`)

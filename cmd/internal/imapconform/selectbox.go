@@ -123,17 +123,6 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"no [CLOSED] for a client that enabled neither QRESYNC nor IMAP4rev2", "RFC 7162 §3.2.11, RFC 9051 §7.1", func(e *env) error {
-			c, box, err := e.selected(msgPlain)
-			if err != nil {
-				return err
-			}
-			r := c.do("SELECT " + box)
-			if r.has(`\[CLOSED\]`) {
-				return fail(r, "[CLOSED] sent to a plain IMAP4rev1 client")
-			}
-			return must(r, "second SELECT")
-		}},
 		{"[CLOSED] after ENABLE QRESYNC when a mailbox is replaced", "RFC 7162 §3.2.11", func(e *env) error {
 			c, err := e.login()
 			if err != nil {
