@@ -134,7 +134,7 @@ func (e *env) close() {
 type result struct {
 	group, check, rfc string
 	err               error
-	exch              *resp
+	exch              []*resp // the exchanges that show the failure, last one decisive
 }
 
 func runGroup(t target, g group, seq *atomic.Int64) []result {
@@ -144,16 +144,37 @@ func runGroup(t target, g group, seq *atomic.Int64) []result {
 		err := safeRun(ch.run, e)
 		res := result{group: g.name, check: ch.name, rfc: ch.rfc, err: err}
 		if err != nil {
-			if f, ok := err.(*failure); ok && f.r != nil {
-				res.exch = f.r
-			} else if len(e.log) > 0 {
-				res.exch = e.log[len(e.log)-1]
-			}
+			res.exch = evidence(e.log, err)
 		}
 		e.close()
 		out = append(out, res)
 	}
 	return out
+}
+
+// evidence picks what the report shows for a failure: the exchange the
+// check named (or the last one) and up to two exchanges before it.
+func evidence(log []*resp, err error) []*resp {
+	end := len(log)
+	if f, ok := err.(*failure); ok && f.r != nil {
+		end = -1
+		for i, r := range log {
+			if r == f.r {
+				end = i + 1
+			}
+		}
+		if end < 0 { // made up by the check (IDLE, greeting)
+			return append(tail(log, 2), f.r)
+		}
+	}
+	return tail(log[:end], 3)
+}
+
+func tail(log []*resp, n int) []*resp {
+	if len(log) > n {
+		return log[len(log)-n:]
+	}
+	return log
 }
 
 func safeRun(f func(*env) error, e *env) (err error) {

@@ -165,8 +165,8 @@ func report(w io.Writer, targets []target, groups []group, results map[string][]
 				continue
 			}
 			fmt.Fprintf(w, "\nFAIL [%s] %s (%s)\n  %v\n", r.group, r.check, r.rfc, r.err)
-			if r.exch != nil {
-				for _, l := range strings.Split(strings.TrimSuffix(r.exch.String(), "\n"), "\n") {
+			for _, x := range r.exch {
+				for _, l := range strings.Split(strings.TrimSuffix(x.String(), "\n"), "\n") {
 					fmt.Fprintf(w, "  %s\n", l)
 				}
 			}
