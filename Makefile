@@ -143,7 +143,6 @@ bench-soak:
 # and every failure with its RFC section, command and response. Not part
 # of `make test`: Yubin still fails groups. CONFORM_FLAGS passes options,
 # e.g. CONFORM_FLAGS='-group fetch' or '-addr host:143 -user u -pass p'.
-CONFORM_FLAGS ?=
 
 .PHONY: conformance
 

@@ -34,6 +34,17 @@ Message-ID: <enc1@example.com>
 
 Encoded words.
 `)
+	// msgForms has From as a bare angle-addr and Sender with a comment.
+	msgForms = crlf(`From: <angle@example.org>
+Sender: plain@example.org (Comment Person)
+Reply-To: "Quoted \"Name\"" <quoted@example.org>
+To: mary@example.net
+Subject: forms
+Date: Mon, 7 Dec 2026 14:00:00 +0000
+Message-ID: <forms1@example.org>
+
+Address forms.
+`)
 	// msgMIME has three parts: text, an empty text part and 8 bytes
 	// (0x00..0x07) in base64.
 	msgMIME = crlf(`From: john@example.org

@@ -34,6 +34,29 @@ func searchGroup() group {
 			}
 			return nil
 		}},
+		{"SEARCH FROM a bare angle-addr", "RFC 3501 §6.4.4", func(e *env) error {
+			c, _, err := e.selected(msgPlain, msgForms)
+			if err != nil {
+				return err
+			}
+			if r := c.do(`SEARCH FROM "angle@example.org"`); !r.has(`^\* SEARCH 2$`) {
+				return fail(r, "want * SEARCH 2")
+			}
+			if r := c.do(`SEARCH FROM "angle"`); !r.has(`^\* SEARCH 2$`) {
+				return fail(r, "want * SEARCH 2")
+			}
+			return nil
+		}},
+		{"SEARCH HEADER Sender finds an addr-spec with a comment", "RFC 3501 §6.4.4", func(e *env) error {
+			c, _, err := e.selected(msgPlain, msgForms)
+			if err != nil {
+				return err
+			}
+			if r := c.do(`SEARCH HEADER Sender "plain@example.org"`); !r.has(`^\* SEARCH 2$`) {
+				return fail(r, "want * SEARCH 2")
+			}
+			return nil
+		}},
 		{"SEARCH TO a group member", "RFC 3501 §6.4.4", find(`TO "b@example.com"`, " 2")},
 		{"SEARCH SUBJECT, case-insensitive substring", "RFC 3501 §6.4.4", find(`SUBJECT "PLAIN"`, " 1")},
 		{"SEARCH BODY", "RFC 3501 §6.4.4", find(`BODY "group mail"`, " 2")},
