@@ -37,6 +37,7 @@ func errorsGroup() group {
 			}
 			return must(c.do("NOOP"), "NOOP afterwards")
 		}},
+		{"a tag with no command: BAD", "RFC 3501 §7.1.3, §9 (command = tag SP ...)", bad("", false)},
 		{"unclosed parenthesis: BAD", "RFC 3501 §7.1.3, §9", bad("FETCH 1 (FLAGS", true)},
 		{"FETCH 0: BAD (nz-number)", "RFC 3501 §9 (seq-number = nz-number / \"*\")", bad("FETCH 0 FLAGS", true)},
 		{"unknown FETCH item: BAD", "RFC 3501 §6.4.5, §9", bad("FETCH 1 (FLAGS XYZZY)", true)},

@@ -110,5 +110,29 @@ func fetchGroup() group {
 			}
 			return nil
 		}},
+		{"UID FETCH n:* with n above every UID still returns the last message", "RFC 3501 §6.4.8, §9 (seq-range)", func(e *env) error {
+			c, _, err := e.selected(msgPlain, msgGroups)
+			if err != nil {
+				return err
+			}
+			r := c.do("UID FETCH 100:* FLAGS")
+			if !r.has(`^\* 2 FETCH \(.*UID 2\b`) || r.has(`^\* 1 FETCH`) {
+				return fail(r, "want only * 2 FETCH (UID 2 ...)")
+			}
+			return must(r, "UID FETCH")
+		}},
+		{"BODY[1.MIME] is the part's MIME header", "RFC 3501 §6.4.5", contains("BODY.PEEK[1.MIME]", msgMIME,
+			"BODY[1.MIME] {46}\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n")},
+		{"BODY[HEADER] ends with the blank line", "RFC 3501 §6.4.5", func(e *env) error {
+			r, u, err := fetchOne(e, msgPlain, "BODY.PEEK[HEADER]")
+			if err != nil {
+				return err
+			}
+			hdr := msgPlain[:strings.Index(msgPlain, "\r\n\r\n")+4]
+			if !strings.Contains(u, "BODY[HEADER] {"+itoa(len(hdr))+"}\r\n"+hdr) {
+				return fail(r, "want BODY[HEADER] {%d} with the header and the blank line", len(hdr))
+			}
+			return nil
+		}},
 	}}
 }

@@ -145,5 +145,27 @@ func selectGroup() group {
 			}
 			return nil
 		}},
+		{"[CLOSED] after ENABLE IMAP4rev2 when a mailbox is replaced", "RFC 9051 §6.3.1, §7.1", func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			if !caps(c)["IMAP4REV2"] {
+				return nil
+			}
+			box, err := e.fresh(c, msgPlain)
+			if err != nil {
+				return err
+			}
+			if err := must(c.do("ENABLE IMAP4rev2"), "ENABLE IMAP4rev2"); err != nil {
+				return err
+			}
+			c.do("SELECT " + box)
+			r := c.do("EXAMINE " + box)
+			if !r.has(`^\* OK \[CLOSED\]`) {
+				return fail(r, "no * OK [CLOSED] before the new mailbox's responses")
+			}
+			return nil
+		}},
 	}}
 }
