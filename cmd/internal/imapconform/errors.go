@@ -1,0 +1,92 @@
+package main
+
+import "strings"
+
+// Errors: RFC 3501 §7.1.3 (BAD), §7.1.5 (BYE), §9; RFC 5530 §3
+// (SERVERBUG).
+func errorsGroup() group {
+	bad := func(cmd string, selected bool) func(e *env) error {
+		return func(e *env) error {
+			var c *conn
+			var err error
+			if selected {
+				c, _, err = e.selected(msgPlain)
+			} else {
+				c, err = e.login()
+			}
+			if err != nil {
+				return err
+			}
+			r := c.do(cmd)
+			if r.status != "BAD" || strings.Contains(strings.ToUpper(r.tagged), "SERVERBUG") {
+				return fail(r, "want BAD (no SERVERBUG), got %s", orNone(r.status))
+			}
+			return must(c.do("NOOP"), "NOOP afterwards (connection must stay usable)")
+		}
+	}
+	return group{name: "errors", checks: []check{
+		{"unknown command: BAD, never BYE", "RFC 3501 §7.1.3, §7.1.5", bad("XYZZY", false)},
+		{"unknown command before login: BAD, never BYE", "RFC 3501 §7.1.3, §7.1.5", func(e *env) error {
+			c, err := e.dial()
+			if err != nil {
+				return err
+			}
+			r := c.do("XYZZY foo")
+			if r.status != "BAD" {
+				return fail(r, "want BAD, got %s", orNone(r.status))
+			}
+			return must(c.do("NOOP"), "NOOP afterwards")
+		}},
+		{"a tag with no command: BAD", "RFC 3501 §7.1.3, §9 (command = tag SP ...)", bad("", false)},
+		{"unclosed parenthesis: BAD", "RFC 3501 §7.1.3, §9", bad("FETCH 1 (FLAGS", true)},
+		{"FETCH 0: BAD (nz-number)", "RFC 3501 §9 (seq-number = nz-number / \"*\")", bad("FETCH 0 FLAGS", true)},
+		{"unknown FETCH item: BAD", "RFC 3501 §6.4.5, §9", bad("FETCH 1 (FLAGS XYZZY)", true)},
+		{"unknown SEARCH key: BAD", "RFC 3501 §6.4.4, §9", bad("SEARCH XYZZY", true)},
+		{"STORE with an unknown data item: BAD", "RFC 3501 §6.4.6, §9", bad(`STORE 1 XFLAGS (\Seen)`, true)},
+		{"SELECT without a mailbox name: BAD", "RFC 3501 §6.3.1, §9", bad("SELECT", false)},
+		{"LOGIN in the authenticated state is refused, not BYE", "RFC 3501 §6.2.3, §3", func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			r := c.do("LOGIN " + quote(e.t.user) + " " + quote(e.t.pass))
+			if r.status == "OK" || r.status == "BYE" || strings.Contains(strings.ToUpper(r.tagged), "SERVERBUG") {
+				return fail(r, "want BAD or NO, got %s", orNone(r.status))
+			}
+			return must(c.do("NOOP"), "NOOP afterwards")
+		}},
+		{"mailbox name that is not modified UTF-7: refused", "RFC 3501 §5.1.3", func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			r := c.do("CREATE " + e.box() + "-&Jjo")
+			if r.status == "OK" || strings.Contains(strings.ToUpper(r.tagged), "SERVERBUG") {
+				return fail(r, "want NO or BAD (no SERVERBUG), got %s", orNone(r.status))
+			}
+			return must(c.do("NOOP"), "NOOP afterwards")
+		}},
+		{"FETCH in the authenticated state is refused, connection kept", "RFC 3501 §6.4", func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			r := c.do("FETCH 1 FLAGS")
+			if r.status == "OK" || r.status == "BYE" || strings.Contains(strings.ToUpper(r.tagged), "SERVERBUG") {
+				return fail(r, "want BAD or NO, got %s", orNone(r.status))
+			}
+			return must(c.do("NOOP"), "NOOP afterwards")
+		}},
+		{"FETCH beyond the last message: BAD or NO, no SERVERBUG", "RFC 3501 §6.4.5, §9", func(e *env) error {
+			c, _, err := e.selected(msgPlain)
+			if err != nil {
+				return err
+			}
+			r := c.do("FETCH 5 FLAGS")
+			if r.status == "BYE" || strings.Contains(strings.ToUpper(r.tagged), "SERVERBUG") {
+				return fail(r, "want BAD, NO or OK; got %s", orNone(r.status))
+			}
+			return must(c.do("NOOP"), "NOOP afterwards")
+		}},
+	}}
+}

@@ -1,0 +1,171 @@
+package main
+
+// SELECT, EXAMINE, CLOSE, UNSELECT: RFC 3501 §6.3.1, §6.3.2, §6.4.2;
+// RFC 3691; RFC 7162 §3.2.11 ([CLOSED]).
+func selectGroup() group {
+	return group{name: "select", checks: []check{
+		{"SELECT sends FLAGS, EXISTS, RECENT, UIDVALIDITY, UIDNEXT, PERMANENTFLAGS, READ-WRITE", "RFC 3501 §6.3.1", func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			box, err := e.fresh(c, msgPlain, msgGroups)
+			if err != nil {
+				return err
+			}
+			r := c.do("SELECT " + box)
+			if err := must(r, "SELECT"); err != nil {
+				return err
+			}
+			for _, p := range []string{`^\* FLAGS \(`, `^\* 2 EXISTS$`, `^\* \d+ RECENT$`, `^\* OK \[UIDVALIDITY \d+\]`, `^\* OK \[UIDNEXT \d+\]`, `^\* OK \[PERMANENTFLAGS \(`} {
+				if !r.has(p) {
+					return fail(r, "missing %s", p)
+				}
+			}
+			if !regexpMatch(`(?i)^\S+ OK \[READ-WRITE\]`, r.tagged) {
+				return fail(r, "tagged OK lacks [READ-WRITE]")
+			}
+			return nil
+		}},
+		{"EXAMINE answers OK [READ-ONLY]", "RFC 3501 §6.3.2", func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			box, err := e.fresh(c, msgPlain)
+			if err != nil {
+				return err
+			}
+			r := c.do("EXAMINE " + box)
+			if !regexpMatch(`(?i)^\S+ OK \[READ-ONLY\]`, r.tagged) || !r.has(`^\* 1 EXISTS$`) {
+				return fail(r, "want * 1 EXISTS and OK [READ-ONLY]")
+			}
+			return nil
+		}},
+		{"SELECT of a missing mailbox: NO", "RFC 3501 §6.3.1", func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			if r := c.do("SELECT " + e.box()); r.status != "NO" {
+				return fail(r, "want NO, got %s", orNone(r.status))
+			}
+			return nil
+		}},
+		{"a failed SELECT leaves no mailbox selected", "RFC 3501 §6.3.1", func(e *env) error {
+			c, box, err := e.selected(msgPlain)
+			if err != nil {
+				return err
+			}
+			_ = box
+			c.do("SELECT " + e.box())
+			if r := c.do("FETCH 1 FLAGS"); r.status == "OK" {
+				return fail(r, "FETCH worked: the old mailbox is still selected")
+			}
+			return nil
+		}},
+		{"CLOSE expunges \\Deleted silently", "RFC 3501 §6.4.2", func(e *env) error {
+			c, box, err := e.selected(msgPlain, msgGroups)
+			if err != nil {
+				return err
+			}
+			if err := must(c.do(`STORE 1 +FLAGS.SILENT (\Deleted)`), "STORE"); err != nil {
+				return err
+			}
+			r := c.do("CLOSE")
+			if err := must(r, "CLOSE"); err != nil {
+				return err
+			}
+			if r.has(`EXPUNGE`) {
+				return fail(r, "CLOSE sent EXPUNGE responses")
+			}
+			if r := c.do("STATUS " + box + " (MESSAGES)"); statusItem(r, "MESSAGES") != 1 {
+				return fail(r, "want MESSAGES 1 after CLOSE")
+			}
+			return nil
+		}},
+		{"CLOSE after EXAMINE removes nothing", "RFC 3501 §6.4.2", func(e *env) error {
+			c, box, err := e.selected(msgPlain, msgGroups)
+			if err != nil {
+				return err
+			}
+			if err := must(c.do(`STORE 1 +FLAGS.SILENT (\Deleted)`), "STORE"); err != nil {
+				return err
+			}
+			if err := must(c.do("EXAMINE "+box), "EXAMINE"); err != nil {
+				return err
+			}
+			if err := must(c.do("CLOSE"), "CLOSE"); err != nil {
+				return err
+			}
+			if r := c.do("STATUS " + box + " (MESSAGES)"); statusItem(r, "MESSAGES") != 2 {
+				return fail(r, "want MESSAGES 2: CLOSE in EXAMINE mode expunged")
+			}
+			return nil
+		}},
+		{"UNSELECT keeps \\Deleted messages and leaves the selected state", "RFC 3691 §2", func(e *env) error {
+			c, box, err := e.selected(msgPlain, msgGroups)
+			if err != nil {
+				return err
+			}
+			if !caps(c)["UNSELECT"] {
+				return nil // not advertised: nothing to check
+			}
+			c.do(`STORE 1 +FLAGS.SILENT (\Deleted)`)
+			if err := must(c.do("UNSELECT"), "UNSELECT"); err != nil {
+				return err
+			}
+			if r := c.do("FETCH 1 FLAGS"); r.status == "OK" {
+				return fail(r, "FETCH worked after UNSELECT")
+			}
+			if r := c.do("STATUS " + box + " (MESSAGES)"); statusItem(r, "MESSAGES") != 2 {
+				return fail(r, "UNSELECT expunged")
+			}
+			return nil
+		}},
+		{"[CLOSED] after ENABLE QRESYNC when a mailbox is replaced", "RFC 7162 §3.2.11", func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			if !caps(c)["QRESYNC"] {
+				return nil
+			}
+			box, err := e.fresh(c, msgPlain)
+			if err != nil {
+				return err
+			}
+			if err := must(c.do("ENABLE QRESYNC"), "ENABLE QRESYNC"); err != nil {
+				return err
+			}
+			c.do("SELECT " + box)
+			r := c.do("SELECT " + box)
+			if !r.has(`^\* OK \[CLOSED\]`) {
+				return fail(r, "no * OK [CLOSED] before the new mailbox's responses")
+			}
+			return nil
+		}},
+		{"[CLOSED] after ENABLE IMAP4rev2 when a mailbox is replaced", "RFC 9051 §6.3.1, §7.1", func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			if !caps(c)["IMAP4REV2"] {
+				return nil
+			}
+			box, err := e.fresh(c, msgPlain)
+			if err != nil {
+				return err
+			}
+			if err := must(c.do("ENABLE IMAP4rev2"), "ENABLE IMAP4rev2"); err != nil {
+				return err
+			}
+			c.do("SELECT " + box)
+			r := c.do("EXAMINE " + box)
+			if !r.has(`^\* OK \[CLOSED\]`) {
+				return fail(r, "no * OK [CLOSED] before the new mailbox's responses")
+			}
+			return nil
+		}},
+	}}
+}
