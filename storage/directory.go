@@ -345,35 +345,64 @@ func (s *Store) SetEnabled(ctx context.Context, addr string, enabled bool) error
 // computation so timing does not tell them apart. Other errors (database
 // failures) are returned as they are.
 func (s *Store) Authenticate(ctx context.Context, addr, password string) (User, error) {
+	c, err := s.credentials(ctx, addr)
+	if err != nil {
+		return User{}, err
+	}
+	return s.verify(c, password)
+}
+
+// credentials is what a login is checked against: the user (if found)
+// and the stored password hash (dummyHash when not found).
+type credentials struct {
+	addr  string // as given
+	user  User
+	hash  string
+	found bool
+}
+
+// credentials looks the user up without hashing anything.
+func (s *Store) credentials(ctx context.Context, addr string) (credentials, error) {
+	c := credentials{addr: addr, hash: dummyHash}
 	a, perr := ParseAddress(addr)
-	var u User
-	hash := dummyHash
-	found := false
-	if perr == nil {
-		var enabled int
-		var created int64
-		err := s.db.QueryRowContext(ctx, `SELECT local, domain, quota_bytes, enabled, created, password
-			FROM users WHERE local = ? AND domain = ?`, a.Local, a.Domain).
-			Scan(&u.Address.Local, &u.Address.Domain, &u.QuotaBytes, &enabled, &created, &hash)
-		switch {
-		case err == nil:
-			found = true
-			u.Enabled = enabled != 0
-			u.Created = time.Unix(created, 0).UTC()
-		case errors.Is(err, sql.ErrNoRows):
-			hash = dummyHash
-		default:
-			return User{}, fmt.Errorf("authenticate %q: %w", a, err)
-		}
+	if perr != nil {
+		return c, nil
 	}
-	ok, verr := VerifyPassword(hash, password)
-	if verr != nil && found {
-		s.log.Warn("unusable password hash", "user", a.String(), "err", verr)
+	var enabled int
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT local, domain, quota_bytes, enabled, created, password
+		FROM users WHERE local = ? AND domain = ?`, a.Local, a.Domain).
+		Scan(&c.user.Address.Local, &c.user.Address.Domain, &c.user.QuotaBytes, &enabled, &created, &c.hash)
+	switch {
+	case err == nil:
+		c.found = true
+		c.user.Enabled = enabled != 0
+		c.user.Created = time.Unix(created, 0).UTC()
+	case errors.Is(err, sql.ErrNoRows):
+		c.hash = dummyHash
+	default:
+		return c, fmt.Errorf("authenticate %q: %w", a, err)
 	}
-	if !found || !ok || verr != nil || !u.Enabled || password == "" {
-		return User{}, fmt.Errorf("authenticate %q: %w", strings.TrimSpace(addr), ErrAuthFailed)
+	return c, nil
+}
+
+// verify hashes password against c (the expensive part of a login).
+func (s *Store) verify(c credentials, password string) (User, error) {
+	ok, verr := VerifyPassword(c.hash, password)
+	if verr != nil && c.found {
+		s.log.Warn("unusable password hash", "user", c.user.Address.String(), "err", verr)
 	}
-	return u, nil
+	if !c.usable() || !ok || verr != nil || password == "" {
+		return User{}, c.failed()
+	}
+	return c.user, nil
+}
+
+// usable reports whether the account exists and may log in at all.
+func (c credentials) usable() bool { return c.found && c.user.Enabled }
+
+func (c credentials) failed() error {
+	return fmt.Errorf("authenticate %q: %w", strings.TrimSpace(c.addr), ErrAuthFailed)
 }
 
 // parseAliasSource parses "local@domain" or "@domain".

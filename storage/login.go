@@ -40,6 +40,10 @@ type LoginOptions struct {
 	// MaxTracked is how many client addresses, and how many (address,
 	// account) pairs, the throttle remembers at most (default 100000).
 	MaxTracked int
+	// CacheTTL is how long a successful login is remembered, so that the
+	// same account logging in again with the same password needs no hash
+	// (default 10m; negative: no cache). See loginCache.
+	CacheTTL time.Duration
 	// Now and Sleep replace the clock in tests.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration)
@@ -58,6 +62,7 @@ type LoginGuard struct {
 	store *Store
 	opts  LoginOptions
 	slots *hashSlots
+	cache *loginCache
 
 	mu     sync.Mutex
 	byAddr *failureTable // key: ClientKey
@@ -87,6 +92,9 @@ func NewLoginGuard(s *Store, opts LoginOptions) *LoginGuard {
 	if opts.MaxTracked <= 0 {
 		opts.MaxTracked = 100_000
 	}
+	if opts.CacheTTL == 0 {
+		opts.CacheTTL = 10 * time.Minute
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -104,6 +112,7 @@ func NewLoginGuard(s *Store, opts LoginOptions) *LoginGuard {
 		store:  s,
 		opts:   opts,
 		slots:  newHashSlots(opts.MaxPasswordChecks, opts.HashWait),
+		cache:  newLoginCache(opts.CacheTTL, opts.MaxTracked),
 		byAddr: newFailureTable(opts.MaxFailuresPerAddress, opts.Window, opts.MaxTracked),
 		byPair: newFailureTable(opts.MaxFailures, opts.Window, opts.MaxTracked),
 	}
@@ -127,11 +136,20 @@ func (g *LoginGuard) Login(ctx context.Context, remote netip.Addr, user, passwor
 	if err := g.begin(addrKey, pairKey); err != nil {
 		return User{}, err
 	}
+	cred, err := g.store.credentials(ctx, user)
+	if err != nil {
+		g.end(addrKey, pairKey, false)
+		return User{}, err
+	}
+	if cred.usable() && password != "" && g.cache.hit(account, cred.hash, password, g.now()) {
+		g.succeeded(addrKey, pairKey)
+		return cred.user, nil
+	}
 	if err := g.slots.acquire(ctx); err != nil {
 		g.end(addrKey, pairKey, false)
 		return User{}, err
 	}
-	u, err := g.store.Authenticate(ctx, user, password)
+	u, err := g.store.verify(cred, password)
 	// An argon2id check leaves 19 MiB of garbage. Collecting it before
 	// the slot is free keeps a login flood from growing the heap to
 	// twice its live size (GOGC): peak RSS under 500 concurrent logins
@@ -140,13 +158,8 @@ func (g *LoginGuard) Login(ctx context.Context, remote netip.Addr, user, passwor
 	runtime.GC()
 	g.slots.release()
 	if err == nil {
-		g.end(addrKey, pairKey, false)
-		g.mu.Lock()
-		// A user who mistyped is not slowed down for the rest of the
-		// window. The address's count stays: a guesser cannot reset it
-		// with a login of its own.
-		g.byPair.forget(pairKey, g.now())
-		g.mu.Unlock()
+		g.cache.add(account, cred.hash, password, g.now())
+		g.succeeded(addrKey, pairKey)
 		return u, nil
 	}
 	failed := errors.Is(err, ErrAuthFailed)
@@ -163,6 +176,16 @@ func (g *LoginGuard) Login(ctx context.Context, remote netip.Addr, user, passwor
 }
 
 func (g *LoginGuard) now() int64 { return g.opts.Now().UnixNano() }
+
+// succeeded ends an attempt that logged in. A user who mistyped is not
+// slowed down for the rest of the window; the address's count stays, so a
+// guesser cannot reset it with a login of its own.
+func (g *LoginGuard) succeeded(addrKey, pairKey string) {
+	g.end(addrKey, pairKey, false)
+	g.mu.Lock()
+	g.byPair.forget(pairKey, g.now())
+	g.mu.Unlock()
+}
 
 // begin counts an attempt unless the address or the pair is at its
 // limit: ErrThrottled when its recorded failures reach it, ErrBusy when
