@@ -27,6 +27,12 @@ func TestClientMistakes(t *testing.T) {
 		{"COPY 1 nosuch", "NO [TRYCREATE]"},
 		{"EXAMINE INBOX", "OK"},
 		{"STORE 1 +FLAGS (\\Seen)", "NO [CANNOT]"},
+		{"EXPUNGE", "NO [CANNOT]"},
+		// RFC 3501 §6.4.2: CLOSE of a mailbox selected by EXAMINE removes
+		// nothing and succeeds.
+		{"CLOSE", "OK"},
+		{"EXAMINE INBOX", "OK"},
+		{"UNSELECT", "OK"},
 	}
 	for _, tc := range cases {
 		_, st := c.cmd("E", tc.cmd)

@@ -174,6 +174,12 @@ func sameFlags(a, b []string) bool {
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
 	v := s.sel
 	if v.readOnly {
+		// go-imap runs CLOSE as Expunge with a writer bound to no
+		// connection. CLOSE of a mailbox opened by EXAMINE removes
+		// nothing and succeeds (RFC 3501 §6.4.2); EXPUNGE is refused.
+		if w == nil || *w == (imapserver.ExpungeWriter{}) {
+			return nil
+		}
 		return s.fail("expunge", errReadOnly)
 	}
 	var gone []uint32
