@@ -45,9 +45,9 @@ import (
 // changes ago than this resynchronises fully (see ErrChangesExpired).
 const maxChangeLog = 100_000
 
-// changeLogSlack rows are allowed above maxChangeLog before the oldest
-// are dropped, so the trim is one DELETE per changeLogSlack changes.
-const changeLogSlack = 1_000
+// The log may grow by 1/changeLogSlack of its limit before the oldest
+// rows are dropped, so the trim is one DELETE per 1,000 changes.
+const changeLogSlack = 100
 
 // ErrModified is returned by StoreFlags when the message changed after
 // the UNCHANGEDSINCE mod-sequence (RFC 7162 §3.1.3).
@@ -130,7 +130,7 @@ func logChange(ctx context.Context, tx *sql.Tx, mailbox string, uid uint32, kind
 		mailbox, modseq, uid, kind); err != nil {
 		return 0, fmt.Errorf("log change of %q: %w", mailbox, err)
 	}
-	if modseq-floor > limit+changeLogSlack {
+	if modseq-floor > limit+limit/changeLogSlack {
 		floor = modseq - limit
 		if _, err := tx.ExecContext(ctx, `DELETE FROM changelog WHERE mailbox = ? AND modseq <= ?`, mailbox, floor); err != nil {
 			return 0, fmt.Errorf("trim change log of %q: %w", mailbox, err)
