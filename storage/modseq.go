@@ -65,8 +65,10 @@ const (
 
 var kindOf = map[string]ChangeKind{kindNew: MessageAdded, kindFlags: MessageFlags, kindExpunge: MessageExpunged}
 
-// modseqSchema adds the change log to an index of version 1 or 2. Each
-// statement is applied only if missing (see migrateModSeq).
+// changelogSchema is the change log table, part of indexSchema and added
+// to older indexes by migrateModSeq. There is no index on
+// messages.modseq: Changes reads the log, and each secondary index is one
+// more page written by every flag change.
 const changelogSchema = `
 CREATE TABLE IF NOT EXISTS changelog (
 	mailbox TEXT NOT NULL,
@@ -75,7 +77,6 @@ CREATE TABLE IF NOT EXISTS changelog (
 	kind    TEXT NOT NULL CHECK (kind IN ('new', 'flags', 'expunge')),
 	PRIMARY KEY (mailbox, modseq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS messages_modseq ON messages (mailbox, modseq);
 `
 
 // migrateModSeq brings an index of version 1 or 2 to the change log

@@ -249,7 +249,6 @@ func TestChangesFromOtherProcess(t *testing.T) {
 func dropModSeqSchema(t *testing.T, a *Account, v int) {
 	t.Helper()
 	for _, q := range []string{
-		`DROP INDEX messages_modseq`,
 		`DROP TABLE changelog`,
 		`ALTER TABLE messages DROP COLUMN modseq`,
 		`ALTER TABLE mailboxes DROP COLUMN highestmodseq`,
