@@ -612,42 +612,43 @@ func (a *Account) OpenMessage(ctx context.Context, mailbox string, m Message) (*
 // unknown letters set by other tools are kept); keywords live in the
 // index only.
 func (a *Account) SetFlags(ctx context.Context, mailbox string, uid uint32, flags []string) error {
-	_, err := a.storeFlags(ctx, mailbox, uid, flags, StoreOptions{})
+	norm, err := normalizeFlags(flags)
+	if err != nil {
+		return fmt.Errorf("set flags: %w", err)
+	}
+	_, err = a.storeFlags(ctx, mailbox, uid, func([]string) []string { return norm }, StoreOptions{})
 	return err
 }
 
-// storeFlags is SetFlags and StoreFlags. The index transaction (an
-// immediate one: the index's write lock, across processes) is open
-// from the UNCHANGEDSINCE test to the new row and its change log entry;
-// the file is renamed inside it.
-func (a *Account) storeFlags(ctx context.Context, mailbox string, uid uint32, flags []string, opts StoreOptions) (uint64, error) {
+// storeFlags is SetFlags, StoreFlags and UpdateFlags: update computes
+// the new flags from the message's current ones, read in the index
+// transaction (an immediate one: the index's write lock, across
+// processes) that also holds the UNCHANGEDSINCE test, the file's rename,
+// the new row and its change log entry. It returns the message after.
+func (a *Account) storeFlags(ctx context.Context, mailbox string, uid uint32, update func(old []string) []string, opts StoreOptions) (Message, error) {
 	canon, dir, err := a.ensureIndexed(ctx, mailbox)
 	if err != nil {
-		return 0, fmt.Errorf("set flags: %w", err)
-	}
-	norm, err := normalizeFlags(flags)
-	if err != nil {
-		return 0, fmt.Errorf("set flags: %w", err)
+		return Message{}, fmt.Errorf("set flags: %w", err)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	fresh := a.stampFresh(canon)
 	for attempt := 0; ; attempt++ {
-		m, changed, retry, err := a.storeFlagsOnce(ctx, canon, dir, uid, norm, opts, attempt == 0)
+		m, changed, retry, err := a.storeFlagsOnce(ctx, canon, dir, uid, update, opts, attempt == 0)
 		if retry {
 			if err := a.rescanLocked(ctx, canon); err != nil {
-				return 0, fmt.Errorf("set flags: %w", err)
+				return Message{}, fmt.Errorf("set flags: %w", err)
 			}
 			continue
 		}
 		if err != nil {
-			return 0, err
+			return Message{}, err
 		}
 		a.restamp(canon, fresh)
 		if changed {
-			a.notify(ctx, Change{Mailbox: canon, Kind: MessageFlags, UID: uid, ModSeq: m.ModSeq, Flags: norm, Message: m})
+			a.notify(ctx, Change{Mailbox: canon, Kind: MessageFlags, UID: uid, ModSeq: m.ModSeq, Flags: m.Flags, Message: m})
 		}
-		return m.ModSeq, nil
+		return m, nil
 	}
 }
 
@@ -655,7 +656,7 @@ func (a *Account) storeFlags(ctx context.Context, mailbox string, uid uint32, fl
 // after it, whether its flags changed, or retry if the file was
 // gone (renamed by another tool; may is set) and a rescan should find it.
 // The caller holds a.mu.
-func (a *Account) storeFlagsOnce(ctx context.Context, canon, dir string, uid uint32, norm []string, opts StoreOptions, may bool) (Message, bool, bool, error) {
+func (a *Account) storeFlagsOnce(ctx context.Context, canon, dir string, uid uint32, update func([]string) []string, opts StoreOptions, may bool) (Message, bool, bool, error) {
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
 	tx, err := a.idx.BeginTx(ctx, nil)
@@ -673,6 +674,10 @@ func (a *Account) storeFlagsOnce(ctx context.Context, canon, dir string, uid uin
 	// RFC 7162 §3.1.3: the test comes first; a failed one changes nothing.
 	if opts.Conditional && old.ModSeq > opts.UnchangedSince {
 		return Message{}, false, false, fmt.Errorf("set flags on %d in %q: modseq %d > %d: %w", uid, canon, old.ModSeq, opts.UnchangedSince, ErrModified)
+	}
+	norm, err := normalizeFlags(update(slices.Clone(old.Flags)))
+	if err != nil {
+		return Message{}, false, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
 	}
 	key, _, other := parseInfo(filepath.Base(rel))
 	newRel := "cur/" + curName(key, norm, other)

@@ -267,7 +267,50 @@ type StoreOptions struct {
 // MODIFIED); the test and the change are one index transaction, so a
 // change by another process cannot slip in between.
 func (a *Account) StoreFlags(ctx context.Context, mailbox string, uid uint32, flags []string, opts StoreOptions) (uint64, error) {
-	return a.storeFlags(ctx, mailbox, uid, flags, opts)
+	norm, err := normalizeFlags(flags)
+	if err != nil {
+		return 0, fmt.Errorf("set flags: %w", err)
+	}
+	m, err := a.storeFlags(ctx, mailbox, uid, func([]string) []string { return norm }, opts)
+	return m.ModSeq, err
+}
+
+// UpdateResult is the outcome of UpdateFlags.
+type UpdateResult struct {
+	// Messages are the messages stored, as they are now (changed or
+	// already so), in the order of the UIDs given.
+	Messages []Message
+	// Modified are the UIDs refused by the UNCHANGEDSINCE test (RFC 7162
+	// §3.1.3 MODIFIED), in the order given.
+	Modified []uint32
+}
+
+// UpdateFlags is IMAP STORE over a set of messages: for each UID, update
+// gets the message's current flags and returns its new ones (+FLAGS,
+// -FLAGS, FLAGS). The current flags are read in the transaction that
+// writes the new ones, so a concurrent change by another process is
+// never lost. Each message changed takes its own MODSEQ; UIDs that do
+// not exist are skipped; with opts.Conditional, messages modified after
+// opts.UnchangedSince are left alone and listed in Modified. update must
+// not call back into the account.
+func (a *Account) UpdateFlags(ctx context.Context, mailbox string, uids []uint32, update func(old []string) []string, opts StoreOptions) (UpdateResult, error) {
+	var res UpdateResult
+	if _, _, err := a.ensureIndexed(ctx, mailbox); err != nil {
+		return res, fmt.Errorf("set flags: %w", err)
+	}
+	for _, uid := range uids {
+		m, err := a.storeFlags(ctx, mailbox, uid, update, opts)
+		switch {
+		case errors.Is(err, ErrModified):
+			res.Modified = append(res.Modified, uid)
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return res, err
+		default:
+			res.Messages = append(res.Messages, m)
+		}
+	}
+	return res, nil
 }
 
 // forgetMailbox drops a mailbox's index rows, its messages and its

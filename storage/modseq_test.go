@@ -505,3 +505,39 @@ func TestChangeLogRetention(t *testing.T) {
 		t.Errorf("Changes(%d) = %q; want the last flag change", highest-5, got)
 	}
 }
+
+// TestUpdateFlagsSet: STORE over a set: +FLAGS applied to each message's
+// current flags, one MODSEQ per changed message, a message modified since
+// UNCHANGEDSINCE listed in Modified and left alone, a missing UID skipped.
+func TestUpdateFlagsSet(t *testing.T) {
+	t.Parallel()
+	_, a := newTestAccount(t, 0)
+	ctx := t.Context()
+	m1 := mustDeliver(t, a, Inbox, "$A") // 2
+	m2 := mustDeliver(t, a, Inbox)       // 3
+	m3 := mustDeliver(t, a, Inbox)       // 4
+	if err := a.SetFlags(ctx, Inbox, m3.UID, []string{`\Answered`}); err != nil { // 5
+		t.Fatal(err)
+	}
+	plusSeen := func(old []string) []string { return append(old, `\Seen`) }
+	res, err := a.UpdateFlags(ctx, Inbox, []uint32{m1.UID, 77, m2.UID, m3.UID}, plusSeen, StoreOptions{Conditional: true, UnchangedSince: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Modified, []uint32{m3.UID}) {
+		t.Errorf("Modified = %v, want [%d]", res.Modified, m3.UID)
+	}
+	var got []string
+	for _, m := range res.Messages {
+		got = append(got, fmt.Sprintf("%d@%d[%s]", m.UID, m.ModSeq, strings.Join(m.Flags, " ")))
+	}
+	if want := []string{"1@6[$A \\Seen]", "2@7[\\Seen]"}; !slices.Equal(got, want) {
+		t.Errorf("Messages = %q, want %q", got, want)
+	}
+	if m, err := a.Message(ctx, Inbox, m3.UID); err != nil || slices.Contains(m.Flags, `\Seen`) || m.ModSeq != 5 {
+		t.Errorf("refused message now %+v, %v", m, err)
+	}
+	if _, err := a.UpdateFlags(ctx, "NoSuch", []uint32{1}, plusSeen, StoreOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("UpdateFlags on a missing mailbox: %v; want ErrNotFound", err)
+	}
+}
