@@ -513,10 +513,11 @@ func TestUpdateFlagsSet(t *testing.T) {
 	t.Parallel()
 	_, a := newTestAccount(t, 0)
 	ctx := t.Context()
-	m1 := mustDeliver(t, a, Inbox, "$A")                                          // 2
-	m2 := mustDeliver(t, a, Inbox)                                                // 3
-	m3 := mustDeliver(t, a, Inbox)                                                // 4
-	if err := a.SetFlags(ctx, Inbox, m3.UID, []string{`\Answered`}); err != nil { // 5
+	m1 := mustDeliver(t, a, Inbox, "$A") // 2
+	m2 := mustDeliver(t, a, Inbox)       // 3
+	m3 := mustDeliver(t, a, Inbox)       // 4
+	// 5: m3 changes after the client's UNCHANGEDSINCE 4.
+	if err := a.SetFlags(ctx, Inbox, m3.UID, []string{`\Answered`}); err != nil {
 		t.Fatal(err)
 	}
 	plusSeen := func(old []string) []string { return append(old, `\Seen`) }
