@@ -242,6 +242,19 @@ func TestChangesFromOtherProcess(t *testing.T) {
 		t.Errorf("second store's Changes(3) = %q, want %q", got, want)
 	}
 	checkLogGapFree(t, a1, Inbox)
+
+	// mailctl verify --repair in the other process finds a file another
+	// tool dropped into new/: its rescan is in the first store's log.
+	outside := filepath.Join(a2.Dir(), "new", "1700000000.M2P2Q2.elsewhere")
+	if err := os.WriteFile(outside, []byte("Subject: z\r\n\r\nz\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.RepairAccount(t.Context(), a2.Address()); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustChanges(t, a1, Inbox, 6); !slices.Equal(got, []string{"new:4@7[]"}) {
+		t.Errorf("first store's Changes(6) after the other's repair = %q, want [new:4@7[]]", got)
+	}
 }
 
 // dropModSeqSchema turns a current index back into one of version v
