@@ -23,22 +23,26 @@ import (
 // Changes; nobody keeps a second copy.
 //
 // Each changed message takes its own MODSEQ, also when one call changes
-// several (Expunge of many UIDs, a rescan): RFC 7162 §3.1 lets messages
-// changed by one command share a mod-sequence but does not require it,
-// and one per change keeps the log a gap-free sequence
-// (logfloor+1 .. highestmodseq), which makes a lost or reordered row
-// detectable and the retention a count.
+// several (Expunge of many UIDs, a rescan): RFC 7162 only needs every
+// change to get a mod-sequence above all earlier ones and lets messages
+// changed by one command share one; one per change keeps the log a
+// gap-free sequence (logfloor+1 .. highestmodseq), which makes a lost or
+// reordered row detectable and the retention a count.
 //
-// MODSEQ values are positive (RFC 7162 §3.1.1: 0 is never a message's
-// mod-sequence; CONDSTORE uses it as "no value"). A mailbox starts at
-// HIGHESTMODSEQ 1 with no log rows; an index migrated from version 2
+// MODSEQ values are positive (RFC 7162 §7: mod-sequence-value is
+// 1 <= n < 2^63; 0 only appears as UNCHANGEDSINCE 0 and in
+// mod-sequence-valzer). HIGHESTMODSEQ (RFC 7162 §3.1.2.1) is the MODSEQ
+// of the latest change, expunges included, so it is at least every
+// message's MODSEQ and rises on EXPUNGE as QRESYNC needs. A mailbox
+// starts at HIGHESTMODSEQ 1 with no log rows; an index migrated from version 2
 // gives every existing message and mailbox modseq 1. logfloor is the
 // highest MODSEQ no longer in the log: 1 at the start, raised when the
 // oldest rows are dropped (maxChangeLog). Changes(since) for since <
 // logfloor cannot list every expunge and reports ErrChangesExpired; the
 // caller then resynchronises fully (every message with its flags and
 // modseq, and as VANISHED every UID below UIDNEXT that is not listed,
-// which RFC 7162 §3.2.5 allows: a client ignores UIDs it does not know).
+// which VANISHED (EARLIER) allows: a client ignores UIDs it does not
+// have, RFC 7162 §3.2.10.1).
 
 // maxChangeLog is how many changes per mailbox the log keeps (the newest;
 // expunge tombstones among them). A client that last synchronised more
@@ -151,7 +155,7 @@ func (a *Account) logLimit() uint64 {
 	return maxChangeLog
 }
 
-// HighestModSeq returns the mailbox's HIGHESTMODSEQ (RFC 7162 §3.1.1):
+// HighestModSeq returns the mailbox's HIGHESTMODSEQ (RFC 7162 §3.1.2.1):
 // the MODSEQ of its latest change, 1 if it never changed.
 func (a *Account) HighestModSeq(ctx context.Context, mailbox string) (uint64, error) {
 	canon, _, err := a.ensureIndexed(ctx, mailbox)
@@ -173,7 +177,7 @@ func (a *Account) HighestModSeq(ctx context.Context, mailbox string) (uint64, er
 // a message expunged since is left out there and reported by its
 // MessageExpunged entry; of several flag changes of one message only the
 // last is reported. MessageExpunged entries are the tombstones QRESYNC's
-// VANISHED (EARLIER) needs (RFC 7162 §3.2.5.1). Change.ModSeq is the
+// VANISHED (EARLIER) needs (RFC 7162 §3.2.5.1, §3.2.10.1). Change.ModSeq is the
 // MODSEQ of the logged change. If the log no longer reaches back to
 // since (since is below the mailbox's log floor, 1 after a migration,
 // higher after maxChangeLog changes), the error is ErrChangesExpired and

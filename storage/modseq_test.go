@@ -101,7 +101,7 @@ func TestModSeqEveryChange(t *testing.T) {
 	})
 
 	if got := mustHighest(t, a, Inbox); got != 1 {
-		t.Fatalf("HIGHESTMODSEQ of a new mailbox = %d, want 1 (RFC 7162 §3.1.1: never 0)", got)
+		t.Fatalf("HIGHESTMODSEQ of a new mailbox = %d, want 1 (RFC 7162 §7: never 0)", got)
 	}
 	m1 := mustDeliver(t, a, Inbox)
 	m2 := mustDeliver(t, a, Inbox, `\Seen`)
