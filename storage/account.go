@@ -41,6 +41,9 @@ type Account struct {
 	stamps map[string]dirStamp
 
 	dq deliverQueue // Deliver calls waiting for the committer
+
+	// changeLogLimit overrides maxChangeLog (tests only).
+	changeLogLimit uint64
 }
 
 // DeliverOptions tunes Deliver.
@@ -65,6 +68,10 @@ type Message struct {
 	InternalDate time.Time
 	Size         int64
 	Path         string // absolute path of the file when last seen
+	// ModSeq is the MODSEQ of the message's last change (RFC 7162): its
+	// arrival or its last flag change; 1 for messages indexed before
+	// the change log existed.
+	ModSeq uint64
 }
 
 // MailboxInfo names a mailbox and its RFC 6154 special use.
@@ -80,6 +87,8 @@ type Status struct {
 	Messages    int
 	Unseen      int
 	Size        int64
+	// HighestModSeq is the MODSEQ of the mailbox's latest change.
+	HighestModSeq uint64
 }
 
 // Account returns the account of user addr, which must exist
@@ -222,10 +231,7 @@ func (a *Account) CreateMailbox(ctx context.Context, name string) error {
 	// A new folder gets a fresh UIDVALIDITY even if an index row was left
 	// by an earlier folder of the same name.
 	a.idxMu.RLock()
-	_, err = a.idx.ExecContext(ctx, `DELETE FROM mailboxes WHERE name = ?`, canon)
-	if err == nil {
-		_, err = a.idx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ?`, canon)
-	}
+	err = forgetMailbox(ctx, a.idx, canon)
 	a.idxMu.RUnlock()
 	if err != nil {
 		return fmt.Errorf("create mailbox %q: %w", canon, err)
@@ -470,11 +476,11 @@ func (a *Account) Status(ctx context.Context, mailbox string) (Status, error) {
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
 	var st Status
-	err = a.idx.QueryRowContext(ctx, `SELECT m.uidvalidity, m.uidnext,
+	err = a.idx.QueryRowContext(ctx, `SELECT m.uidvalidity, m.uidnext, m.highestmodseq,
 		(SELECT COUNT(*) FROM messages WHERE mailbox = m.name),
 		(SELECT COUNT(*) FROM messages WHERE mailbox = m.name AND instr(' ' || flags || ' ', ' \Seen ') = 0),
 		(SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox = m.name)
-		FROM mailboxes m WHERE m.name = ?`, canon).Scan(&st.UIDValidity, &st.UIDNext, &st.Messages, &st.Unseen, &st.Size)
+		FROM mailboxes m WHERE m.name = ?`, canon).Scan(&st.UIDValidity, &st.UIDNext, &st.HighestModSeq, &st.Messages, &st.Unseen, &st.Size)
 	if err != nil {
 		return Status{}, fmt.Errorf("status of %q: %w", canon, err)
 	}
@@ -497,13 +503,13 @@ func (a *Account) UIDs(ctx context.Context, mailbox string) (validity, next uint
 	return validity, next, nil
 }
 
-const messageColumns = `uid, key, filename, flags, internal_date, size`
+const messageColumns = `uid, key, filename, flags, internal_date, size, modseq`
 
 func scanMessage(sc interface{ Scan(...any) error }, dir string) (Message, string, error) {
 	var m Message
 	var rel, flags string
 	var date int64
-	if err := sc.Scan(&m.UID, &m.Key, &rel, &flags, &date, &m.Size); err != nil {
+	if err := sc.Scan(&m.UID, &m.Key, &rel, &flags, &date, &m.Size, &m.ModSeq); err != nil {
 		return Message{}, "", err
 	}
 	m.Flags = splitFlags(flags)
@@ -606,59 +612,111 @@ func (a *Account) OpenMessage(ctx context.Context, mailbox string, m Message) (*
 // unknown letters set by other tools are kept); keywords live in the
 // index only.
 func (a *Account) SetFlags(ctx context.Context, mailbox string, uid uint32, flags []string) error {
-	canon, dir, err := a.ensureIndexed(ctx, mailbox)
-	if err != nil {
-		return fmt.Errorf("set flags: %w", err)
-	}
 	norm, err := normalizeFlags(flags)
 	if err != nil {
 		return fmt.Errorf("set flags: %w", err)
+	}
+	_, err = a.storeFlags(ctx, mailbox, uid, func([]string) []string { return norm }, StoreOptions{})
+	return err
+}
+
+// storeFlags is SetFlags, StoreFlags and UpdateFlags: update computes
+// the new flags from the message's current ones, read in the index
+// transaction (an immediate one: the index's write lock, across
+// processes) that also holds the UNCHANGEDSINCE test, the file's rename,
+// the new row and its change log entry. It returns the message after.
+func (a *Account) storeFlags(ctx context.Context, mailbox string, uid uint32, update func(old []string) []string, opts StoreOptions) (Message, error) {
+	canon, dir, err := a.ensureIndexed(ctx, mailbox)
+	if err != nil {
+		return Message{}, fmt.Errorf("set flags: %w", err)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	fresh := a.stampFresh(canon)
 	for attempt := 0; ; attempt++ {
-		old, rel, err := a.message(ctx, canon, dir, uid)
-		if err != nil {
-			return fmt.Errorf("set flags: %w", err)
+		m, changed, retry, err := a.storeFlagsOnce(ctx, canon, dir, uid, update, opts, attempt == 0)
+		if retry {
+			if err := a.rescanLocked(ctx, canon); err != nil {
+				return Message{}, fmt.Errorf("set flags: %w", err)
+			}
+			continue
 		}
-		key, _, other := parseInfo(filepath.Base(rel))
-		newRel := "cur/" + curName(key, norm, other)
-		if newRel != rel {
-			err := os.Rename(filepath.Join(dir, rel), filepath.Join(dir, newRel))
-			if errors.Is(err, os.ErrNotExist) && attempt == 0 {
-				if err := a.rescanLocked(ctx, canon); err != nil {
-					return fmt.Errorf("set flags: %w", err)
-				}
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
-			}
-			if err := syncDir(filepath.Join(dir, "cur")); err != nil {
-				return fmt.Errorf("set flags: %w", err)
-			}
-			if filepath.Dir(rel) != "cur" {
-				if err := syncDir(filepath.Join(dir, filepath.Dir(rel))); err != nil {
-					return fmt.Errorf("set flags: %w", err)
-				}
-			}
-		}
-		a.idxMu.RLock()
-		_, err = a.idx.ExecContext(ctx, `UPDATE messages SET filename = ?, flags = ? WHERE mailbox = ? AND uid = ?`,
-			newRel, joinFlags(norm), canon, uid)
-		a.idxMu.RUnlock()
 		if err != nil {
-			return fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+			return Message{}, err
 		}
 		a.restamp(canon, fresh)
-		if !slices.Equal(old.Flags, norm) {
-			m := old
-			m.Flags, m.Path = norm, filepath.Join(dir, newRel)
-			a.notify(ctx, Change{Mailbox: canon, Kind: MessageFlags, UID: uid, Flags: norm, Message: m})
+		if changed {
+			a.notify(ctx, Change{Mailbox: canon, Kind: MessageFlags, UID: uid, ModSeq: m.ModSeq, Flags: m.Flags, Message: m})
 		}
-		return nil
+		return m, nil
 	}
+}
+
+// storeFlagsOnce makes one attempt of storeFlags. It returns the message
+// after it, whether its flags changed, or retry if the file was
+// gone (renamed by another tool; may is set) and a rescan should find it.
+// The caller holds a.mu.
+func (a *Account) storeFlagsOnce(ctx context.Context, canon, dir string, uid uint32, update func([]string) []string, opts StoreOptions, may bool) (Message, bool, bool, error) {
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	tx, err := a.idx.BeginTx(ctx, nil)
+	if err != nil {
+		return Message{}, false, false, fmt.Errorf("set flags: %w", err)
+	}
+	defer tx.Rollback()
+	old, rel, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE mailbox = ? AND uid = ?`, canon, uid), dir)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, false, false, fmt.Errorf("set flags: message %d in %q: %w", uid, canon, ErrNotFound)
+	}
+	if err != nil {
+		return Message{}, false, false, fmt.Errorf("set flags: message %d in %q: %w", uid, canon, err)
+	}
+	// RFC 7162 §3.1.3: the test comes first; a failed one changes nothing.
+	if opts.Conditional && old.ModSeq > opts.UnchangedSince {
+		return Message{}, false, false, fmt.Errorf("set flags on %d in %q: modseq %d > %d: %w", uid, canon, old.ModSeq, opts.UnchangedSince, ErrModified)
+	}
+	norm, err := normalizeFlags(update(slices.Clone(old.Flags)))
+	if err != nil {
+		return Message{}, false, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+	}
+	key, _, other := parseInfo(filepath.Base(rel))
+	newRel := "cur/" + curName(key, norm, other)
+	if newRel != rel {
+		err := os.Rename(filepath.Join(dir, rel), filepath.Join(dir, newRel))
+		if errors.Is(err, os.ErrNotExist) && may {
+			return Message{}, false, true, nil
+		}
+		if err != nil {
+			return Message{}, false, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+		}
+		if err := syncDir(filepath.Join(dir, "cur")); err != nil {
+			return Message{}, false, false, fmt.Errorf("set flags: %w", err)
+		}
+		if filepath.Dir(rel) != "cur" {
+			if err := syncDir(filepath.Join(dir, filepath.Dir(rel))); err != nil {
+				return Message{}, false, false, fmt.Errorf("set flags: %w", err)
+			}
+		}
+	}
+	changed := !slices.Equal(old.Flags, norm)
+	modseq := old.ModSeq
+	if changed {
+		// No flag change, no MODSEQ: a STORE that sets what is set
+		// is not a change a client must be told about.
+		if modseq, err = logChange(ctx, tx, canon, uid, kindFlags, a.logLimit()); err != nil {
+			return Message{}, false, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET filename = ?, flags = ?, modseq = ? WHERE mailbox = ? AND uid = ?`,
+		newRel, joinFlags(norm), modseq, canon, uid); err != nil {
+		return Message{}, false, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Message{}, false, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+	}
+	m := old
+	m.Flags, m.Path, m.ModSeq = norm, filepath.Join(dir, newRel), modseq
+	return m, changed, false, nil
 }
 
 // Expunge removes messages: it unlinks the files, fsyncs the directories
@@ -713,17 +771,29 @@ func (a *Account) Expunge(ctx context.Context, mailbox string, uids []uint32) er
 		return fmt.Errorf("expunge: %w", err)
 	}
 	defer tx.Rollback()
+	slices.Sort(gone)
+	gone = slices.Compact(gone)
+	var logged []Change
 	for _, uid := range gone {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ? AND uid = ?`, canon, uid); err != nil {
+		res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ? AND uid = ?`, canon, uid)
+		if err != nil {
 			return fmt.Errorf("expunge: %w", err)
 		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			continue // another process's rescan was first, and logged it
+		}
+		modseq, err := logChange(ctx, tx, canon, uid, kindExpunge, a.logLimit())
+		if err != nil {
+			return fmt.Errorf("expunge: %w", err)
+		}
+		logged = append(logged, Change{Mailbox: canon, Kind: MessageExpunged, UID: uid, ModSeq: modseq})
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("expunge: %w", err)
 	}
 	a.restamp(canon, fresh)
-	for _, uid := range gone {
-		a.notify(ctx, Change{Mailbox: canon, Kind: MessageExpunged, UID: uid})
+	for _, c := range logged {
+		a.notify(ctx, c)
 	}
 	return nil
 }

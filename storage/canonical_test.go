@@ -224,7 +224,7 @@ func TestOpenRecountsLegacySizes(t *testing.T) {
 		t.Fatalf("after reopening: %+v, %v; want size 9", msgs, err)
 	}
 	var v int
-	if err := a.idx.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v != sizesVersion {
+	if err := a.idx.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v != indexVersion {
 		t.Errorf("user_version = %d, %v", v, err)
 	}
 }

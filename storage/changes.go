@@ -26,7 +26,11 @@ type Change struct {
 	Mailbox string
 	Kind    ChangeKind
 	UID     uint32
-	Flags   []string // for MessageAdded and MessageFlags
+	// ModSeq is the change's MODSEQ in the mailbox's change log
+	// (modseq.go); for MessageAdded and MessageFlags it is also
+	// Message.ModSeq when published.
+	ModSeq uint64
+	Flags  []string // for MessageAdded and MessageFlags
 	// Message is the index entry after the change (MessageAdded and
 	// MessageFlags; a flag change may also move the file), so an observer
 	// can keep its own copy of a mailbox without asking the index.

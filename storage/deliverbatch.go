@@ -165,7 +165,7 @@ func (a *Account) deliverBatchLocked(batch []*deliverReq) {
 	}
 	for _, r := range batch {
 		if r.err == nil && r.inserted {
-			a.notify(r.ctx, Change{Mailbox: r.mailbox, Kind: MessageAdded, UID: r.m.UID, Flags: r.m.Flags, Message: r.m})
+			a.notify(r.ctx, Change{Mailbox: r.mailbox, Kind: MessageAdded, UID: r.m.UID, ModSeq: r.m.ModSeq, Flags: r.m.Flags, Message: r.m})
 		}
 	}
 }
@@ -226,7 +226,7 @@ func (a *Account) indexBatch(batch []*deliverReq) error {
 		if err := savepoint(`SAVEPOINT deliver`); err != nil {
 			return fmt.Errorf("index: %w", err)
 		}
-		if err := indexDelivered(ctx, tx, r, u.next); err != nil {
+		if err := indexDelivered(ctx, tx, r, u.next, a.logLimit()); err != nil {
 			r.err = fmt.Errorf("index: %w", err)
 			if err := savepoint(`ROLLBACK TO deliver`); err != nil {
 				return fmt.Errorf("index: roll back %q: %w", r.m.Key, err)
@@ -252,26 +252,37 @@ func (a *Account) indexBatch(batch []*deliverReq) error {
 	return nil
 }
 
-// indexDelivered writes r's row with UID uid, or, if a rescan (of
-// another process) already indexed the file, updates that row and takes
-// its UID. It sets r.m.UID and r.inserted.
-func indexDelivered(ctx context.Context, tx *sql.Tx, r *deliverReq, uid uint32) error {
+// indexDelivered writes r's row with UID uid and the next MODSEQ, or,
+// if a rescan (of another process) already indexed the file, updates
+// that row and takes its UID (and a new MODSEQ if the flags differ). It
+// sets r.m.UID, r.m.ModSeq and r.inserted.
+func indexDelivered(ctx context.Context, tx *sql.Tx, r *deliverReq, uid uint32, limit uint64) error {
 	m := r.m
 	var old uint32
-	err := tx.QueryRowContext(ctx, `SELECT uid FROM messages WHERE mailbox = ? AND key = ?`, r.mailbox, m.Key).Scan(&old)
+	var oldFlags string
+	var modseq uint64
+	err := tx.QueryRowContext(ctx, `SELECT uid, flags, modseq FROM messages WHERE mailbox = ? AND key = ?`, r.mailbox, m.Key).Scan(&old, &oldFlags, &modseq)
 	switch {
 	case err == nil:
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET flags = ?, internal_date = ? WHERE mailbox = ? AND uid = ?`,
-			joinFlags(m.Flags), m.InternalDate.UnixNano(), r.mailbox, old); err != nil {
+		if joinFlags(m.Flags) != oldFlags {
+			if modseq, err = logChange(ctx, tx, r.mailbox, old, kindFlags, limit); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET flags = ?, internal_date = ?, modseq = ? WHERE mailbox = ? AND uid = ?`,
+			joinFlags(m.Flags), m.InternalDate.UnixNano(), modseq, r.mailbox, old); err != nil {
 			return err
 		}
-		r.m.UID, r.inserted = old, false
+		r.m.UID, r.m.ModSeq, r.inserted = old, modseq, false
 	case errors.Is(err, sql.ErrNoRows):
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, r.mailbox, uid, m.Key, r.rel, joinFlags(m.Flags), m.InternalDate.UnixNano(), m.Size); err != nil {
+		if modseq, err = logChange(ctx, tx, r.mailbox, uid, kindNew, limit); err != nil {
 			return err
 		}
-		r.m.UID, r.inserted = uid, true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size, modseq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.mailbox, uid, m.Key, r.rel, joinFlags(m.Flags), m.InternalDate.UnixNano(), m.Size, modseq); err != nil {
+			return err
+		}
+		r.m.UID, r.m.ModSeq, r.inserted = uid, modseq, true
 	default:
 		return err
 	}

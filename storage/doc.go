@@ -15,7 +15,7 @@
 //	        .Sent/ .Drafts/ .Trash/ .Junk/ .Archive/
 //	            cur/ new/ tmp/ maildirfolder
 //	        .A.B/                    IMAP mailbox "A/B"
-//	        yubin-index.db           the account's message index (SQLite)
+//	        yubin-index.db           the account's message index and change log (SQLite)
 //	        yubin-uidvalidity        last UIDVALIDITY issued
 //
 // <domain> is the NormalizeDomain (ASCII, lower-case) form and <local>
@@ -36,6 +36,15 @@
 // RFC822.SIZE, BODY[], POP3 LIST, STATUS SIZE and quota agree for every
 // message. An index from before (user_version 1) is recounted once at
 // the first open (recountSizesLocked); Verify finds and repairs sizes too.
+//
+// Change log: every change to a message (new, flags/keywords, expunge)
+// takes its mailbox's next MODSEQ (RFC 7162), recorded on the message,
+// as the mailbox's HIGHESTMODSEQ and as a changelog row, in the index
+// transaction of the change, whichever process or path makes it
+// (Deliver, Copy, SetFlags/StoreFlags, Expunge, a rescan). Changes
+// reads it; nobody keeps a second copy of mailbox state (modseq.go).
+// Index version 3 added it; versions 1 and 2 are migrated in place
+// (existing messages get modseq 1).
 //
 // Durability: Deliver writes to tmp/, fsyncs the file, renames it into
 // new/ (or cur/), and fsyncs the directories before it records the message

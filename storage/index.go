@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -29,7 +30,9 @@ const indexSchema = `
 CREATE TABLE IF NOT EXISTS mailboxes (
 	name        TEXT PRIMARY KEY,          -- IMAP name, "INBOX" for the root
 	uidvalidity INTEGER NOT NULL,
-	uidnext     INTEGER NOT NULL
+	uidnext     INTEGER NOT NULL,
+	highestmodseq INTEGER NOT NULL DEFAULT 1, -- RFC 7162 HIGHESTMODSEQ (modseq.go)
+	logfloor    INTEGER NOT NULL DEFAULT 1 -- highest MODSEQ no longer in changelog
 );
 CREATE TABLE IF NOT EXISTS messages (
 	mailbox       TEXT NOT NULL,
@@ -39,11 +42,17 @@ CREATE TABLE IF NOT EXISTS messages (
 	flags         TEXT NOT NULL DEFAULT '',-- space-separated IMAP flags
 	internal_date INTEGER NOT NULL,        -- unix nanoseconds
 	size          INTEGER NOT NULL,
+	modseq        INTEGER NOT NULL DEFAULT 1,-- MODSEQ of the last change
 	PRIMARY KEY (mailbox, uid),
 	UNIQUE (mailbox, key)
 );
-PRAGMA user_version = 2;
+` + changelogSchema + `
+PRAGMA user_version = 3;
 `
+
+// indexVersion is the version of indexSchema: 3 added the change log
+// (modseq.go), migrated in place from 1 and 2 by migrateModSeq.
+const indexVersion = 3
 
 // sizesVersion is the index version from which every size is the size of
 // the one stored form (canonical.go). A version 1 index may hold the file
@@ -133,6 +142,15 @@ func (s *Store) tryOpenIndex(path string) (*sql.DB, bool, error) {
 				return nil, false, fmt.Errorf("%w: %w", errIndexCorrupt, err)
 			}
 			return nil, false, fmt.Errorf("create index schema %q: %w", path, err)
+		}
+	} else if version < indexVersion {
+		// The one other write at open, once per index.
+		if err := migrateModSeq(db, version); err != nil {
+			db.Close()
+			if isCorrupt(err) {
+				return nil, false, fmt.Errorf("%w: %w", errIndexCorrupt, err)
+			}
+			return nil, false, fmt.Errorf("migrate index %q to version %d: %w", path, indexVersion, err)
 		}
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
@@ -283,16 +301,17 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		flags    string
 		date     int64
 		size     int64
+		modseq   uint64
 	}
 	indexed := make(map[string]row)
-	rows, err := tx.QueryContext(ctx, `SELECT uid, key, filename, flags, internal_date, size FROM messages WHERE mailbox = ?`, name)
+	rows, err := tx.QueryContext(ctx, `SELECT uid, key, filename, flags, internal_date, size, modseq FROM messages WHERE mailbox = ?`, name)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var r row
 		var key string
-		if err := rows.Scan(&r.uid, &key, &r.filename, &r.flags, &r.date, &r.size); err != nil {
+		if err := rows.Scan(&r.uid, &key, &r.filename, &r.flags, &r.date, &r.size, &r.modseq); err != nil {
 			rows.Close()
 			return err
 		}
@@ -303,25 +322,58 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		return err
 	}
 
+	// Expunges first, in UID order, then flags, then additions in UID
+	// order: the order an observer can apply them in, and the MODSEQ
+	// order of the change log.
+	type update struct {
+		uid   uint32
+		key   string
+		rel   string
+		flags []string
+		r     row
+	}
+	var gone []uint32
+	var moved []update
 	for key, r := range indexed {
 		f, ok := files[key]
 		if !ok {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ? AND uid = ?`, name, r.uid); err != nil {
-				return err
-			}
-			changes = append(changes, Change{Mailbox: name, Kind: MessageExpunged, UID: r.uid})
+			gone = append(gone, r.uid)
 			continue
 		}
 		if f.rel != r.filename {
 			flags, _ := normalizeFlags(append(f.flags, keywords(splitFlags(r.flags))...))
-			if _, err := tx.ExecContext(ctx, `UPDATE messages SET filename = ?, flags = ? WHERE mailbox = ? AND uid = ?`,
-				f.rel, joinFlags(flags), name, r.uid); err != nil {
+			moved = append(moved, update{uid: r.uid, key: key, rel: f.rel, flags: flags, r: r})
+		}
+	}
+	slices.Sort(gone)
+	slices.SortFunc(moved, func(x, y update) int { return cmp.Compare(x.uid, y.uid) })
+	limit := a.logLimit()
+	for _, uid := range gone {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ? AND uid = ?`, name, uid); err != nil {
+			return err
+		}
+		modseq, err := logChange(ctx, tx, name, uid, kindExpunge, limit)
+		if err != nil {
+			return err
+		}
+		changes = append(changes, Change{Mailbox: name, Kind: MessageExpunged, UID: uid, ModSeq: modseq})
+	}
+	for _, u := range moved {
+		modseq := u.r.modseq
+		changed := joinFlags(u.flags) != u.r.flags
+		if changed {
+			if modseq, err = logChange(ctx, tx, name, u.uid, kindFlags, limit); err != nil {
 				return err
 			}
-			if joinFlags(flags) != r.flags {
-				m := Message{UID: r.uid, Key: key, Flags: flags, InternalDate: time.Unix(0, r.date), Size: r.size, Path: filepath.Join(dir, f.rel)}
-				changes = append(changes, Change{Mailbox: name, Kind: MessageFlags, UID: r.uid, Flags: flags, Message: m})
-			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET filename = ?, flags = ?, modseq = ? WHERE mailbox = ? AND uid = ?`,
+			u.rel, joinFlags(u.flags), modseq, name, u.uid); err != nil {
+			return err
+		}
+		if changed {
+			m := Message{UID: u.uid, Key: u.key, Flags: u.flags, InternalDate: time.Unix(0, u.r.date), Size: u.r.size,
+				Path: filepath.Join(dir, u.rel), ModSeq: modseq}
+			changes = append(changes, Change{Mailbox: name, Kind: MessageFlags, UID: u.uid, ModSeq: modseq, Flags: u.flags, Message: m})
 		}
 	}
 
@@ -341,19 +393,24 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		}
 		return strings.Compare(x.key, y.key)
 	})
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size, modseq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer insert.Close()
 	for _, f := range added {
 		flags, _ := normalizeFlags(f.flags)
-		if _, err := insert.ExecContext(ctx, name, uidNext, f.key, f.rel, joinFlags(flags), f.date.UnixNano(), f.size); err != nil {
+		modseq, err := logChange(ctx, tx, name, uidNext, kindNew, limit)
+		if err != nil {
 			return err
 		}
-		m := Message{UID: uidNext, Key: f.key, Flags: flags, InternalDate: time.Unix(0, f.date.UnixNano()), Size: f.size, Path: filepath.Join(dir, f.rel)}
-		changes = append(changes, Change{Mailbox: name, Kind: MessageAdded, UID: uidNext, Flags: flags, Message: m})
+		if _, err := insert.ExecContext(ctx, name, uidNext, f.key, f.rel, joinFlags(flags), f.date.UnixNano(), f.size, modseq); err != nil {
+			return err
+		}
+		m := Message{UID: uidNext, Key: f.key, Flags: flags, InternalDate: time.Unix(0, f.date.UnixNano()), Size: f.size,
+			Path: filepath.Join(dir, f.rel), ModSeq: modseq}
+		changes = append(changes, Change{Mailbox: name, Kind: MessageAdded, UID: uidNext, ModSeq: modseq, Flags: flags, Message: m})
 		uidNext++
 	}
 	if len(added) > 0 {
@@ -367,21 +424,11 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 	if stampErr == nil {
 		a.stamps[name] = stamp
 	}
-	// Expunges first, in UID order, then flags, then additions in UID
-	// order: the order an observer can apply them in.
-	slices.SortStableFunc(changes, func(x, y Change) int {
-		if x.Kind != y.Kind {
-			return changeOrder[x.Kind] - changeOrder[y.Kind]
-		}
-		return int(x.UID) - int(y.UID)
-	})
 	for _, c := range changes {
 		a.notify(ctx, c)
 	}
 	return nil
 }
-
-var changeOrder = map[ChangeKind]int{MessageExpunged: 0, MessageFlags: 1, MessageAdded: 2}
 
 // newFile is a file rescanLocked is about to index.
 type newFile struct {

@@ -55,10 +55,7 @@ func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
 		a.store.log.Warn("remove deleted mailbox", "user", a.addr.String(), "mailbox", canon, "err", err)
 	}
 	a.idxMu.RLock()
-	_, err = a.idx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ?`, canon)
-	if err == nil {
-		_, err = a.idx.ExecContext(ctx, `DELETE FROM mailboxes WHERE name = ?`, canon)
-	}
+	err = forgetMailbox(ctx, a.idx, canon)
 	a.idxMu.RUnlock()
 	delete(a.stamps, canon)
 	if err != nil {
@@ -131,7 +128,8 @@ func (a *Account) RenameMailbox(ctx context.Context, from, to string) error {
 	defer tx.Rollback()
 	for _, m := range moves {
 		for _, q := range []string{`DELETE FROM messages WHERE mailbox = ?2`, `DELETE FROM mailboxes WHERE name = ?2`,
-			`UPDATE mailboxes SET name = ?2 WHERE name = ?1`, `UPDATE messages SET mailbox = ?2 WHERE mailbox = ?1`} {
+			`DELETE FROM changelog WHERE mailbox = ?2`, `UPDATE mailboxes SET name = ?2 WHERE name = ?1`,
+			`UPDATE messages SET mailbox = ?2 WHERE mailbox = ?1`, `UPDATE changelog SET mailbox = ?2 WHERE mailbox = ?1`} {
 			if _, err := tx.ExecContext(ctx, q, m.fromName, m.toName); err != nil {
 				return fmt.Errorf("rename mailbox %q: %w", m.fromName, err)
 			}

@@ -293,10 +293,7 @@ func (a *Account) repair(ctx context.Context) error {
 	}
 	rows.Close()
 	for _, n := range stale {
-		if _, err := a.idx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ?`, n); err != nil {
-			return err
-		}
-		if _, err := a.idx.ExecContext(ctx, `DELETE FROM mailboxes WHERE name = ?`, n); err != nil {
+		if err := forgetMailbox(ctx, a.idx, n); err != nil {
 			return err
 		}
 	}
@@ -318,8 +315,9 @@ func (a *Account) recountSizesLocked(ctx context.Context) {
 		a.idxMu.RLock()
 		err = a.fixSizesLocked(ctx, boxes)
 		if err == nil {
-			// PRAGMA takes no bound parameters; sizesVersion is a constant.
-			_, err = a.idx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, sizesVersion))
+			// PRAGMA takes no bound parameters; indexVersion is a
+			// constant. The schema is already current (migrateModSeq).
+			_, err = a.idx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, indexVersion))
 		}
 		a.idxMu.RUnlock()
 	}
