@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"yubin/cmd/internal/testpeers"
 )
 
 var words = strings.Fields(`the quarterly report meeting notes budget review project phoenix
@@ -281,4 +284,47 @@ func idleConns(addr string, n int) ([]net.Conn, error) {
 		}
 	}
 	return conns, nil
+}
+
+// benchMailbox is a generated mailbox a load runs on.
+type benchMailbox struct {
+	n           int    // messages
+	user        string // its owner, prefix<n>@acme.test
+	dovecotDir  string // a copy of its Maildir for Dovecot; "" when not comparing or Dovecot is missing
+	dovecotSkip string // with compare and no dovecotDir: why
+}
+
+// eachMailbox parses sizes (the comma-separated value of flag), and for
+// each size n creates the user prefix<n>@acme.test with n generated
+// messages and calls fn. With compare, Dovecot gets a copy of the same
+// files, taken before maild indexes them, removed after fn.
+func eachMailbox(m *maild, flag, sizes, prefix string, compare bool, fn func(benchMailbox) error) error {
+	for _, s := range strings.Split(sizes, ",") {
+		k, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || k <= 0 {
+			return fmt.Errorf("%s %q", flag, sizes)
+		}
+		b := benchMailbox{n: k, user: fmt.Sprintf("%s%d@acme.test", prefix, k)}
+		if err := m.addUser(b.user); err != nil {
+			return err
+		}
+		logf("%s: writing %d messages", b.user, k)
+		if err := fillMaildir(m.maildir(b.user), k); err != nil {
+			return err
+		}
+		cleanup := func() {}
+		if compare {
+			if err := testpeers.Available("dovecot", "doveadm"); err != nil {
+				b.dovecotSkip = err.Error()
+			} else if b.dovecotDir, cleanup, err = copyMaildir(m.maildir(b.user)); err != nil {
+				return err
+			}
+		}
+		err = fn(b)
+		cleanup()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

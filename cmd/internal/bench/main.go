@@ -240,34 +240,8 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 	add(fmt.Sprintf("outbound delivered to %s, %d domains", sk.kind, domains), fmt.Sprintf("%.0f msg/s", float64(r.n)/done.Sub(start).Seconds()), "first submission to last remote \"delivered\"")
 
 	// IMAP and POP3 on generated mailboxes.
-	for _, s := range strings.Split(imapSizes, ",") {
-		k, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || k <= 0 {
-			return fmt.Errorf("-imap %q", imapSizes)
-		}
-		box := fmt.Sprintf("big%d@acme.test", k)
-		if err := m.addUser(box); err != nil {
-			return err
-		}
-		logf("IMAP: writing %d messages", k)
-		if err := fillMaildir(m.maildir(box), k); err != nil {
-			return err
-		}
-		// -compare: Dovecot gets a copy of the same files, taken before
-		// maild indexes them.
-		dovecotDir, dovecotSkip := "", ""
-		if compare {
-			if err := testpeers.Available("dovecot", "doveadm"); err != nil {
-				dovecotSkip = err.Error()
-			} else {
-				dir, cleanup, err := copyMaildir(m.maildir(box))
-				if err != nil {
-					return err
-				}
-				defer cleanup()
-				dovecotDir = dir
-			}
-		}
+	err = eachMailbox(m, "-imap", imapSizes, "big", compare, func(b benchMailbox) error {
+		k, box, dovecotDir, dovecotSkip := b.n, b.user, b.dovecotDir, b.dovecotSkip
 		ts, err := imapTimings(m.addr("imap"), box, k, reps)
 		if err != nil {
 			return err
@@ -302,6 +276,10 @@ func run(n, sessions, size, domains int, imapSizes string, reps, clients, idle i
 		}
 		add(fmt.Sprintf("POP3 %dk: RETR every message", k/1000), fmt.Sprintf("%.0f msg/s", float64(msgs)/el.Seconds()),
 			fmt.Sprintf("%.1f MB/s, one session, %d msgs", float64(bytes)/1e6/el.Seconds(), msgs))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 
 	// Memory.

@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"yubin/cmd/internal/testpeers"
@@ -83,32 +81,9 @@ func stressOnly(sf stressFlags, keep, compare bool) error {
 // copy of the same files, prints the side-by-side table for each and
 // adds one summary row per server to the main table.
 func stressSizes(m *maild, sf stressFlags, compare bool, add func(what, value, note string)) error {
-	for _, s := range strings.Split(sf.sizes, ",") {
-		k, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || k <= 0 {
-			return fmt.Errorf("-stress-sizes %q", sf.sizes)
-		}
-		box := fmt.Sprintf("stress%d@acme.test", k)
-		if err := m.addUser(box); err != nil {
-			return err
-		}
-		logf("IMAP stress: writing %d messages", k)
-		if err := fillMaildir(m.maildir(box), k); err != nil {
-			return err
-		}
-		dovecotDir, dovecotSkip := "", ""
-		if compare {
-			if err := testpeers.Available("dovecot", "doveadm"); err != nil {
-				dovecotSkip = err.Error()
-			} else {
-				dir, cleanup, err := copyMaildir(m.maildir(box))
-				if err != nil {
-					return err
-				}
-				defer cleanup()
-				dovecotDir = dir
-			}
-		}
+	return eachMailbox(m, "-stress-sizes", sf.sizes, "stress", compare, func(b benchMailbox) error {
+		k, box, dovecotDir, dovecotSkip := b.n, b.user, b.dovecotDir, b.dovecotSkip
+		var err error
 		opts := stressOptions{User: box, Password: password, Clients: sf.clients, Duration: sf.duration, QResync: sf.qresync}
 		label := fmt.Sprintf("IMAP stress %dk, %d clients, %d x %v", k/1000, sf.clients, sf.rounds, sf.duration)
 		var d *testpeers.Dovecot
@@ -149,8 +124,8 @@ func stressSizes(m *maild, sf stressFlags, compare bool, add func(what, value, n
 			add(label+" (Dovecot)", "-", "skipped: "+dovecotSkip)
 		}
 		printStress(os.Stdout, fmt.Sprintf("%s, %d-message INBOX, seed %d.. (ops/s and latency per operation; protocol errors by kind)", label, k, sf.seed), names, results)
-	}
-	return nil
+		return nil
+	})
 }
 
 func stressNote(r *stressResult) string {
