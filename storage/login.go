@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -64,9 +65,10 @@ type LoginGuard struct {
 	slots *hashSlots
 	cache *loginCache
 
-	mu     sync.Mutex
-	byAddr *failureTable // key: ClientKey
-	byPair *failureTable // key: ClientKey + "\x00" + account
+	mu      sync.Mutex
+	flights map[string]*loginFlight // key: account + MAC of hash and password
+	byAddr  *failureTable           // key: ClientKey
+	byPair  *failureTable           // key: ClientKey + "\x00" + account
 }
 
 // NewLoginGuard returns a guard over the store's users.
@@ -109,12 +111,13 @@ func NewLoginGuard(s *Store, opts LoginOptions) *LoginGuard {
 		}
 	}
 	return &LoginGuard{
-		store:  s,
-		opts:   opts,
-		slots:  newHashSlots(opts.MaxPasswordChecks, opts.HashWait),
-		cache:  newLoginCache(opts.CacheTTL, opts.MaxTracked),
-		byAddr: newFailureTable(opts.MaxFailuresPerAddress, opts.Window, opts.MaxTracked),
-		byPair: newFailureTable(opts.MaxFailures, opts.Window, opts.MaxTracked),
+		store:   s,
+		opts:    opts,
+		slots:   newHashSlots(opts.MaxPasswordChecks, opts.HashWait),
+		cache:   newLoginCache(opts.CacheTTL, opts.MaxTracked),
+		flights: make(map[string]*loginFlight),
+		byAddr:  newFailureTable(opts.MaxFailuresPerAddress, opts.Window, opts.MaxTracked),
+		byPair:  newFailureTable(opts.MaxFailures, opts.Window, opts.MaxTracked),
 	}
 }
 
@@ -145,8 +148,63 @@ func (g *LoginGuard) Login(ctx context.Context, remote netip.Addr, user, passwor
 		g.succeeded(addrKey, pairKey)
 		return cred.user, nil
 	}
+	u, err := g.check(ctx, account, cred, password)
+	return g.finish(ctx, addrKey, pairKey, u, err)
+}
+
+// loginFlight is one password check that concurrent logins with the same
+// account and password share.
+type loginFlight struct {
+	done    chan struct{} // closed when user and err are set
+	user    User
+	err     error
+	waiters int // logins waiting for it (tests watch this)
+}
+
+// check hashes password against cred in a hash slot. Logins of one
+// account with the same password that arrive while it runs (a client's
+// several connections, every client of an office after a restart) wait
+// for its result instead of each taking a slot and hashing again.
+func (g *LoginGuard) check(ctx context.Context, account string, cred credentials, password string) (User, error) {
+	key := ""
+	if cred.usable() && password != "" {
+		mac := g.cache.mac(cred.hash, password)
+		key = account + "\x00" + string(mac[:])
+	}
+	var f *loginFlight
+	if key != "" {
+		g.mu.Lock()
+		if f = g.flights[key]; f != nil {
+			f.waiters++
+			g.mu.Unlock()
+			select {
+			case <-f.done:
+				return f.user, f.err
+			case <-ctx.Done():
+				return User{}, fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+			}
+		}
+		f = &loginFlight{done: make(chan struct{})}
+		g.flights[key] = f
+		g.mu.Unlock()
+	}
+	u, err := g.hash(ctx, cred, password)
+	if err == nil {
+		g.cache.add(account, cred.hash, password, g.now())
+	}
+	if f != nil {
+		g.mu.Lock()
+		delete(g.flights, key)
+		g.mu.Unlock()
+		f.user, f.err = u, err
+		close(f.done)
+	}
+	return u, err
+}
+
+// hash runs one password check in a hash slot.
+func (g *LoginGuard) hash(ctx context.Context, cred credentials, password string) (User, error) {
 	if err := g.slots.acquire(ctx); err != nil {
-		g.end(addrKey, pairKey, false)
 		return User{}, err
 	}
 	u, err := g.store.verify(cred, password)
@@ -157,8 +215,13 @@ func (g *LoginGuard) Login(ctx context.Context, remote netip.Addr, user, passwor
 	// millisecond, little next to the hash itself.
 	runtime.GC()
 	g.slots.release()
+	return u, err
+}
+
+// finish ends an attempt counted by begin with the check's outcome: a
+// failure is counted and answered after the failure delay.
+func (g *LoginGuard) finish(ctx context.Context, addrKey, pairKey string, u User, err error) (User, error) {
 	if err == nil {
-		g.cache.add(account, cred.hash, password, g.now())
 		g.succeeded(addrKey, pairKey)
 		return u, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -89,5 +90,67 @@ func TestLoginCacheBounded(t *testing.T) {
 	off.add("a@x", "h", "p", 0)
 	if off.hit("a@x", "h", "p", 1) || off.len() != 0 {
 		t.Error("a disabled cache remembered a login")
+	}
+}
+
+// TestLoginSharedCheck: concurrent logins of one account with the same
+// password share one password check: with the only hash slot held, the
+// first waits for the slot and the nine others wait for its result (not
+// for slots of their own), and all ten log in once the slot is free. A
+// different password is not shared.
+func TestLoginSharedCheck(t *testing.T) {
+	t.Parallel()
+	s := guardStore(t, "gus@acme.test")
+	ctx := context.Background()
+	g := NewLoginGuard(s, LoginOptions{MaxPasswordChecks: 1, HashWait: time.Minute, CacheTTL: -1,
+		Sleep: func(context.Context, time.Duration) {}})
+	if err := g.slots.acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 11)
+	for i := range 10 {
+		go func() {
+			_, err := g.Login(ctx, netip.AddrFrom4([4]byte{192, 0, 2, byte(30 + i)}), "gus@acme.test", "right")
+			errs <- err
+		}()
+	}
+	go func() {
+		_, err := g.Login(ctx, netip.MustParseAddr("192.0.2.99"), "gus@acme.test", "wrong")
+		errs <- err
+	}()
+	// Wait until nine logins wait on the shared check and two (the first
+	// "right" and the "wrong" one) on the slot.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		g.mu.Lock()
+		shared := 0
+		for _, f := range g.flights {
+			shared += f.waiters
+		}
+		g.mu.Unlock()
+		if shared == 9 && g.slots.waiters.Load() == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d logins share a check and %d wait for a slot, want 9 and 2", shared, g.slots.waiters.Load())
+		}
+		runtime.Gosched()
+	}
+	g.slots.release()
+	var ok, failed int
+	for range 11 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrAuthFailed):
+			failed++
+		default:
+			t.Errorf("login: %v", err)
+		}
+	}
+	if ok != 10 || failed != 1 {
+		t.Errorf("%d logged in and %d failed, want 10 and 1", ok, failed)
+	}
+	if len(g.flights) != 0 {
+		t.Errorf("%d checks left behind", len(g.flights))
 	}
 }
