@@ -136,70 +136,95 @@ func (g *LoginGuard) Login(ctx context.Context, remote netip.Addr, user, passwor
 		account = a.String()
 	}
 	pairKey := addrKey + "\x00" + account
-	if err := g.begin(addrKey, pairKey); err != nil {
+	if err := g.throttled(addrKey, pairKey); err != nil {
 		return User{}, err
 	}
 	cred, err := g.store.credentials(ctx, user)
 	if err != nil {
-		g.end(addrKey, pairKey, false)
 		return User{}, err
 	}
 	if cred.usable() && password != "" && g.cache.hit(account, cred.hash, password, g.now()) {
-		g.succeeded(addrKey, pairKey)
-		return cred.user, nil
+		return g.finish(ctx, addrKey, pairKey, false, cred.user, nil)
 	}
-	u, err := g.check(ctx, account, cred, password)
-	return g.finish(ctx, addrKey, pairKey, u, err)
+	// Logins of one account with the same password that arrive while its
+	// check runs (a client's several connections, every client of an
+	// office after a restart) wait for that check's result instead of
+	// each taking a slot and hashing again. Only the attempt that hashes
+	// is counted in flight (begin), so such a burst is not refused for
+	// the attempts in flight.
+	f, lead := g.join(g.flightKey(account, cred, password))
+	if !lead {
+		u, err := f.wait(ctx)
+		return g.finish(ctx, addrKey, pairKey, false, u, err)
+	}
+	if err := g.begin(addrKey, pairKey); err != nil {
+		g.land(f, User{}, ErrBusy)
+		return User{}, err
+	}
+	u, err := g.hash(ctx, cred, password)
+	if err == nil {
+		g.cache.add(account, cred.hash, password, g.now())
+	}
+	g.land(f, u, err)
+	return g.finish(ctx, addrKey, pairKey, true, u, err)
 }
 
 // loginFlight is one password check that concurrent logins with the same
 // account and password share.
 type loginFlight struct {
+	key     string
 	done    chan struct{} // closed when user and err are set
 	user    User
 	err     error
 	waiters int // logins waiting for it (tests watch this)
 }
 
-// check hashes password against cred in a hash slot. Logins of one
-// account with the same password that arrive while it runs (a client's
-// several connections, every client of an office after a restart) wait
-// for its result instead of each taking a slot and hashing again.
-func (g *LoginGuard) check(ctx context.Context, account string, cred credentials, password string) (User, error) {
-	key := ""
-	if cred.usable() && password != "" {
-		mac := g.cache.mac(cred.hash, password)
-		key = account + "\x00" + string(mac[:])
+// flightKey names the check of password for an existing, enabled
+// account; "" (not shared) otherwise.
+func (g *LoginGuard) flightKey(account string, cred credentials, password string) string {
+	if !cred.usable() || password == "" {
+		return ""
 	}
-	var f *loginFlight
-	if key != "" {
+	mac := g.cache.mac(cred.hash, password)
+	return account + "\x00" + string(mac[:])
+}
+
+// join returns the check running under key and false, or a new one that
+// the caller leads (and must land) and true. An empty key is never shared.
+func (g *LoginGuard) join(key string) (*loginFlight, bool) {
+	f := &loginFlight{key: key, done: make(chan struct{})}
+	if key == "" {
+		return f, true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if running := g.flights[key]; running != nil {
+		running.waiters++
+		return running, false
+	}
+	g.flights[key] = f
+	return f, true
+}
+
+// land publishes the led check's result to those waiting for it.
+func (g *LoginGuard) land(f *loginFlight, u User, err error) {
+	if f.key != "" {
 		g.mu.Lock()
-		if f = g.flights[key]; f != nil {
-			f.waiters++
-			g.mu.Unlock()
-			select {
-			case <-f.done:
-				return f.user, f.err
-			case <-ctx.Done():
-				return User{}, fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
-			}
-		}
-		f = &loginFlight{done: make(chan struct{})}
-		g.flights[key] = f
+		delete(g.flights, f.key)
 		g.mu.Unlock()
 	}
-	u, err := g.hash(ctx, cred, password)
-	if err == nil {
-		g.cache.add(account, cred.hash, password, g.now())
+	f.user, f.err = u, err
+	close(f.done)
+}
+
+// wait returns the shared check's result, or ErrBusy if ctx ends first.
+func (f *loginFlight) wait(ctx context.Context) (User, error) {
+	select {
+	case <-f.done:
+		return f.user, f.err
+	case <-ctx.Done():
+		return User{}, fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
 	}
-	if f != nil {
-		g.mu.Lock()
-		delete(g.flights, key)
-		g.mu.Unlock()
-		f.user, f.err = u, err
-		close(f.done)
-	}
-	return u, err
 }
 
 // hash runs one password check in a hash slot.
@@ -218,9 +243,17 @@ func (g *LoginGuard) hash(ctx context.Context, cred credentials, password string
 	return u, err
 }
 
-// finish ends an attempt counted by begin with the check's outcome: a
-// failure is counted and answered after the failure delay.
-func (g *LoginGuard) finish(ctx context.Context, addrKey, pairKey string, u User, err error) (User, error) {
+// finish ends an attempt with the check's outcome: a failure is counted
+// and answered after the failure delay. An attempt not counted by begin
+// (a cache hit, one that shared another's check) is counted here first.
+func (g *LoginGuard) finish(ctx context.Context, addrKey, pairKey string, counted bool, u User, err error) (User, error) {
+	if !counted {
+		g.mu.Lock()
+		now := g.now()
+		g.byAddr.begin(addrKey, now)
+		g.byPair.begin(pairKey, now)
+		g.mu.Unlock()
+	}
 	if err == nil {
 		g.succeeded(addrKey, pairKey)
 		return u, nil
@@ -248,6 +281,20 @@ func (g *LoginGuard) succeeded(addrKey, pairKey string) {
 	g.mu.Lock()
 	g.byPair.forget(pairKey, g.now())
 	g.mu.Unlock()
+}
+
+// throttled returns ErrThrottled while the address, or the address for
+// this account, has reached its limit of recorded failures.
+func (g *LoginGuard) throttled(addrKey, pairKey string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	at, _ := g.byAddr.blocked(addrKey, now)
+	pt, _ := g.byPair.blocked(pairKey, now)
+	if at || pt {
+		return ErrThrottled
+	}
+	return nil
 }
 
 // begin counts an attempt unless the address or the pair is at its

@@ -122,9 +122,11 @@ func TestLoginGuardCountsBeforeHashing(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	got := map[string]int{}
-	for range 100 {
+	for i := range 100 {
 		wg.Go(func() {
-			_, err := g.Login(ctx, ip, "carol@acme.test", "wrong")
+			// Each a different guess: the same password would share one
+			// check (TestLoginSharedCheck).
+			_, err := g.Login(ctx, ip, "carol@acme.test", fmt.Sprint("wrong", i))
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
