@@ -58,27 +58,3 @@ func (c *cachedHeader) envelope() *imap.Envelope {
 func isEnvelopeField(key string) bool {
 	return slices.ContainsFunc(envelopeFields, func(f string) bool { return strings.EqualFold(f, key) })
 }
-
-// cachedHeader returns uid's cached fields, or nil.
-func (b *mailbox) cachedHeader(uid uint32) *cachedHeader {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.headers[uid]
-}
-
-// cacheHeader stores uid's fields unless the message is gone or the cache
-// is full.
-func (b *mailbox) cacheHeader(uid uint32, c *cachedHeader) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.headers) >= maxCachedHeaders {
-		return
-	}
-	if _, ok := b.find(uid); !ok {
-		return
-	}
-	if b.headers == nil {
-		b.headers = map[uint32]*cachedHeader{}
-	}
-	b.headers[uid] = c
-}

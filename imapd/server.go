@@ -4,15 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"log"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
 	"time"
-
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 
 	"yubin/storage"
 )
@@ -48,49 +44,22 @@ type Options struct {
 	Learner Learner
 }
 
-// Caps is what the server advertises. Every entry is implemented: go-imap
-// panics on connections when a capability's session interface is missing.
-var Caps = imap.CapSet{
-	imap.CapIMAP4rev1:    {},
-	imap.CapIMAP4rev2:    {},
-	imap.CapNamespace:    {},
-	imap.CapUIDPlus:      {},
-	imap.CapESearch:      {},
-	imap.CapSearchRes:    {},
-	imap.CapListExtended: {},
-	imap.CapListStatus:   {},
-	imap.CapMove:         {},
-	imap.CapStatusSize:   {},
-	imap.CapBinary:       {},
-	imap.CapChildren:     {},
-	imap.CapSpecialUse:   {},
-	imap.CapLiteralPlus:  {},
-	imap.CapUnselect:     {},
-	imap.CapIdle:         {},
-	imap.CapEnable:       {},
-}
-
 // Server is the IMAP server. Serve and ServeTLS may be called for several
 // listeners.
 type Server struct {
-	opts Options
-	log  *slog.Logger
-	reg  *registry
-	// srv serves TLS clients and, on plain listeners, every client that
-	// may not log in without TLS: it advertises LOGINDISABLED before
-	// STARTTLS. loopSrv, set only with PlaintextOnLoopback, serves
-	// loopback clients of plain listeners and allows their logins.
-	srv     *imapserver.Server
-	loopSrv *imapserver.Server
+	opts   Options
+	log    *slog.Logger
+	notify *notifier
 
 	mu        sync.Mutex
 	closed    bool
 	listeners map[net.Listener]struct{}
 	sessions  map[*session]struct{}
+	wg        sync.WaitGroup // running sessions
 }
 
 // New returns a Server. Install its Observe method as the store's observer
-// (storage.Store.SetObserver) so sessions see each other's changes.
+// (storage.Store.SetObserver) so sessions learn of changes at once.
 func New(opts Options) (*Server, error) {
 	if opts.Auth == nil || opts.Accounts == nil {
 		return nil, errors.New("imapd: Options.Auth and Options.Accounts are required")
@@ -101,77 +70,84 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{
+	return &Server{
 		opts:      opts,
 		log:       opts.Logger,
-		reg:       newRegistry(),
+		notify:    newNotifier(),
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
-	}
-	newServer := func(insecureAuth bool) *imapserver.Server {
-		return imapserver.New(&imapserver.Options{
-			NewSession:   s.newSession,
-			Caps:         Caps,
-			Logger:       log.New(&logWriter{s.log}, "", 0),
-			TLSConfig:    opts.TLS,
-			InsecureAuth: insecureAuth,
-		})
-	}
-	s.srv = newServer(false)
-	if opts.PlaintextOnLoopback {
-		s.loopSrv = newServer(true)
-	}
-	return s, nil
+	}, nil
 }
 
-// Observe feeds storage changes to open mailboxes. Pass it to
-// storage.Store.SetObserver.
-func (s *Server) Observe(ctx context.Context, c storage.Change) { s.reg.observe(ctx, c) }
+// Observe wakes the sessions that have the changed mailbox selected
+// (IDLE, and the updates after each command). The change itself is read
+// from storage's change log, the one source of mailbox state; the
+// observer only says when to look. Pass it to storage.Store.SetObserver.
+func (s *Server) Observe(_ context.Context, c storage.Change) {
+	s.notify.changed(c.User.String(), c.Mailbox)
+}
 
 // Serve accepts IMAP connections (STARTTLS offered) on l.
-// Loopback clients may log in without TLS when PlaintextOnLoopback is
-// set; others are told LOGINDISABLED (see loopback.go).
-func (s *Server) Serve(l net.Listener) error {
-	if s.loopSrv == nil {
-		return s.serve(s.srv, coalescingListener{l})
-	}
-	return s.serveSplit(coalescingListener{l})
-}
-
-func (s *Server) serve(srv *imapserver.Server, l net.Listener) error {
-	if !s.track(l) {
-		return nil
-	}
-	defer s.untrack(l)
-	err := srv.Serve(l)
-	if s.isClosed() {
-		return nil
-	}
-	return err
-}
+func (s *Server) Serve(l net.Listener) error { return s.serve(l, false) }
 
 // ServeTLS accepts implicit-TLS IMAP connections (port 993) on l.
 func (s *Server) ServeTLS(l net.Listener) error {
 	if s.opts.TLS == nil {
 		return errors.New("imapd: implicit TLS needs Options.TLS")
 	}
-	// Writes are gathered below TLS, so they also make fewer records.
-	return s.serve(s.srv, tls.NewListener(coalescingListener{l}, s.opts.TLS))
+	return s.serve(l, true)
 }
 
-// byeWait bounds how long Close waits for the BYEs to be written (a
+func (s *Server) serve(l net.Listener, implicitTLS bool) error {
+	if !s.track(l) {
+		l.Close()
+		return nil
+	}
+	defer s.untrack(l)
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Transient (out of file descriptors): back off.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) || s.isClosed() {
+				return nil
+			}
+			return err
+		}
+		delay = 0
+		sess := s.newSession(c, implicitTLS)
+		if !s.addSession(sess) {
+			c.Write([]byte("* BYE [UNAVAILABLE] Server shutting down\r\n"))
+			c.Close()
+			continue
+		}
+		go func() {
+			defer s.wg.Done()
+			defer s.removeSession(sess)
+			sess.serve()
+		}()
+	}
+}
+
+// byeWait bounds how long Close waits for sessions to say BYE and end (a
 // client that stops reading must not hold up a shutdown).
 const byeWait = 2 * time.Second
 
-// Close stops accepting connections, sends every session an untagged BYE
-// (RFC 9051 §7.1.5: the server is closing the connection) and closes
-// them all. go-imap has no Shutdown: its Close only drops connections.
+// Close stops accepting connections and ends every session with an
+// untagged BYE (RFC 9051 §7.1.5): each session finishes the command it is
+// running, says BYE and closes; after byeWait the rest are cut off.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	var lerr error
 	for l := range s.listeners {
-		if err := l.Close(); err != nil && lerr == nil {
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) && lerr == nil {
 			lerr = err
 		}
 	}
@@ -180,34 +156,21 @@ func (s *Server) Close() error {
 		sessions = append(sessions, sess)
 	}
 	s.mu.Unlock()
-
-	var wg sync.WaitGroup
 	for _, sess := range sessions {
-		wg.Go(func() { sess.conn.Bye("Server shutting down") })
+		sess.shutdown()
 	}
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(byeWait):
 		s.log.Warn("shutdown: not every session took its BYE in time", "sessions", len(sessions))
-	}
-	// Closing the connections also ends BYEs still blocked on a client.
-	var errs []error
-	for _, srv := range []*imapserver.Server{s.srv, s.loopSrv} {
-		if srv == nil {
-			continue
+		for _, sess := range sessions {
+			sess.conn().Close()
 		}
-		// Closed before, or a listener closed above that go-imap had
-		// not let go of yet, is fine.
-		if err := srv.Close(); err != nil && err.Error() != "imapserver: server closed" && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
-		}
+		<-done
 	}
-	if lerr != nil && !errors.Is(lerr, net.ErrClosed) {
-		return lerr
-	}
-	return errors.Join(errs...)
+	return lerr
 }
 
 // track adds a listener for Close to close; false if the server is
@@ -228,8 +191,7 @@ func (s *Server) untrack(l net.Listener) {
 	delete(s.listeners, l)
 }
 
-// addSession registers a session for Close's BYE; false if the server is
-// closing.
+// addSession registers a running session; false if the server is closing.
 func (s *Server) addSession(sess *session) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -237,6 +199,7 @@ func (s *Server) addSession(sess *session) bool {
 		return false
 	}
 	s.sessions[sess] = struct{}{}
+	s.wg.Add(1)
 	return true
 }
 
@@ -250,21 +213,6 @@ func (s *Server) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
-}
-
-// logWriter turns the library's log.Logger output into slog lines.
-type logWriter struct{ log *slog.Logger }
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.log.Warn("imap server", "err", string(trimNewline(p)))
-	return len(p), nil
-}
-
-func trimNewline(p []byte) []byte {
-	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
-		p = p[:len(p)-1]
-	}
-	return p
 }
 
 // remoteAddr returns a connection's client address.

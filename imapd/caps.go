@@ -1,0 +1,40 @@
+package imapd
+
+import (
+	"strconv"
+)
+
+// Capabilities. Advertise only what is complete: each name here has its
+// commands in the command table and its behaviour tested in the RFC
+// suite (cmd/internal/imapconform).
+
+// preAuthCaps are advertised before login (besides STARTTLS, AUTH= and
+// LOGINDISABLED, which depend on the connection).
+var preAuthCaps = []string{"IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"}
+
+// authCaps are advertised after login.
+var authCaps = []string{
+	"IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE",
+	"NAMESPACE", "UIDPLUS", "ESEARCH", "SEARCHRES", "LIST-EXTENDED", "LIST-STATUS",
+	"MOVE", "STATUS=SIZE", "BINARY", "CHILDREN", "SPECIAL-USE", "UNSELECT",
+}
+
+// enableable are the capabilities ENABLE turns on (RFC 5161).
+var enableable = map[string]bool{"IMAP4REV2": true}
+
+// capabilities lists what this session advertises now.
+func (s *session) capabilities() []string {
+	if s.state == stateNotAuth {
+		caps := append([]string(nil), preAuthCaps...)
+		if !s.tls && s.srv.opts.TLS != nil {
+			caps = append(caps, "STARTTLS")
+		}
+		if s.loginAllowed() {
+			caps = append(caps, "AUTH=PLAIN")
+		} else {
+			caps = append(caps, "LOGINDISABLED")
+		}
+		return caps
+	}
+	return append(append([]string(nil), authCaps...), "APPENDLIMIT="+strconv.FormatUint(uint64(s.srv.opts.AppendLimit), 10))
+}
