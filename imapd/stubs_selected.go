@@ -4,12 +4,6 @@ package imapd
 // (select.go, fetch.go, store.go, search.go, ...); the file goes when
 // empty.
 
-// view is the selected mailbox of a session: its sequence number -> UID
-// map and the last MODSEQ of the change log it has told the client about.
-type view struct{}
-
-// close releases the view (session end, SELECT of another mailbox).
-func (v *view) close() {}
 
 // updates sends the untagged responses due (EXISTS, EXPUNGE or VANISHED,
 // FETCH FLAGS, FLAGS) from the change log; EXPUNGE only if allowExpunge.
