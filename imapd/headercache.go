@@ -58,3 +58,11 @@ func (c *cachedHeader) envelope() *imap.Envelope {
 func isEnvelopeField(key string) bool {
 	return slices.ContainsFunc(envelopeFields, func(f string) bool { return strings.EqualFold(f, key) })
 }
+
+// headerCache holds the envelope fields of one mailbox's messages by UID
+// (messages never change, so entries never go stale; an expunged
+// message's entry may be dropped).
+type headerCache interface {
+	get(uid uint32) *cachedHeader
+	put(uid uint32, c *cachedHeader)
+}

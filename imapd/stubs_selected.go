@@ -4,7 +4,6 @@ package imapd
 // (select.go, fetch.go, store.go, search.go, ...); the file goes when
 // empty.
 
-
 // updates sends the untagged responses due (EXISTS, EXPUNGE or VANISHED,
 // FETCH FLAGS, FLAGS) from the change log; EXPUNGE only if allowExpunge.
 func (s *session) updates(allowExpunge bool) error { return nil }
@@ -18,8 +17,6 @@ func (s *session) cmdIdle(r *request) error     { return errTODO }
 func (s *session) cmdClose(r *request) error    { return errTODO }
 func (s *session) cmdUnselect(r *request) error { return errTODO }
 func (s *session) cmdExpunge(r *request) error  { return errTODO }
-func (s *session) cmdSearch(r *request) error   { return errTODO }
-func (s *session) cmdFetch(r *request) error    { return errTODO }
 func (s *session) cmdStore(r *request) error    { return errTODO }
 func (s *session) cmdCopy(r *request) error     { return errTODO }
 func (s *session) cmdMove(r *request) error     { return errTODO }
