@@ -222,7 +222,7 @@ func (r *Reader) ReadLSubArgs() (ref, pattern string, err error) {
 // List writes a LIST or LSUB response (kind "LIST" or "LSUB"; RFC 9051
 // §7.3.1, RFC 3501 §7.2.3, RFC 5258 §6):
 //
-//   - LIST (\HasChildren) "/" "Fruit" ("CHILDINFO" ("SUBSCRIBED"))
+//	S: * LIST (\HasChildren) "/" "Fruit" ("CHILDINFO" ("SUBSCRIBED"))
 //
 // attrs are written as they are (\Noselect, \HasChildren, \Sent, ...).
 // delim 0 writes NIL (a flat namespace). name is written in modified

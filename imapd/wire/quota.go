@@ -78,7 +78,7 @@ func (r *Reader) ReadSetQuotaArgs() (string, []QuotaLimit, error) {
 
 // Quota writes the QUOTA response (RFC 9208 §4.2.1):
 //
-//   - QUOTA "" (STORAGE 10 512 MESSAGE 3 1000)
+//	S: * QUOTA "" (STORAGE 10 512 MESSAGE 3 1000)
 //
 // An empty list says the root has no limits.
 func (w *Writer) Quota(root string, resources []QuotaResource) *Writer {

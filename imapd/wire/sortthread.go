@@ -226,7 +226,7 @@ type ThreadNode struct {
 
 // ThreadData writes the THREAD response (RFC 5256 §4):
 //
-//   - THREAD (2)(3 6 (4 23)(44 7 96))
+//	S: * THREAD (2)(3 6 (4 23)(44 7 96))
 //
 // A node with one child continues its parent's list; a node with
 // several starts one nested list per child.

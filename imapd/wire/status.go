@@ -135,7 +135,7 @@ func StatusItems(opts *imap.StatusOptions, d *imap.StatusData) []StatusItem {
 
 // StatusData writes a STATUS response (RFC 9051 §7.3.2):
 //
-//   - STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)
+//	S: * STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)
 //
 // name is written as Mailbox does.
 func (w *Writer) StatusData(name string, items []StatusItem) *Writer {
