@@ -144,6 +144,9 @@ func TestWriteSortThread(t *testing.T) {
 			w.ThreadData([]*ThreadNode{node(166), node(174, node(175), node(176), node(178)), node(194, node(195)), node(196, node(197), node(198))})
 		}, "* THREAD (166)(174 (175)(176)(178))(194 195)(196 (197)(198))\r\n"},
 		{func(w *Writer) { w.ThreadData(nil) }, "* THREAD\r\n"},
+		// Dummies without messages below them are left out.
+		{func(w *Writer) { w.ThreadData([]*ThreadNode{node(1, node(0), node(3)), node(0, node(0))}) }, "* THREAD (1 3)\r\n"},
+		{func(w *Writer) { w.ThreadData([]*ThreadNode{node(1, node(0, node(4), node(5)), node(3))}) }, "* THREAD (1 ((4)(5))(3))\r\n"},
 		{func(w *Writer) { w.ThreadData([]*ThreadNode{nil, node(0), node(1, nil)}) }, "* THREAD (1)\r\n"},
 		// ESORT ALL keeps the sort order (RFC 5267 §3.3).
 		{func(w *Writer) {
