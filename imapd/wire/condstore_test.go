@@ -55,3 +55,27 @@ func TestWriteCondStore(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteNamespace(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		ns   *imap.NamespaceData
+		want string
+	}{
+		// RFC 2342 §5 examples.
+		{&imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Prefix: "", Delim: '/'}}}, "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n"},
+		{nil, "* NAMESPACE NIL NIL NIL\r\n"},
+		{&imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Prefix: "", Delim: '/'}},
+			Other:  []imap.NamespaceDescriptor{{Prefix: "~", Delim: '/'}},
+			Shared: []imap.NamespaceDescriptor{{Prefix: "#shared/", Delim: '/'}, {Prefix: "#public/", Delim: '/'}, {Prefix: "Geteilt/", Delim: 0}}},
+			"* NAMESPACE ((\"\" \"/\")) ((\"~\" \"/\")) ((\"#shared/\" \"/\")(\"#public/\" \"/\")(\"Geteilt/\" NIL))\r\n"},
+		{&imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Prefix: "INBOX.", Delim: '.'}},
+			Shared: []imap.NamespaceDescriptor{{Prefix: "Öffentlich\\", Delim: '\\'}}},
+			"* NAMESPACE ((\"INBOX.\" \".\")) NIL ((\"&ANY-ffentlich\\\\\" \"\\\\\"))\r\n"},
+	}
+	for i, tt := range tests {
+		if got := render(t, func(w *Writer) { w.Namespace(tt.ns) }); got != tt.want {
+			t.Errorf("%d: got  %q\nwant %q", i, got, tt.want)
+		}
+	}
+}

@@ -93,9 +93,9 @@
 // with CHILDINFO and OLDNAME), StatusData (with StatusItems), Enabled,
 // SortData, ThreadData (from a ThreadNode tree), SortedSeqSet (ESORT ALL
 // in sort order), ACL, ListRights, MyRights (adding the virtual c and d
-// rights), Quota, QuotaRoot, ID, Vanished (with CompactUIDs), and
-// BeginFetch/FetchModSeq/EndFetch for FETCH lines. The first write error
-// sticks and is returned by Flush and Err.
+// rights), Quota, QuotaRoot, ID, Namespace, Vanished (with CompactUIDs),
+// and BeginFetch/FetchModSeq/EndFetch for FETCH lines. The first write
+// error sticks and is returned by Flush and Err.
 //
 // # Modified UTF-7
 //

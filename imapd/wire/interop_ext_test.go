@@ -12,7 +12,7 @@ import (
 )
 
 const extCaps = "IMAP4rev1 LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC ENABLE " +
-	"SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT ID QUOTA QUOTASET QUOTA=RES-STORAGE ACL UIDPLUS ESEARCH STATUS=SIZE"
+	"NAMESPACE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT ID QUOTA QUOTASET QUOTA=RES-STORAGE ACL UIDPLUS ESEARCH STATUS=SIZE"
 
 // extParsed is what extServer read for one command: the command name and
 // the value its reader returned.
@@ -148,6 +148,10 @@ func TestInteropGoIMAPClientExtensions(t *testing.T) {
 			w.ACL("INBOX", []ACLEntry{{"bob", imap.RightSet("lrs")}, {"anyone", imap.RightSet("l")}})
 		},
 		"MYRIGHTS": func(w *Writer) { w.MyRights("INBOX", imap.RightSet("lrswipkxtea")) },
+		"NAMESPACE": func(w *Writer) {
+			w.Namespace(&imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Delim: '/'}},
+				Shared: []imap.NamespaceDescriptor{{Prefix: "Geteilt/", Delim: '/'}}})
+		},
 	}
 	srvConn, cliConn := net.Pipe()
 	defer cliConn.Close()
@@ -288,6 +292,13 @@ func TestInteropGoIMAPClientExtensions(t *testing.T) {
 	do("myrights", func() (err error) { my, err = c.MyRights("INBOX").Wait(); return err }, "INBOX")
 	if my == nil || my.Mailbox != "INBOX" || !my.Rights.Equal(imap.RightSet("lrswipkxteacd")) {
 		t.Errorf("myrights: client read %+v", my)
+	}
+
+	var ns *imap.NamespaceData
+	do("namespace", func() (err error) { ns, err = c.Namespace().Wait(); return err }, nil)
+	if ns == nil || !reflect.DeepEqual(ns.Personal, []imap.NamespaceDescriptor{{Delim: '/'}}) || ns.Other != nil ||
+		!reflect.DeepEqual(ns.Shared, []imap.NamespaceDescriptor{{Prefix: "Geteilt/", Delim: '/'}}) {
+		t.Errorf("namespace: client read %+v", ns)
 	}
 
 	do("uid expunge", func() error { return c.UIDExpunge(imap.UIDSetNum(3, 4, 5, 9)).Close() },
