@@ -94,8 +94,10 @@
 // SortData, ThreadData (from a ThreadNode tree), SortedSeqSet (ESORT ALL
 // in sort order), ACL, ListRights, MyRights (adding the virtual c and d
 // rights), Quota, QuotaRoot, ID, Namespace, Vanished (with CompactUIDs),
-// and BeginFetch/FetchModSeq/EndFetch for FETCH lines. The first write
-// error sticks and is returned by Flush and Err.
+// and for FETCH lines BeginFetch/EndFetch with FetchModSeq, InternalDate,
+// BodySectionName, BinarySectionName (with the origin of a partial fetch,
+// "BINARY[1]<0>") and BinarySizeName. The first write error sticks and is
+// returned by Flush and Err.
 //
 // # Modified UTF-7
 //
@@ -109,7 +111,7 @@
 // of extensions (WITHIN's YOUNGER/OLDER, SAVEDATE, FUZZY); tagged-ext
 // values of unknown LIST, SELECT and CREATE options (refused with BAD,
 // which RFC 5258 §3 asks for LIST); SASLprep of ACL identifiers (RFC
-// 4314 §3, a SHOULD: the server gets them as sent). The Writer has no
-// encoder for whole FETCH items other than MODSEQ, ENVELOPE and
-// BODYSTRUCTURE: the server writes them from the primitives.
+// 4314 §3, a SHOULD: the server gets them as sent). The Writer encodes
+// FETCH item names and structures, not whole FETCH responses: the server
+// puts them together from the pieces.
 package wire
