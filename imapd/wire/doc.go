@@ -59,7 +59,8 @@
 //
 //   - ReadListArgs: LIST with LIST-EXTENDED selection and return options,
 //     several patterns, SPECIAL-USE and LIST-STATUS (RFC 5258, 6154,
-//     5819); RECURSIVEMATCH alone and unknown options are BAD.
+//     5819); RECURSIVEMATCH without SUBSCRIBED and unknown options are
+//     BAD.
 //     ReadLSubArgs: LSUB.
 //   - ReadStatusArgs / ReadStatusItems: STATUS items of RFC 9051, 3501
 //     (RECENT), 7162 (HIGHESTMODSEQ), 9208 (DELETED-STORAGE), 7889

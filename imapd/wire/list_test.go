@@ -45,10 +45,12 @@ func TestReadListArgs(t *testing.T) {
 		{` (SUBSCRIBED SUBSCRIBED) "" %`, &ListArgs{Patterns: []string{"%"}, Extended: true,
 			Options: imap.ListOptions{SelectSubscribed: true, ReturnSubscribed: true}}},
 		// RFC 6154 §5.1, §5.2.
-		{` (SPECIAL-USE) "" "*"`, &ListArgs{Patterns: []string{"*"}, Extended: true, Options: imap.ListOptions{SelectSpecialUse: true}}},
+		{` (SPECIAL-USE) "" "*"`, &ListArgs{Patterns: []string{"*"}, Extended: true,
+			Options: imap.ListOptions{SelectSpecialUse: true, ReturnSpecialUse: true}}},
 		{` "" "%" RETURN (SPECIAL-USE)`, &ListArgs{Patterns: []string{"%"}, Extended: true, Options: imap.ListOptions{ReturnSpecialUse: true}}},
-		{` (SPECIAL-USE RECURSIVEMATCH) "" %`, &ListArgs{Patterns: []string{"%"}, Extended: true,
-			Options: imap.ListOptions{SelectSpecialUse: true, SelectRecursiveMatch: true}}},
+		{` (SPECIAL-USE SUBSCRIBED RECURSIVEMATCH) "" %`, &ListArgs{Patterns: []string{"%"}, Extended: true,
+			Options: imap.ListOptions{SelectSpecialUse: true, SelectSubscribed: true, SelectRecursiveMatch: true,
+				ReturnSpecialUse: true, ReturnSubscribed: true}}},
 		// RFC 5819 §5.
 		{` "" % RETURN (STATUS (MESSAGES UNSEEN))`, &ListArgs{Patterns: []string{"%"}, Extended: true,
 			Options: imap.ListOptions{ReturnStatus: &imap.StatusOptions{NumMessages: true, NumUnseen: true}}}},
@@ -63,6 +65,7 @@ func TestReadListArgs(t *testing.T) {
 		{` "" `, nil},
 		{` (RECURSIVEMATCH) "" %`, nil}, // RFC 5258 §3.1
 		{` (REMOTE RECURSIVEMATCH) "" %`, nil},
+		{` (SPECIAL-USE RECURSIVEMATCH) "" %`, nil}, // RFC 6154 §6: an independent option
 		{` (FOO) "" %`, nil},
 		{` (SUBSCRIBED "" %`, nil},
 		{` "" % RETURN (FOO)`, nil},
