@@ -172,3 +172,25 @@ func TestListRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestListUTF8: after ENABLE UTF8=ACCEPT (or IMAP4rev2) names are UTF-8,
+// not modified UTF-7, and invalid UTF-8 is refused.
+func TestListUTF8(t *testing.T) {
+	t.Parallel()
+	r := newTestReader(" \"日本語/\" (\"&ZeVnLIqe-\" \"Ü*\")\r\n")
+	r.SetUTF8(true)
+	l, err := r.ReadListArgs()
+	if err == nil {
+		err = r.ReadCRLF()
+	}
+	if err != nil || l.Ref != "日本語/" || !reflect.DeepEqual(l.Patterns, []string{"&ZeVnLIqe-", "Ü*"}) {
+		t.Fatalf("got %+v, %v", l, err)
+	}
+	for _, in := range []string{" {2+}\r\n\xff\xfe %", " \"\" {1+}\r\n\xff"} {
+		r := newTestReader(in + "\r\n")
+		r.SetUTF8(true)
+		if _, err := r.ReadListArgs(); !IsSyntax(err) {
+			t.Errorf("%q: %v, want *SyntaxError", in, err)
+		}
+	}
+}
