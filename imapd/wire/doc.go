@@ -60,14 +60,14 @@
 //   - ReadListArgs: LIST with LIST-EXTENDED selection and return options,
 //     several patterns, SPECIAL-USE and LIST-STATUS (RFC 5258, 6154,
 //     5819); RECURSIVEMATCH without SUBSCRIBED and unknown options are
-//     BAD.
-//     ReadLSubArgs: LSUB.
-//   - ReadStatusArgs / ReadStatusItems: STATUS items of RFC 9051, 3501
-//     (RECENT), 7162 (HIGHESTMODSEQ), 9208 (DELETED-STORAGE), 7889
-//     (APPENDLIMIT).
-//   - ReadSelectArgs / ReadSelectParams: SELECT and EXAMINE with CONDSTORE
-//     and QRESYNC (uidvalidity, modseq, known UIDs, seq-match-data checked
-//     for "*", order and equal sizes; RFC 7162 §3.2.5).
+//     BAD. ReadLSubArgs: LSUB.
+//   - ReadStatusArgs: STATUS items of RFC 9051, 3501 (RECENT), 7162
+//     (HIGHESTMODSEQ), 9208 (DELETED-STORAGE), 7889 (APPENDLIMIT);
+//     ReadStatusItems reads the item list alone (also for LIST-STATUS).
+//   - ReadSelectArgs: SELECT and EXAMINE with CONDSTORE and QRESYNC
+//     (uidvalidity, modseq, known UIDs, seq-match-data checked for "*",
+//     order and equal sizes; RFC 7162 §3.2.5); ReadSelectParams reads the
+//     optional parameters after the mailbox name.
 //   - ReadCreateArgs (USE special-use attributes, RFC 6154), ReadRenameArgs,
 //     ReadMailboxArg (DELETE, SUBSCRIBE, GETACL, MYRIGHTS, GETQUOTAROOT),
 //     ReadEnableArgs, ReadUIDExpungeArgs, ReadCompressArgs.
