@@ -47,11 +47,14 @@ import (
 //     text/plain, as Dovecot does, so the response stays well formed.
 //     message/global (RFC 6532) is sent as a basic part, the form IMAP4rev1
 //     clients can parse (RFC 9051 §9 would allow the message form).
-//   - Bounds: nesting deeper than maxBodyDepth or more than maxBodyParts
-//     parts make the multipart or message part that crosses the bound an
-//     opaque application/octet-stream part (its parameters kept); its
-//     content is skipped to the next delimiter of an enclosing part. A
-//     part's header is kept up to maxPartHeader bytes.
+//   - Bounds: a multipart or message part nested deeper than
+//     maxBodyDepth, or met after maxBodyParts parts, is an opaque
+//     application/octet-stream part (its parameters kept), its content
+//     skipped to the next delimiter of an enclosing part; a multipart
+//     that reaches maxBodyParts lists no further parts and skips the rest
+//     of its content. A part's header is kept up to maxPartHeader bytes
+//     (the fields after that are not seen). So memory is bounded by the
+//     bounds, not by the message: nothing else is kept per part.
 
 const (
 	maxBodyDepth  = 100
@@ -219,6 +222,7 @@ func (p *bsParser) scan(bounds []string) boundaryEnd {
 // end.
 func (p *bsParser) readHeader(bounds []string) (end boundaryEnd, ended bool) {
 	p.header = p.header[:0]
+	full := false
 	for {
 		off, lfs, term := p.off, p.lfs, p.term
 		b, start := p.line()
@@ -233,8 +237,10 @@ func (p *bsParser) readHeader(bounds []string) (end boundaryEnd, ended bool) {
 				return boundaryEnd{index: i, close: c, off: off, lfs: lfs, term: term}, true
 			}
 		}
-		if len(p.header)+len(b) <= maxPartHeader {
+		if !full && len(p.header)+len(b) <= maxPartHeader {
 			p.header = append(p.header, b...)
+		} else {
+			full = true // the rest is not kept: no line is cut
 		}
 	}
 }
@@ -316,6 +322,12 @@ func (p *bsParser) multipart(b *bodyPart, depth int, bounds []string) boundaryEn
 	digest := equalFoldASCII(b.Subtype, "digest")
 	end := p.scan(bounds) // the preamble
 	for end.index == own && !end.close {
+		if p.parts >= maxBodyParts {
+			// Past the bound the rest of this multipart is opaque:
+			// skipped, not listed, so a message of many tiny parts
+			// cannot make the structure much larger than the bound.
+			return p.scan(bounds[:own])
+		}
 		var child *bodyPart
 		child, end = p.part(depth+1, bounds, digest)
 		b.Parts = append(b.Parts, child)
