@@ -43,15 +43,29 @@ type addrToken struct {
 }
 
 type addrParser struct {
-	s   []byte
-	pos int
-	out []address
+	s      []byte
+	pos    int
+	out    []address
+	budget *int // addresses and group starts that may still be kept
+}
+
+// add keeps a unless the budget is spent, and reports whether it did.
+func (p *addrParser) add(a address) bool {
+	if a.Group != groupEnd {
+		if *p.budget <= 0 {
+			return false
+		}
+		*p.budget--
+	}
+	p.out = append(p.out, a)
+	return true
 }
 
 // parseAddressList parses a raw (possibly folded) address-list field
-// value.
-func parseAddressList(v []byte) []address {
-	p := &addrParser{s: v}
+// value, keeping at most *budget addresses and group starts (and the end
+// of each group kept); it decrements *budget by what it keeps.
+func parseAddressList(v []byte, budget *int) []address {
+	p := &addrParser{s: v, budget: budget}
 	for {
 		t := p.peek()
 		switch {
@@ -82,7 +96,7 @@ func (p *addrParser) address(inGroup bool) {
 			p.next()
 			a := p.angleAddr()
 			a.Name = phrase(words)
-			p.out = append(p.out, a)
+			p.add(a)
 			return
 		case ":":
 			p.next()
@@ -90,9 +104,11 @@ func (p *addrParser) address(inGroup bool) {
 				// Groups do not nest: drop the words and go on.
 				return
 			}
-			p.out = append(p.out, address{Mailbox: phrase(words), Group: groupStart})
+			kept := p.add(address{Mailbox: phrase(words), Group: groupStart})
 			p.groupList()
-			p.out = append(p.out, address{Group: groupEnd})
+			if kept {
+				p.add(address{Group: groupEnd})
+			}
 			return
 		case "@":
 			p.next()
@@ -100,7 +116,7 @@ func (p *addrParser) address(inGroup bool) {
 			host := p.domain(">,;<:")
 			a := address{Mailbox: local, Host: host, Name: p.trailingComment()}
 			fillMissing(&a)
-			p.out = append(p.out, a)
+			p.add(a)
 			return
 		}
 		break
@@ -115,10 +131,10 @@ func (p *addrParser) address(inGroup bool) {
 		// A word without "@": a mailbox without domain.
 		a := address{Mailbox: words[0].text, Name: p.trailingComment()}
 		fillMissing(&a)
-		p.out = append(p.out, a)
+		p.add(a)
 	default:
 		// A phrase without an address.
-		p.out = append(p.out, address{Name: phrase(words), Mailbox: missingMailbox, Host: missingDomain})
+		p.add(address{Name: phrase(words), Mailbox: missingMailbox, Host: missingDomain})
 	}
 }
 

@@ -53,13 +53,18 @@ import (
 //     skipped to the next delimiter of an enclosing part; a multipart
 //     that reaches maxBodyParts lists no further parts and skips the rest
 //     of its content. A part's header is kept up to maxPartHeader bytes
-//     (the fields after that are not seen). So memory is bounded by the
+//     (the fields after that are not seen), maxPartParams parameters
+//     of a field, and the envelopes of all message/rfc822 parts keep
+//     maxEnvelopeAddresses addresses together. So memory is bounded by the
 //     bounds, not by the message: nothing else is kept per part.
 
 const (
 	maxBodyDepth  = 100
 	maxBodyParts  = 10_000
 	maxPartHeader = 256 << 10
+	// maxPartParams bounds the parameters kept of one field, and the
+	// tags of Content-Language.
+	maxPartParams = 100
 	// bodyReadBuffer is the line buffer: longer lines are read in pieces
 	// and can never be a boundary delimiter (at most 70 characters, RFC
 	// 2046 §5.1.1, plus padding).
@@ -106,7 +111,10 @@ func (b *bodyPart) isMessage() bool {
 // bytes in r. It fails only when r does; malformed MIME gives a
 // structure as described above.
 func parseBodyStructure(r io.ReaderAt, size int64) (*bodyPart, error) {
-	p := &bsParser{br: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), bodyReadBuffer)}
+	p := &bsParser{
+		br:        bufio.NewReaderSize(io.NewSectionReader(r, 0, size), bodyReadBuffer),
+		addresses: maxEnvelopeAddresses,
+	}
 	root, _ := p.part(0, nil, false)
 	if p.err != nil {
 		return nil, p.err
@@ -126,6 +134,9 @@ type bsParser struct {
 	mid    bool  // the last read ended inside a line
 	parts  int
 	header []byte // the header being read, reused
+	// addresses is what is left of the budget of addresses for the
+	// envelopes of all message/rfc822 parts together.
+	addresses int
 }
 
 // boundaryEnd is what ended a part: a delimiter line of bounds[index]
@@ -264,7 +275,7 @@ func (p *bsParser) part(depth int, bounds []string, digest bool) (*bodyPart, bou
 func (p *bsParser) messagePart(depth int, bounds []string, env **envelope) (*bodyPart, boundaryEnd) {
 	p.parts++
 	end, ended := p.readHeader(bounds)
-	*env = parseEnvelope(p.header)
+	*env = parseEnvelopeBudget(p.header, &p.addresses)
 	b := &bodyPart{}
 	parsePartHeader(b, p.header, false)
 	if ended {
@@ -467,7 +478,9 @@ func parseLanguages(v []byte) []string {
 			return tags
 		}
 		if t := l.token(); t != "" {
-			tags = append(tags, t)
+			if len(tags) < maxPartParams {
+				tags = append(tags, t)
+			}
 			continue
 		}
 		l.pos++ // a comma or a stray special
@@ -572,7 +585,9 @@ func (l *mimeLexer) params() []param {
 		if name == "" || !l.consume('=') {
 			continue
 		}
-		ps = append(ps, param{name, l.value()})
+		if v := l.value(); len(ps) < maxPartParams {
+			ps = append(ps, param{name, v})
+		}
 	}
 	return joinContinuations(ps)
 }

@@ -28,8 +28,15 @@ import (
 //   - When a field occurs more than once, the first one counts (Dovecot
 //     takes the last; RFC 5322 §3.6 allows one).
 
-// maxEnvelopeHeader bounds the header bytes readEnvelope reads.
-const maxEnvelopeHeader = 1 << 20
+const (
+	// maxEnvelopeHeader bounds the header bytes readEnvelope reads.
+	maxEnvelopeHeader = 1 << 20
+	// maxEnvelopeAddresses bounds the addresses (and group starts) one
+	// envelope keeps, all lists together; the ones after are left out.
+	// "To: a,a,a,..." costs 2 bytes of header per address but some 70
+	// bytes of memory: without a bound a header would grow 35-fold.
+	maxEnvelopeAddresses = 10_000
+)
 
 // nstring is an IMAP nstring: NIL unless Valid.
 type nstring struct {
@@ -74,6 +81,14 @@ const (
 // after a blank line is ignored). It never fails: what cannot be parsed
 // is left out or NIL.
 func parseEnvelope(header []byte) *envelope {
+	budget := maxEnvelopeAddresses
+	return parseEnvelopeBudget(header, &budget)
+}
+
+// parseEnvelopeBudget is parseEnvelope keeping at most *budget addresses,
+// which it decrements: BODYSTRUCTURE shares one budget among the
+// envelopes of all its message/rfc822 parts.
+func parseEnvelopeBudget(header []byte, budget *int) *envelope {
 	e := &envelope{}
 	var seen [10]bool
 	var sender, replyTo []byte
@@ -90,17 +105,17 @@ func parseEnvelope(header []byte) *envelope {
 		case 1:
 			e.Subject = nstring{unstructured(value), true}
 		case 2:
-			e.From = parseAddressList(value)
+			e.From = parseAddressList(value, budget)
 		case 3:
 			sender, haveSender = value, true
 		case 4:
 			replyTo, haveReplyTo = value, true
 		case 5:
-			e.To = parseAddressList(value)
+			e.To = parseAddressList(value, budget)
 		case 6:
-			e.Cc = parseAddressList(value)
+			e.Cc = parseAddressList(value, budget)
 		case 7:
-			e.Bcc = parseAddressList(value)
+			e.Bcc = parseAddressList(value, budget)
 		case 8:
 			e.InReplyTo = nstring{unstructured(value), true}
 		case 9:
@@ -109,13 +124,13 @@ func parseEnvelope(header []byte) *envelope {
 	})
 	// RFC 9051 §7.5.2: Sender and Reply-To absent or empty are From.
 	if haveSender {
-		e.Sender = parseAddressList(sender)
+		e.Sender = parseAddressList(sender, budget)
 	}
 	if len(e.Sender) == 0 {
 		e.Sender = e.From
 	}
 	if haveReplyTo {
-		e.ReplyTo = parseAddressList(replyTo)
+		e.ReplyTo = parseAddressList(replyTo, budget)
 	}
 	if len(e.ReplyTo) == 0 {
 		e.ReplyTo = e.From

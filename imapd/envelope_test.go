@@ -98,12 +98,30 @@ func TestEnvelopeAddressListForms(t *testing.T) {
 		{"José <j@x>", "(({5}\r\nJosé NIL \"j\" \"x\"))"},
 	}
 	for _, tt := range tests {
-		e := &envelope{To: parseAddressList([]byte(tt.in))}
+		budget := maxEnvelopeAddresses
+		e := &envelope{To: parseAddressList([]byte(tt.in), &budget)}
 		got := envelopeText(e)
 		// The To list is the sixth item.
 		want := "(NIL NIL NIL NIL NIL " + tt.want + " NIL NIL NIL NIL)"
 		if got != want {
 			t.Errorf("%q:\n got %q\nwant %q", tt.in, got, want)
 		}
+	}
+}
+
+// TestEnvelopeAddressBudget checks a header of many short addresses
+// keeps at most maxEnvelopeAddresses, groups still balanced.
+func TestEnvelopeAddressBudget(t *testing.T) {
+	t.Parallel()
+	hdr := "From: g:" + strings.Repeat("a,", maxEnvelopeAddresses) + ";\nTo: " + strings.Repeat("a,", 100_000) + "\nCc: h: b@x;\n"
+	e := parseEnvelope(crlf(hdr))
+	if n := len(e.From) + len(e.To) + len(e.Cc); n > maxEnvelopeAddresses+1 {
+		t.Errorf("%d addresses kept, bound %d", n, maxEnvelopeAddresses)
+	}
+	if last := e.From[len(e.From)-1]; last.Group != groupEnd {
+		t.Errorf("group in From not ended: %+v", last)
+	}
+	if len(e.To) != 0 || len(e.Cc) != 0 {
+		t.Errorf("To or Cc kept past the budget: %d, %d", len(e.To), len(e.Cc))
 	}
 }
