@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	imapwire "yubin/imapd/wire"
 )
 
 // TestEnvelopeTable checks ENVELOPE against the RFC text, field by field.
@@ -123,5 +125,24 @@ func TestEnvelopeAddressBudget(t *testing.T) {
 	}
 	if len(e.To) != 0 || len(e.Cc) != 0 {
 		t.Errorf("To or Cc kept past the budget: %d, %d", len(e.To), len(e.Cc))
+	}
+}
+
+// TestEnvelopeUTF8Quoted checks 8-bit names go out quoted once UTF-8 is
+// on (IMAP4rev2, UTF8=ACCEPT), and as literals before.
+func TestEnvelopeUTF8Quoted(t *testing.T) {
+	t.Parallel()
+	e := parseEnvelope(crlf("From: J\xc3\xb6rg <j@x>\nSubject: caf\xc3\xa9\n"))
+	var b bytes.Buffer
+	w := imapwire.NewWriter(&b)
+	w.SetUTF8(true)
+	writeEnvelope(w, e)
+	w.Flush()
+	want := "(NIL \"caf\xc3\xa9\" ((\"J\xc3\xb6rg\" NIL \"j\" \"x\")) ((\"J\xc3\xb6rg\" NIL \"j\" \"x\")) ((\"J\xc3\xb6rg\" NIL \"j\" \"x\")) NIL NIL NIL NIL NIL)"
+	if b.String() != want {
+		t.Errorf("got  %q\nwant %q", b.String(), want)
+	}
+	if got := envelopeText(e); !strings.Contains(got, "{5}\r\ncaf\xc3\xa9") {
+		t.Errorf("without UTF-8 the subject is not a literal: %q", got)
 	}
 }
