@@ -335,4 +335,3 @@ func percentEncode(s string) string {
 	}
 	return b.String()
 }
-
