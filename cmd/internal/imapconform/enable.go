@@ -3,7 +3,7 @@ package main
 // ENABLE: RFC 5161.
 func enableGroup() group {
 	return group{name: "enable", checks: []check{
-		{"ENABLE is advertised", "RFC 5161 §3.1", func(e *env) error {
+		{name: "ENABLE is advertised", rfc: "RFC 5161 §3.1", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -13,7 +13,7 @@ func enableGroup() group {
 			}
 			return nil
 		}},
-		{"ENABLE of an advertised extension answers * ENABLED with it", "RFC 5161 §3.1, §3.2", func(e *env) error {
+		{name: "ENABLE of an advertised extension answers * ENABLED with it", rfc: "RFC 5161 §3.1, §3.2", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -30,7 +30,7 @@ func enableGroup() group {
 			}
 			return nil // nothing ENABLE-able advertised
 		}},
-		{"ENABLE of an unknown extension is OK and not listed as enabled", "RFC 5161 §3.1", func(e *env) error {
+		{name: "ENABLE of an unknown extension is OK and not listed as enabled", rfc: "RFC 5161 §3.1", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -41,7 +41,7 @@ func enableGroup() group {
 			}
 			return must(r, "ENABLE")
 		}},
-		{"ENABLE before LOGIN enables nothing", "RFC 5161 §3.1", func(e *env) error {
+		{name: "ENABLE before LOGIN enables nothing", rfc: "RFC 5161 §3.1", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err

@@ -5,7 +5,7 @@ import "strings"
 // \Recent and RECENT: RFC 3501 §2.3.2, §7.3.2, §6.3.2.
 func recentGroup() group {
 	return group{name: "recent", checks: []check{
-		{"the first session to select sees * n RECENT and \\Recent", "RFC 3501 §2.3.2, §7.3.2", func(e *env) error {
+		{name: "the first session to select sees * n RECENT and \\Recent", rfc: "RFC 3501 §2.3.2, §7.3.2", run: func(e *env) error {
 			c, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -17,7 +17,7 @@ func recentGroup() group {
 			}
 			return nil
 		}},
-		{"SELECT reports the recent count", "RFC 3501 §6.3.1, §7.3.2", func(e *env) error {
+		{name: "SELECT reports the recent count", rfc: "RFC 3501 §6.3.1, §7.3.2", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -31,7 +31,7 @@ func recentGroup() group {
 			}
 			return nil
 		}},
-		{"a second session does not see the messages as recent", "RFC 3501 §2.3.2", func(e *env) error {
+		{name: "a second session does not see the messages as recent", rfc: "RFC 3501 §2.3.2", run: func(e *env) error {
 			_, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -49,7 +49,7 @@ func recentGroup() group {
 			}
 			return nil
 		}},
-		{"STATUS RECENT is 0 once a session has selected the mailbox", "RFC 3501 §2.3.2, §6.3.10", func(e *env) error {
+		{name: "STATUS RECENT is 0 once a session has selected the mailbox", rfc: "RFC 3501 §2.3.2, §6.3.10", run: func(e *env) error {
 			_, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -63,7 +63,7 @@ func recentGroup() group {
 			}
 			return nil
 		}},
-		{"EXAMINE does not take \\Recent away", "RFC 3501 §6.3.2", func(e *env) error {
+		{name: "EXAMINE does not take \\Recent away", rfc: "RFC 3501 §6.3.2", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -83,7 +83,7 @@ func recentGroup() group {
 			}
 			return nil
 		}},
-		{"a new message while selected: * n EXISTS, * n RECENT and \\Recent", "RFC 3501 §7.3.1, §7.3.2", func(e *env) error {
+		{name: "a new message while selected: * n EXISTS, * n RECENT and \\Recent", rfc: "RFC 3501 §7.3.1, §7.3.2", run: func(e *env) error {
 			a, box, err := e.selected(msgPlain)
 			if err != nil {
 				return err

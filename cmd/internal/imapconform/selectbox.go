@@ -4,7 +4,7 @@ package main
 // RFC 3691; RFC 7162 §3.2.11 ([CLOSED]).
 func selectGroup() group {
 	return group{name: "select", checks: []check{
-		{"SELECT sends FLAGS, EXISTS, RECENT, UIDVALIDITY, UIDNEXT, PERMANENTFLAGS, READ-WRITE", "RFC 3501 §6.3.1", func(e *env) error {
+		{name: "SELECT sends FLAGS, EXISTS, RECENT, UIDVALIDITY, UIDNEXT, PERMANENTFLAGS, READ-WRITE", rfc: "RFC 3501 §6.3.1", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -27,7 +27,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"EXAMINE answers OK [READ-ONLY]", "RFC 3501 §6.3.2", func(e *env) error {
+		{name: "EXAMINE answers OK [READ-ONLY]", rfc: "RFC 3501 §6.3.2", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -42,7 +42,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"SELECT of a missing mailbox: NO", "RFC 3501 §6.3.1", func(e *env) error {
+		{name: "SELECT of a missing mailbox: NO", rfc: "RFC 3501 §6.3.1", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -52,7 +52,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"a failed SELECT leaves no mailbox selected", "RFC 3501 §6.3.1", func(e *env) error {
+		{name: "a failed SELECT leaves no mailbox selected", rfc: "RFC 3501 §6.3.1", run: func(e *env) error {
 			c, box, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -64,7 +64,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"CLOSE expunges \\Deleted silently", "RFC 3501 §6.4.2", func(e *env) error {
+		{name: "CLOSE expunges \\Deleted silently", rfc: "RFC 3501 §6.4.2", run: func(e *env) error {
 			c, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -84,7 +84,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"CLOSE after EXAMINE removes nothing", "RFC 3501 §6.4.2", func(e *env) error {
+		{name: "CLOSE after EXAMINE removes nothing", rfc: "RFC 3501 §6.4.2", run: func(e *env) error {
 			c, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -103,7 +103,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"UNSELECT keeps \\Deleted messages and leaves the selected state", "RFC 3691 §2", func(e *env) error {
+		{name: "UNSELECT keeps \\Deleted messages and leaves the selected state", rfc: "RFC 3691 §2", run: func(e *env) error {
 			c, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -123,7 +123,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"[CLOSED] after ENABLE QRESYNC when a mailbox is replaced", "RFC 7162 §3.2.11", func(e *env) error {
+		{name: "[CLOSED] after ENABLE QRESYNC when a mailbox is replaced", rfc: "RFC 7162 §3.2.11", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -145,7 +145,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"[CLOSED] after ENABLE IMAP4rev2 when a mailbox is replaced", "RFC 9051 §6.3.1, §7.1", func(e *env) error {
+		{name: "[CLOSED] after ENABLE IMAP4rev2 when a mailbox is replaced", rfc: "RFC 9051 §6.3.1, §7.1", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
