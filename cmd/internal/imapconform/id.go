@@ -30,15 +30,15 @@ func idGroup() group {
 		}},
 		{name: "ID with a malformed list: BAD, connection kept", rfc: "RFC 2971 §4 (id_params_list), RFC 3501 §7.1.3",
 			exempt: "Dovecot 2.3 parses ID leniently and answers OK to an odd-length list; RFC 2971 §4 requires string SP nstring pairs", run: func(e *env) error {
-			c, err := e.login()
-			if err != nil {
-				return err
-			}
-			r := c.do(`ID ("name")`)
-			if r.status != "BAD" {
-				return fail(r, "want BAD for an odd number of strings, got %s", orNone(r.status))
-			}
-			return must(c.do("NOOP"), "NOOP afterwards")
-		}},
+				c, err := e.login()
+				if err != nil {
+					return err
+				}
+				r := c.do(`ID ("name")`)
+				if r.status != "BAD" {
+					return fail(r, "want BAD for an odd number of strings, got %s", orNone(r.status))
+				}
+				return must(c.do("NOOP"), "NOOP afterwards")
+			}},
 	}}
 }

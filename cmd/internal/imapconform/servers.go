@@ -140,7 +140,7 @@ func startYubin() (target, func(), error) {
 // dovecotExtensions turns on what Dovecot ships but does not load by
 // default, so that the extension groups have a reference: QUOTA (a
 // Maildir++ quota of 1 GiB, like a Yubin user's), ACL (RFC 4314; the
-// owner has every right), COMPRESS=DEFLATE, and special-use mailboxes
+// owner has every right; "anyone" allowed), COMPRESS=DEFLATE, and special-use mailboxes
 // (RFC 6154) as Yubin creates them for every user.
 const dovecotExtensions = `mail_plugins = $mail_plugins quota acl zlib
 protocol imap {
@@ -150,6 +150,9 @@ plugin {
   quota = maildir:User quota
   quota_rule = *:storage=1G
   acl = vfile
+  # RFC 4314 §2: "anyone" is a standard identifier (Dovecot refuses it
+  # unless told).
+  acl_anyone = allow
 }
 namespace inbox {
   inbox = yes
