@@ -27,6 +27,10 @@ type check struct {
 	run  func(e *env) error
 	// needs, like group.needs, for one check.
 	needs []string
+	// unless makes the check not applicable (reported like "not
+	// advertised", with unlessWhy) on a server that advertises it: for
+	// behaviour an extension's RFC changes.
+	unless, unlessWhy string
 	// exempt, when set, says why the reference server (Dovecot) may
 	// fail this check: where it deviates from the RFC, with the section.
 	// A failure there is then "exempt"; on any other server it is a
@@ -185,6 +189,11 @@ func runGroup(t target, g group, seq *atomic.Int64) []result {
 		res := result{group: g.name, check: ch.name, rfc: ch.rfc}
 		if ok, miss := t.advertises(append(append([]string{}, g.needs...), ch.needs...)); !ok {
 			res.state, res.note = stateNA, miss+" not advertised"
+			out = append(out, res)
+			continue
+		}
+		if ch.unless != "" && t.caps[ch.unless] {
+			res.state, res.note = stateNA, ch.unless+" advertised: "+ch.unlessWhy
 			out = append(out, res)
 			continue
 		}

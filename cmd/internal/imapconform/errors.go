@@ -37,6 +37,9 @@ func errorsGroup() group {
 			}
 			return must(c.do("NOOP"), "NOOP afterwards")
 		}},
+		{name: "unknown command in the selected state: BAD, never BYE", rfc: "RFC 3501 §7.1.3, §7.1.5", run: bad("XYZZY 1", true)},
+		{name: "UID with an unknown command: BAD", rfc: "RFC 3501 §6.4.8, §9", run: bad("UID XYZZY 1", true)},
+		{name: "SEARCH with an unclosed parenthesis: BAD", rfc: "RFC 3501 §6.4.4, §9", run: bad("SEARCH (SEEN", true)},
 		{name: "a tag with no command: BAD", rfc: "RFC 3501 §7.1.3, §9 (command = tag SP ...)", run: bad("", false)},
 		{name: "unclosed parenthesis: BAD", rfc: "RFC 3501 §7.1.3, §9", run: bad("FETCH 1 (FLAGS", true)},
 		{name: "FETCH 0: BAD (nz-number)", rfc: "RFC 3501 §9 (seq-number = nz-number / \"*\")", run: bad("FETCH 0 FLAGS", true)},

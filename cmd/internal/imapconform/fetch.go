@@ -134,5 +134,10 @@ func fetchGroup() group {
 			}
 			return nil
 		}},
+		{name: "ENVELOPE subject keeps RFC 2047 encoded-words as written", rfc: "RFC 3501 §7.4.2 (ENVELOPE: fields are not decoded)", run: contains("ENVELOPE", msgEncoded,
+			`"=?UTF-8?Q?gr=C3=BC=C3=9Fe?=" (("=?UTF-8?Q?J=C3=B6rg_M=C3=BCller?=" NIL "joerg" "example.com"))`)},
+		{name: "a partial fetch of an empty part is empty, with its origin", rfc: "RFC 3501 §6.4.5, §7.4.2", run: matches("BODY.PEEK[2]<0.10>", msgMIME,
+			`BODY\[2\]<0> (""|\{0\}\r\n)`, `BODY[2]<0> ""`)},
+		{name: "BINARY.SIZE of an empty part is 0", rfc: "RFC 3516 §4.3", run: contains("BINARY.SIZE[2]", msgMIME, "BINARY.SIZE[2] 0")},
 	}}
 }

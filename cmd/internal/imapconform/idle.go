@@ -37,7 +37,7 @@ func idleWait(e *env, c *conn, change func() error, want string) error {
 
 // IDLE: RFC 2177.
 func idleGroup() group {
-	return group{name: "idle", checks: []check{
+	return group{name: "idle", needs: []string{"IDLE"}, checks: []check{
 		{name: "IDLE gets a continuation; DONE ends it with OK", rfc: "RFC 2177 §3", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain)
 			if err != nil {

@@ -104,5 +104,67 @@ func recentGroup() group {
 			}
 			return nil
 		}},
+		{name: "a delivery while two sessions have the mailbox selected is recent in exactly one", rfc: "RFC 3501 §2.3.2, §7.3.2", run: func(e *env) error {
+			a, box, err := e.selected(msgPlain)
+			if err != nil {
+				return err
+			}
+			b, err := e.login()
+			if err != nil {
+				return err
+			}
+			if err := must(b.do("SELECT "+box), "SELECT by the second session"); err != nil {
+				return err
+			}
+			d, err := e.login()
+			if err != nil {
+				return err
+			}
+			if err := must(d.withLiteral("APPEND "+box+" ", []byte(msgGroups), ""), "APPEND"); err != nil {
+				return err
+			}
+			var recent []*resp
+			seen := 0
+			for _, c := range []*conn{a, b} {
+				n := c.do("NOOP")
+				if count(n, "EXISTS") != 2 {
+					return fail(n, "want * 2 EXISTS")
+				}
+				f := c.do("FETCH 2 (FLAGS)")
+				if f.has(`^\* 2 FETCH .*\\Recent`) {
+					seen++
+				}
+				// A session that sees \Recent must have been told * 1 RECENT
+				// (or more), the other * 0 RECENT or nothing.
+				if f.has(`\\Recent`) != (count(n, "RECENT") >= 1) {
+					return fail(n, "\\Recent on message 2 and the * n RECENT count disagree")
+				}
+				recent = append(recent, f)
+			}
+			if seen != 1 {
+				return fail(recent[1], "\\Recent seen by %d sessions, want exactly 1", seen)
+			}
+			return nil
+		}},
+		{name: "STATUS RECENT counts a delivery no session has seen yet", rfc: "RFC 3501 §6.3.10, §2.3.2", run: func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			box, err := e.fresh(c, msgPlain)
+			if err != nil {
+				return err
+			}
+			c.do("SELECT " + box)
+			c.do("UNSELECT")
+			c.do("CLOSE")
+			if err := must(c.withLiteral("APPEND "+box+" ", []byte(msgGroups), ""), "APPEND"); err != nil {
+				return err
+			}
+			if r := c.do("STATUS " + box + " (RECENT MESSAGES)"); statusItem(r, "RECENT") != 1 || statusItem(r, "MESSAGES") != 2 {
+				return fail(r, "want RECENT 1 MESSAGES 2")
+			}
+			return nil
+		}},
 	}}
 }

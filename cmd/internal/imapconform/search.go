@@ -23,6 +23,9 @@ func searchGroup() group {
 		{name: "SEARCH FROM the local part of a name-addr", rfc: "RFC 3501 §6.4.4", run: find(`FROM "john"`, " 1 4")},
 		{name: "SEARCH FROM a bare addr-spec", rfc: "RFC 3501 §6.4.4", run: find(`FROM "mary@example.net"`, " 2")},
 		{name: "SEARCH FROM the domain", rfc: "RFC 3501 §6.4.4", run: find(`FROM "example.com"`, " 3")},
+		{name: "SEARCH FROM a whole display name with its comma", rfc: "RFC 3501 §6.4.4", run: find(`FROM "Doe, John"`, " 1")},
+		{name: "SEARCH FROM a whole address in a name-addr and in a bare addr-spec", rfc: "RFC 3501 §6.4.4", run: find(`FROM "john@example.org"`, " 1 4")},
+		{name: "SEARCH FROM an ASCII piece of a decoded RFC 2047 name (space, not the encoded underscore)", rfc: "RFC 3501 §6.4.4, RFC 2047 §4.2", run: find(`FROM "g M"`, " 3")},
 		{name: "SEARCH CHARSET UTF-8 FROM a decoded RFC 2047 name", rfc: "RFC 3501 §6.4.4, RFC 2047", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain, msgGroups, msgEncoded, msgMIME)
 			if err != nil {

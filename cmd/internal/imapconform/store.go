@@ -91,9 +91,29 @@ func storeGroup() group {
 			if f < 0 || x < 0 || f > x {
 				return fail(r, "want * FLAGS with cfOtherKw before * 1 FETCH with it")
 			}
+			if p := index(r, `^\* OK \[PERMANENTFLAGS `); p >= 0 && p > x {
+				return fail(r, "PERMANENTFLAGS update after the FETCH")
+			}
 			return nil
 		}},
-		{name: "a keyword named NIL is a flag like any other", rfc: "RFC 3501 §9 (flag-keyword = atom)", run: func(e *env) error {
+		{name: "a later SELECT lists a keyword in use in FLAGS", rfc: "RFC 3501 §6.3.1, §7.2.6", run: func(e *env) error {
+			a, box, err := e.selected(msgPlain)
+			if err != nil {
+				return err
+			}
+			if err := must(a.do(`STORE 1 +FLAGS.SILENT (cfSelKw)`), "STORE"); err != nil {
+				return err
+			}
+			b, err := e.login()
+			if err != nil {
+				return err
+			}
+			if r := b.do("SELECT " + box); !r.has(`^\* FLAGS \(.*\bcfSelKw\b`) {
+				return fail(r, "want cfSelKw in * FLAGS")
+			}
+			return nil
+		}},
+		{name: "a keyword named NIL is a flag like any other", rfc: "RFC 3501 §9, RFC 9051 §9 (flag-keyword = atom; NIL is an atom, and flag-list holds flags, not nstrings)", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain)
 			if err != nil {
 				return err
