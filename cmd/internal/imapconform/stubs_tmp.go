@@ -1,3 +1,0 @@
-package main
-
-func steadyStateGroup() group { return group{name: "steadystate", big: true} }
