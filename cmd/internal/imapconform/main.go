@@ -35,8 +35,10 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"text/tabwriter"
+	"time"
 )
 
 func allGroups() []group {
@@ -79,6 +81,7 @@ func main() {
 		big      = flag.Bool("big", false, "also run the slow groups (10,000-message mailbox)")
 		jsonFile = flag.String("json", "", `write the results as JSON to this file ("-": standard output, instead of the table)`)
 		verbose  = flag.Bool("v", false, "also list passing, exempt and not advertised checks")
+		parallel = flag.Int("parallel", 1, "groups run at once on each server (servers always run at once); Dovecot's Maildir CREATE misreports ALREADYEXISTS under concurrent CREATEs, so keep 1 with Dovecot")
 	)
 	flag.Parse()
 	var targets []target
@@ -93,38 +96,71 @@ func main() {
 	if *addr != "" {
 		targets = append(targets, target{name: *name, addr: *addr, user: *user, pass: *pass})
 	} else {
+		// Both start at once: building maild is the slow part.
+		type started struct {
+			t    target
+			stop func()
+			err  error
+		}
+		var starts []func() (target, func(), error)
+		var names []string
 		if !*noYubin {
-			t, stop, err := startYubin()
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "imapconform: yubin:", err)
-				os.Exit(2)
-			}
-			stops = append(stops, stop)
-			targets = append(targets, t)
+			starts, names = append(starts, startYubin), append(names, "yubin")
 		}
 		if !*noDove {
-			t, stop, err := startDovecot()
-			if err != nil {
-				stopAll()
-				fmt.Fprintln(os.Stderr, "imapconform: dovecot:", err)
-				os.Exit(2)
+			starts, names = append(starts, startDovecot), append(names, "dovecot")
+		}
+		out := make([]started, len(starts))
+		var wg sync.WaitGroup
+		begin := time.Now()
+		for i, start := range starts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t, stop, err := start()
+				out[i] = started{t, stop, err}
+			}()
+		}
+		wg.Wait()
+		logf("servers started in %v", time.Since(begin).Round(time.Millisecond))
+		failed := false
+		for i, s := range out {
+			if s.err != nil {
+				fmt.Fprintf(os.Stderr, "imapconform: %s: %v\n", names[i], s.err)
+				failed = true
+				continue
 			}
-			stops = append(stops, stop)
-			targets = append(targets, t)
+			stops = append(stops, s.stop)
+			targets = append(targets, s.t)
+		}
+		if failed {
+			stopAll()
+			os.Exit(2)
 		}
 	}
 	groups := selectGroups(*only, *big)
-	results := map[string][]result{}
+	begin := time.Now()
+	res := make([][]result, len(targets))
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
 	for i := range targets {
-		res, err := runTarget(&targets[i], groups)
-		if err != nil {
-			stopAll()
-			fmt.Fprintf(os.Stderr, "imapconform: %s: %v\n", targets[i].name, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[i], errs[i] = runTarget(&targets[i], groups, *parallel)
+		}()
+	}
+	wg.Wait()
+	logf("checks done in %v", time.Since(begin).Round(time.Millisecond))
+	stopAll()
+	results := map[string][]result{}
+	for i, t := range targets {
+		if errs[i] != nil {
+			fmt.Fprintf(os.Stderr, "imapconform: %s: %v\n", t.name, errs[i])
 			os.Exit(2)
 		}
-		results[targets[i].name] = res
+		results[t.name] = res[i]
 	}
-	stopAll()
 	out := io.Writer(os.Stdout)
 	if *jsonFile != "" {
 		var w io.Writer = os.Stdout
@@ -150,8 +186,10 @@ func main() {
 	}
 }
 
-// runTarget learns t's capabilities after LOGIN and runs the groups.
-func runTarget(t *target, groups []group) ([]result, error) {
+// runTarget learns t's capabilities after LOGIN and runs the groups,
+// parallel at a time (each check has mailboxes of its own); big groups
+// run alone at the end. Results keep the groups' order.
+func runTarget(t *target, groups []group, parallel int) ([]result, error) {
 	var log []*resp
 	c, err := dial(t.addr, &log)
 	if err != nil {
@@ -169,10 +207,33 @@ func runTarget(t *target, groups []group) ([]result, error) {
 	sort.Strings(names)
 	logf("%s advertises %s", t.name, strings.Join(names, " "))
 	var seq atomic.Int64
+	res := make([][]result, len(groups))
+	sem := make(chan struct{}, max(1, parallel))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		if g.big {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			start := time.Now()
+			res[i] = runGroup(*t, g, &seq)
+			logf("%s: %s (%v)", t.name, g.name, time.Since(start).Round(time.Millisecond))
+		}()
+	}
+	wg.Wait()
+	for i, g := range groups {
+		if g.big {
+			logf("%s: %s", t.name, g.name)
+			res[i] = runGroup(*t, g, &seq)
+		}
+	}
 	var out []result
-	for _, g := range groups {
-		logf("%s: %s", t.name, g.name)
-		out = append(out, runGroup(*t, g, &seq)...)
+	for _, r := range res {
+		out = append(out, r...)
 	}
 	return out, nil
 }

@@ -145,6 +145,8 @@ func startYubin() (target, func(), error) {
 const dovecotExtensions = `# A test instance: no fsync per message, so that the 10,000-message
 # mailbox of -big fills in seconds.
 mail_fsync = never
+# and no delay after a wrong password (the login group tries one).
+auth_failure_delay = 0
 mail_plugins = $mail_plugins quota acl zlib
 protocol imap {
   mail_plugins = $mail_plugins imap_quota imap_acl imap_zlib
