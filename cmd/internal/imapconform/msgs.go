@@ -74,13 +74,14 @@ AAECAwQFBgc=
 
 func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
 
-// count returns n from "* n WORD" (EXISTS, RECENT), -1 if absent.
+// count returns n from the last "* n WORD" (EXISTS, RECENT): the
+// state the responses leave the client in; -1 if absent.
 func count(r *resp, word string) int {
-	u := r.find(`^\* \d+ ` + word + `$`)
-	if u == "" {
+	all := r.all(`^\* \d+ ` + word + `$`)
+	if len(all) == 0 {
 		return -1
 	}
-	n, _ := strconv.Atoi(strings.Fields(u)[1])
+	n, _ := strconv.Atoi(strings.Fields(all[len(all)-1])[1])
 	return n
 }
 

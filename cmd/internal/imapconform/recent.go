@@ -156,8 +156,9 @@ func recentGroup() group {
 				return err
 			}
 			c.do("SELECT " + box)
-			c.do("UNSELECT")
-			c.do("CLOSE")
+			if err := must(c.do("CLOSE"), "CLOSE"); err != nil {
+				return err
+			}
 			if err := must(c.withLiteral("APPEND "+box+" ", []byte(msgGroups), ""), "APPEND"); err != nil {
 				return err
 			}
