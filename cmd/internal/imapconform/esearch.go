@@ -30,7 +30,7 @@ func esearchGroup() group {
 		{name: "SEARCH RETURN () means ALL", rfc: "RFC 4731 §3.1", run: esearch("SEARCH RETURN () ALL", " ALL 1:3")},
 		{name: "UID SEARCH RETURN (ALL) answers UIDs with the UID indicator", rfc: "RFC 4731 §3.1, §3.2", run: esearch("UID SEARCH RETURN (ALL) 2:3", " UID ALL 2:3")},
 		{name: "no match: MIN, MAX, ALL left out, COUNT 0", rfc: "RFC 4731 §3.1", run: esearch(`SEARCH RETURN (MIN MAX ALL COUNT) SUBJECT "no-such-subject"`, " COUNT 0")},
-		{name: "SEARCH RETURN (SAVE) then FETCH $ uses the saved result", rfc: "RFC 5182 §2.1, §2.2", needs: []string{"SEARCHRES"}, run: func(e *env) error {
+		{name: "SEARCH RETURN (SAVE) then FETCH $ uses the saved result", rfc: "RFC 5182 §2.1, §2.2; RFC 9051 §6.4.4 (example A282: SAVE alone, no ESEARCH)", needs: []string{"SEARCHRES"}, run: func(e *env) error {
 			c, _, err := e.selected(msgPlain, msgGroups, msgEncoded)
 			if err != nil {
 				return err
