@@ -105,3 +105,14 @@ func TestCompress(t *testing.T) {
 		}
 	}
 }
+
+func TestExpandSet(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"1:3": "[1 2 3]", "1,3,2,4:5": "[1 3 2 4 5]", "5:4": "[5 4]", "7": "[7]", "": "[]", "0": "[]", "a:b": "[]",
+	} {
+		if got := fmt.Sprint(expandSet(in)); got != want {
+			t.Errorf("expandSet(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -80,7 +80,7 @@ func sortGroup() group {
 			}
 			r := c.do("SORT RETURN (ALL) (DATE) UTF-8 ALL")
 			t := r.cmd[:4]
-			if !r.has(`^\* ESEARCH \(TAG "`+t+`"\) ALL 1,3,2,4:5$`) && !r.has(`^\* ESEARCH \(TAG "`+t+`"\) ALL 1,3,2,4,5$`) {
+			if esearchAll(r, t) != "[1 3 2 4 5]" {
 				return fail(r, `want * ESEARCH (TAG "%s") ALL 1,3,2,4:5`, t)
 			}
 			return must(r, "SORT RETURN (ALL)")
