@@ -1,0 +1,182 @@
+package thread
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Key is a sort criterion of RFC 5256 §3 and RFC 5957 §4.
+type Key int
+
+const (
+	Arrival     Key = iota + 1 // INTERNALDATE
+	Cc                         // addr-mailbox of the first Cc address
+	Date                       // sent date (RFC 5256 §2.2)
+	From                       // addr-mailbox of the first From address
+	Size                       // RFC822.SIZE
+	Subject                    // base subject (RFC 5256 §2.1)
+	To                         // addr-mailbox of the first To address
+	DisplayFrom                // display name of the first From address (RFC 5957)
+	DisplayTo                  // display name of the first To address (RFC 5957)
+)
+
+var keyNames = [...]string{
+	Arrival:     "ARRIVAL",
+	Cc:          "CC",
+	Date:        "DATE",
+	From:        "FROM",
+	Size:        "SIZE",
+	Subject:     "SUBJECT",
+	To:          "TO",
+	DisplayFrom: "DISPLAYFROM",
+	DisplayTo:   "DISPLAYTO",
+}
+
+// String returns the key's name in the SORT command.
+func (k Key) String() string {
+	if k > 0 && int(k) < len(keyNames) {
+		return keyNames[k]
+	}
+	return "Key(?)"
+}
+
+// ParseKey returns the Key named by a sort-key atom (any case), and false
+// for anything else (REVERSE is a modifier, not a key).
+func ParseKey(name string) (Key, bool) {
+	for k, n := range keyNames {
+		if n != "" && strings.EqualFold(n, name) {
+			return Key(k), true
+		}
+	}
+	return 0, false
+}
+
+// Criterion is one sort-key of a SORT command: a Key, and REVERSE before
+// it.
+type Criterion struct {
+	Key     Key
+	Reverse bool
+}
+
+// sortKeys holds one message's values for the requested keys, computed
+// once before sorting.
+type sortKeys struct {
+	num   uint32
+	times []time.Time
+	sizes []int64
+	strs  []string
+}
+
+// Sort returns the Nums of msgs in the order the criteria give (RFC 5256
+// §3): each criterion in turn decides between two messages that the
+// ones before it found equal; REVERSE reverses only its own criterion;
+// messages equal under all of them are in ascending Num order. Strings
+// compare with i;ascii-casemap; a missing address or header is the empty
+// string, which sorts first. Criteria with an unknown Key are ignored.
+func Sort(msgs []Message, criteria []Criterion) []uint32 {
+	keys := make([]sortKeys, len(msgs))
+	for i := range msgs {
+		m := &msgs[i]
+		k := sortKeys{num: m.Num}
+		for _, c := range criteria {
+			switch c.Key {
+			case Arrival:
+				k.times = append(k.times, m.Arrival)
+			case Date:
+				k.times = append(k.times, m.sentDate())
+			case Size:
+				k.sizes = append(k.sizes, m.Size)
+			case Subject:
+				k.strs = append(k.strs, asciiUpper(BaseSubject(m.Subject)))
+			case From:
+				k.strs = append(k.strs, asciiUpper(firstMailbox(m.From)))
+			case To:
+				k.strs = append(k.strs, asciiUpper(firstMailbox(m.To)))
+			case Cc:
+				k.strs = append(k.strs, asciiUpper(firstMailbox(m.Cc)))
+			case DisplayFrom:
+				k.strs = append(k.strs, asciiUpper(displayValue(m.From)))
+			case DisplayTo:
+				k.strs = append(k.strs, asciiUpper(displayValue(m.To)))
+			}
+		}
+		keys[i] = k
+	}
+	slices.SortFunc(keys, func(a, b sortKeys) int {
+		var ti, si, ni int
+		for _, c := range criteria {
+			r := 0
+			switch c.Key {
+			case Arrival, Date:
+				r = a.times[ti].Compare(b.times[ti])
+				ti++
+			case Size:
+				r = cmp.Compare(a.sizes[si], b.sizes[si])
+				si++
+			case Subject, From, To, Cc, DisplayFrom, DisplayTo:
+				r = strings.Compare(a.strs[ni], b.strs[ni])
+				ni++
+			default:
+				continue
+			}
+			if c.Reverse {
+				r = -r
+			}
+			if r != 0 {
+				return r
+			}
+		}
+		return cmp.Compare(a.num, b.num)
+	})
+	out := make([]uint32, len(keys))
+	for i, k := range keys {
+		out[i] = k.num
+	}
+	return out
+}
+
+// firstMailbox is the addr-mailbox of the first address, the key of
+// FROM, TO and CC (RFC 5256 §3).
+func firstMailbox(as []Address) string {
+	if len(as) == 0 {
+		return ""
+	}
+	return as[0].Mailbox
+}
+
+// displayValue is the DISPLAY sort value of the first address (RFC 5957
+// §3, §4): its decoded display name if that is not empty, else
+// mailbox@host, else the mailbox (a group's name), else "".
+func displayValue(as []Address) string {
+	if len(as) == 0 {
+		return ""
+	}
+	a := as[0]
+	if name := decodeWords(a.Name); name != "" {
+		return name
+	}
+	if a.Mailbox != "" && a.Host != "" {
+		return a.Mailbox + "@" + a.Host
+	}
+	return a.Mailbox
+}
+
+// asciiUpper maps s to its i;ascii-casemap form (RFC 4790 §9.2): ASCII
+// letters upper-cased, every other octet kept, so that comparing the
+// results octet by octet is the collation's ordering.
+func asciiUpper(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'a' <= b[j] && b[j] <= 'z' {
+					b[j] -= 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
