@@ -60,15 +60,6 @@ type Criterion struct {
 	Reverse bool
 }
 
-// sortKeys holds one message's values for the requested keys, computed
-// once before sorting.
-type sortKeys struct {
-	num   uint32
-	times []time.Time
-	sizes []int64
-	strs  []string
-}
-
 // Sort returns the Nums of msgs in the order the criteria give (RFC 5256
 // §3): each criterion in turn decides between two messages that the
 // ones before it found equal; REVERSE reverses only its own criterion;
@@ -76,50 +67,68 @@ type sortKeys struct {
 // compare with i;ascii-casemap; a missing address or header is the empty
 // string, which sorts first. Criteria with an unknown Key are ignored.
 func Sort(msgs []Message, criteria []Criterion) []uint32 {
-	keys := make([]sortKeys, len(msgs))
+	criteria = slices.DeleteFunc(slices.Clone(criteria), func(c Criterion) bool {
+		return c.Key <= 0 || int(c.Key) >= len(keyNames)
+	})
+	// Each message's values for the criteria, computed once: key j of
+	// message i is at i*len(criteria)+j of the slice for its type.
+	nc := len(criteria)
+	var (
+		times []time.Time
+		sizes []int64
+		strs  []string
+	)
+	for _, c := range criteria {
+		switch c.Key {
+		case Arrival, Date:
+			times = make([]time.Time, len(msgs)*nc)
+		case Size:
+			sizes = make([]int64, len(msgs)*nc)
+		default:
+			strs = make([]string, len(msgs)*nc)
+		}
+	}
 	for i := range msgs {
 		m := &msgs[i]
-		k := sortKeys{num: m.Num}
-		for _, c := range criteria {
+		for j, c := range criteria {
+			k := i*nc + j
 			switch c.Key {
 			case Arrival:
-				k.times = append(k.times, m.Arrival)
+				times[k] = m.Arrival
 			case Date:
-				k.times = append(k.times, m.sentDate())
+				times[k] = m.sentDate()
 			case Size:
-				k.sizes = append(k.sizes, m.Size)
+				sizes[k] = m.Size
 			case Subject:
-				k.strs = append(k.strs, asciiUpper(BaseSubject(m.Subject)))
+				strs[k] = asciiUpper(BaseSubject(m.Subject))
 			case From:
-				k.strs = append(k.strs, asciiUpper(firstMailbox(m.From)))
+				strs[k] = asciiUpper(firstMailbox(m.From))
 			case To:
-				k.strs = append(k.strs, asciiUpper(firstMailbox(m.To)))
+				strs[k] = asciiUpper(firstMailbox(m.To))
 			case Cc:
-				k.strs = append(k.strs, asciiUpper(firstMailbox(m.Cc)))
+				strs[k] = asciiUpper(firstMailbox(m.Cc))
 			case DisplayFrom:
-				k.strs = append(k.strs, asciiUpper(displayValue(m.From)))
+				strs[k] = asciiUpper(displayValue(m.From))
 			case DisplayTo:
-				k.strs = append(k.strs, asciiUpper(displayValue(m.To)))
+				strs[k] = asciiUpper(displayValue(m.To))
 			}
 		}
-		keys[i] = k
 	}
-	slices.SortFunc(keys, func(a, b sortKeys) int {
-		var ti, si, ni int
-		for _, c := range criteria {
-			r := 0
+	order := make([]int32, len(msgs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ka, kb := int(a)*nc, int(b)*nc
+		for j, c := range criteria {
+			var r int
 			switch c.Key {
 			case Arrival, Date:
-				r = a.times[ti].Compare(b.times[ti])
-				ti++
+				r = times[ka+j].Compare(times[kb+j])
 			case Size:
-				r = cmp.Compare(a.sizes[si], b.sizes[si])
-				si++
-			case Subject, From, To, Cc, DisplayFrom, DisplayTo:
-				r = strings.Compare(a.strs[ni], b.strs[ni])
-				ni++
+				r = cmp.Compare(sizes[ka+j], sizes[kb+j])
 			default:
-				continue
+				r = strings.Compare(strs[ka+j], strs[kb+j])
 			}
 			if c.Reverse {
 				r = -r
@@ -128,11 +137,11 @@ func Sort(msgs []Message, criteria []Criterion) []uint32 {
 				return r
 			}
 		}
-		return cmp.Compare(a.num, b.num)
+		return cmp.Compare(msgs[a].Num, msgs[b].Num)
 	})
-	out := make([]uint32, len(keys))
-	for i, k := range keys {
-		out[i] = k.num
+	out := make([]uint32, len(order))
+	for i, k := range order {
+		out[i] = msgs[k].Num
 	}
 	return out
 }
