@@ -38,5 +38,9 @@
 //     a link whose check would exceed it is not made (as if it made a
 //     loop), so a pathological mailbox gets a flatter tree, never a
 //     cycle, a hang or a panic;
-//   - ParseMsgIDs reads at most MaxReferences IDs from the end it keeps.
+//   - the base subject is found in time linear in the subject's length,
+//     however many "[blob]" prefixes it has.
+//
+// BenchmarkThread10k and BenchmarkSort10k measure a generated
+// 10,000-message mailbox.
 package thread

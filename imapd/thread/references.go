@@ -22,8 +22,9 @@ type threader struct {
 	msgs []Message
 	c    []container
 	ids  map[string]int32
-	// budget bounds the work of the loop checks (see the package doc).
-	budget int
+	// budget bounds the work of the loop checks (see the package doc);
+	// steps counts that work.
+	budget, steps int
 	// kids replaces the linked lists from step 3 on.
 	kids [][]int32
 	// base subject and reply flag of each message, computed when needed
@@ -170,10 +171,11 @@ func (t *threader) wouldLoop(parent, child int32) bool {
 		return false
 	}
 	for p := t.c[parent].parent; p != none; p = t.c[p].parent {
-		if p == child {
+		if t.steps >= t.budget {
 			return true
 		}
-		if t.budget--; t.budget < 0 {
+		t.steps++
+		if p == child {
 			return true
 		}
 	}
