@@ -10,20 +10,19 @@
 //
 // Subjects and display names may be given raw (RFC 2047 encoded words
 // are decoded here, in every charset go-message knows) or already
-// decoded. Strings are compared with the i;ascii-casemap collation
-// (RFC 4790 §9.2), the default of RFC 5255 I18NLEVEL=1 that RFC 5256 §3
-// requires: ASCII letters compare without case, every other octet as
-// it is. The base subject (RFC 5256 §2.1) follows the steps and ABNF of
-// the RFC, with one reading made explicit: after step (1) the text is
-// UTF-8, so BLOBCHAR and NONWSP ("any CHAR except ...") admit non-ASCII
-// characters, or no subject in another script would have a base.
+// decoded. Strings collate with i;unicode-casemap (RFC 5051), which RFC
+// 5256 §7 requires (the I18NLEVEL=1 rules of RFC 5255): titlecase, then
+// canonical decomposition, then octet order, so "é" sorts with "E" and
+// ASCII compares as i;ascii-casemap would. The base subject (RFC 5256
+// §2.1) follows the steps and ABNF of the RFC; its BLOBCHAR and NONWSP
+// are CHAR8, so blobs and subjects in any script are handled alike.
 //
 // # Message-IDs
 //
-// Message-IDs are compared case-sensitively, as octet strings, after
-// removing the angle brackets and surrounding white space (RFC 5256 §3,
-// REFERENCES step 1A). ParseMsgIDs splits a References or In-Reply-To
-// header value into IDs.
+// Message-IDs are compared case-sensitively, as octet strings, in the
+// normalized form RFC 5256 §3 requires: without angle brackets, folding
+// white space and quoting (<"a.b"@x> is <a.b@x>). ParseMsgIDs splits a
+// References or In-Reply-To header value into normalized IDs.
 //
 // # Bounds
 //

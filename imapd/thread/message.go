@@ -56,10 +56,10 @@ func (m *Message) sentDate() time.Time {
 }
 
 // ParseMsgIDs returns the msg-ids of a References or In-Reply-To header
-// value (RFC 5322 §3.6.4), without their angle brackets and in order.
+// value (RFC 5322 §3.6.4), normalized as normalizeID does and in order.
 // Text outside angle brackets (phrases of obsolete In-Reply-To syntax,
-// comments) is skipped; an unterminated "<" ends the list. White space
-// inside an ID (left by folding) is removed.
+// comments) is skipped; an unterminated "<" ends the list. A quoted
+// local part may hold "<" or ">".
 func ParseMsgIDs(v string) []string {
 	var ids []string
 	for {
@@ -68,36 +68,68 @@ func ParseMsgIDs(v string) []string {
 			return ids
 		}
 		v = v[i+1:]
-		j := strings.IndexAny(v, "<>")
-		if j < 0 {
+		end, restart := idEnd(v)
+		switch {
+		case restart >= 0: // "<a <b>": the first was not an ID
+			v = v[restart:]
+			continue
+		case end < 0:
 			return ids
 		}
-		if v[j] == '<' { // "<a <b>": the first was not an ID
-			v = v[j:]
-			continue
-		}
-		if id := normalizeID(v[:j]); id != "" {
+		if id := normalizeID(v[:end]); id != "" {
 			ids = append(ids, id)
 		}
-		v = v[j+1:]
+		v = v[end+1:]
 	}
 }
 
-// normalizeID returns a msg-id without angle brackets and white space,
-// so that IDs written differently compare as RFC 5256 §3 means them to:
-// case-sensitively, octet by octet.
+// idEnd finds the ">" that ends the msg-id whose text starts v, skipping
+// quoted strings; restart is the index of a "<" that comes first
+// (outside quotes), -1 if none.
+func idEnd(v string) (end, restart int) {
+	quoted := false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '>':
+			return i, -1
+		case c == '<':
+			return -1, i
+		}
+	}
+	return -1, -1
+}
+
+// normalizeID returns a msg-id in the normalized form RFC 5256 §3
+// compares (case-sensitively, as octets): without its angle brackets,
+// folding white space and quoting, so that <"a.b"@x> and <a.b@x> are
+// the same Message ID.
 func normalizeID(id string) string {
 	id = strings.TrimSpace(id)
 	id = strings.TrimPrefix(id, "<")
 	id = strings.TrimSuffix(id, ">")
-	if strings.ContainsAny(id, " \t\r\n") {
-		id = strings.Map(func(r rune) rune {
-			switch r {
-			case ' ', '\t', '\r', '\n':
-				return -1
-			}
-			return r
-		}, id)
+	if !strings.ContainsAny(id, " \t\r\n\"\\") {
+		return id
 	}
-	return id
+	b := make([]byte, 0, len(id))
+	quoted := false
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == '\\' && i+1 < len(id):
+			i++
+			b = append(b, id[i])
+		case c == '\r' || c == '\n':
+		case (c == ' ' || c == '\t') && !quoted:
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }

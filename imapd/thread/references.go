@@ -312,7 +312,7 @@ func (t *threader) sortSiblings(s []int32) {
 }
 
 // threadSubject is the base subject of a top-level container (of its
-// first child for a dummy) in i;ascii-casemap form, and whether that
+// first child for a dummy) in i;unicode-casemap form, and whether that
 // message is a reply or forward.
 func (t *threader) threadSubject(ci int32) (string, bool) {
 	for t.c[ci].msg == none {
@@ -329,7 +329,7 @@ func (t *threader) threadSubject(ci int32) (string, bool) {
 	}
 	if !t.hasSubj[mi] {
 		base, reply := ParseSubject(t.msgs[mi].Subject)
-		t.subj[mi], t.reply[mi], t.hasSubj[mi] = asciiUpper(base), reply, true
+		t.subj[mi], t.reply[mi], t.hasSubj[mi] = casemap(base), reply, true
 	}
 	return t.subj[mi], t.reply[mi]
 }

@@ -64,7 +64,7 @@ type Criterion struct {
 // §3): each criterion in turn decides between two messages that the
 // ones before it found equal; REVERSE reverses only its own criterion;
 // messages equal under all of them are in ascending Num order. Strings
-// compare with i;ascii-casemap; a missing address or header is the empty
+// collate with i;unicode-casemap; a missing address or header is the empty
 // string, which sorts first. Criteria with an unknown Key are ignored.
 func Sort(msgs []Message, criteria []Criterion) []uint32 {
 	criteria = slices.DeleteFunc(slices.Clone(criteria), func(c Criterion) bool {
@@ -100,17 +100,17 @@ func Sort(msgs []Message, criteria []Criterion) []uint32 {
 			case Size:
 				sizes[k] = m.Size
 			case Subject:
-				strs[k] = asciiUpper(BaseSubject(m.Subject))
+				strs[k] = casemap(BaseSubject(m.Subject))
 			case From:
-				strs[k] = asciiUpper(firstMailbox(m.From))
+				strs[k] = casemap(firstMailbox(m.From))
 			case To:
-				strs[k] = asciiUpper(firstMailbox(m.To))
+				strs[k] = casemap(firstMailbox(m.To))
 			case Cc:
-				strs[k] = asciiUpper(firstMailbox(m.Cc))
+				strs[k] = casemap(firstMailbox(m.Cc))
 			case DisplayFrom:
-				strs[k] = asciiUpper(displayValue(m.From))
+				strs[k] = casemap(displayValue(m.From))
 			case DisplayTo:
-				strs[k] = asciiUpper(displayValue(m.To))
+				strs[k] = casemap(displayValue(m.To))
 			}
 		}
 	}
@@ -170,22 +170,4 @@ func displayValue(as []Address) string {
 		return a.Mailbox + "@" + a.Host
 	}
 	return a.Mailbox
-}
-
-// asciiUpper maps s to its i;ascii-casemap form (RFC 4790 §9.2): ASCII
-// letters upper-cased, every other octet kept, so that comparing the
-// results octet by octet is the collation's ordering.
-func asciiUpper(s string) string {
-	for i := 0; i < len(s); i++ {
-		if 'a' <= s[i] && s[i] <= 'z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if 'a' <= b[j] && b[j] <= 'z' {
-					b[j] -= 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }

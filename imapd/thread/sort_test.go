@@ -43,8 +43,9 @@ func TestSort(t *testing.T) {
 		{"TO", []Criterion{{Key: To}}, []uint32{4, 2, 1, 3}},
 		{"CC", []Criterion{{Key: Cc}}, []uint32{2, 4, 3, 1}},
 		{"REVERSE CC", []Criterion{{Key: Cc, Reverse: true}}, []uint32{1, 3, 2, 4}},
-		// display values: BOB, BOB@X (no name), ZED, ÉMILE (0xC3 after ASCII)
-		{"DISPLAYFROM", []Criterion{{Key: DisplayFrom}}, []uint32{4, 3, 1, 2}},
+		// display values: Bob, bob@x (no name), Émile (E and a combining
+		// accent under i;unicode-casemap), Zed
+		{"DISPLAYFROM", []Criterion{{Key: DisplayFrom}}, []uint32{4, 3, 2, 1}},
 		// "" (no To), Al, bob@x, and the group name "team" (first of 3's To)
 		{"DISPLAYTO", []Criterion{{Key: DisplayTo}}, []uint32{4, 2, 1, 3}},
 		{"SIZE SUBJECT", []Criterion{{Key: Size}, {Key: Subject}}, []uint32{2, 4, 3, 1}},
@@ -84,6 +85,30 @@ func TestParseKey(t *testing.T) {
 	for _, s := range []string{"REVERSE", "", "SUBJ"} {
 		if _, ok := ParseKey(s); ok {
 			t.Errorf("ParseKey(%q) accepted", s)
+		}
+	}
+}
+
+func TestCasemap(t *testing.T) {
+	t.Parallel()
+	// RFC 5051: titlecase, then canonical decomposition, then octets.
+	equal := [][2]string{
+		{"abc", "ABC"},
+		{"émile", "ÉMILE"},
+		{"Émile", "E\u0301mile"}, // precomposed and decomposed
+		{"σ", "Σ"},
+		{"ǆ", "ǅ"}, // dz digraph: titlecase, not upper case
+	}
+	for _, p := range equal {
+		if casemap(p[0]) != casemap(p[1]) {
+			t.Errorf("%q and %q differ: %q %q", p[0], p[1], casemap(p[0]), casemap(p[1]))
+		}
+	}
+	// An accented letter sorts with its base letter, not after Z.
+	order := []string{"", "Emile", "émile", "Fred", "zed", "\xff"}
+	for i := 1; i < len(order); i++ {
+		if !(casemap(order[i-1]) < casemap(order[i])) {
+			t.Errorf("%q does not sort before %q", order[i-1], order[i])
 		}
 	}
 }

@@ -156,6 +156,10 @@ func TestParseMsgIDs(t *testing.T) {
 		{"<x <a@b>", []string{"a@b"}},
 		{"<a@b> <unterminated", []string{"a@b"}},
 		{"<>", nil},
+		// RFC 5256 §3: quoting is normalized away
+		{`<"01KF8JCEOCBS0045PS"@xxx.yyy.com>`, []string{"01KF8JCEOCBS0045PS@xxx.yyy.com"}},
+		{`<"a>b"@x> <"c\"d"@x>`, []string{"a>b@x", `c"d@x`}},
+		{`<"a b"@x>`, []string{"a b@x"}},
 		{"no ids", nil},
 	}
 	for _, tt := range tests {

@@ -62,7 +62,7 @@ func orderedSubject(msgs []Message) []*Node {
 	}
 	es := make([]entry, len(msgs))
 	for i := range msgs {
-		es[i] = entry{&msgs[i], asciiUpper(BaseSubject(msgs[i].Subject))}
+		es[i] = entry{&msgs[i], casemap(BaseSubject(msgs[i].Subject))}
 	}
 	slices.SortFunc(es, func(a, b entry) int {
 		if r := strings.Compare(a.subj, b.subj); r != 0 {

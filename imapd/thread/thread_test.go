@@ -141,6 +141,14 @@ func TestThreadReferences(t *testing.T) {
 		},
 		want: "(1 2)",
 	}, {
+		// RFC 5256 §3: "MUST be interpreted as being the same Message ID"
+		name: "quoting in Message-IDs is normalized",
+		msgs: []Message{
+			msg(1, `<"01KF8JCEOCBS0045PS"@xxx.yyy.com>`, "one"),
+			msg(2, "<2@x>", "two", "<01KF8JCEOCBS0045PS@xxx.yyy.com>"),
+		},
+		want: "(1 2)",
+	}, {
 		name: "two messages referencing each other",
 		msgs: []Message{
 			msg(1, "<a@x>", "one", "<b@x>"),
