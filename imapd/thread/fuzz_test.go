@@ -126,3 +126,25 @@ func FuzzThread(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseMsgIDs checks that splitting a References or In-Reply-To value
+// never panics, gives no empty ID, no line break, and no more IDs than
+// the value has "<".
+func FuzzParseMsgIDs(f *testing.F) {
+	for _, s := range []string{
+		"<a@b> <c@d>", `<"a>b"@x> <"c\"d"@x>`, "<x <a@b>", "<a@\r\n b>", `"Joe" <a@b> (c)`, "<<>>", `<"`, `<\`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids := ParseMsgIDs(s)
+		if len(ids) > strings.Count(s, "<") {
+			t.Fatalf("%d IDs from %d '<' in %q", len(ids), strings.Count(s, "<"), s)
+		}
+		for _, id := range ids {
+			if id == "" || strings.ContainsAny(id, "\r\n") {
+				t.Fatalf("ID %q from %q", id, s)
+			}
+		}
+	})
+}

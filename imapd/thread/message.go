@@ -124,7 +124,9 @@ func normalizeID(id string) string {
 			quoted = !quoted
 		case c == '\\' && i+1 < len(id):
 			i++
-			b = append(b, id[i])
+			if id[i] != '\r' && id[i] != '\n' {
+				b = append(b, id[i])
+			}
 		case c == '\r' || c == '\n':
 		case (c == ' ' || c == '\t') && !quoted:
 		default:
