@@ -12,7 +12,8 @@ type Message struct {
 	// Num is what the answer lists: the sequence number for SORT and
 	// THREAD, the UID for UID SORT and UID THREAD. Ties are broken by Num
 	// (RFC 5256 §3 breaks them by sequence number; UIDs ascend with
-	// sequence numbers, so the order is the same).
+	// sequence numbers, so the order is the same). It must not be 0,
+	// which Node uses for a dummy.
 	Num uint32
 	// Arrival is the INTERNALDATE (sort key ARRIVAL, and the sent date
 	// of a message whose Date is zero).
