@@ -27,19 +27,15 @@ import (
 //
 // # Where it goes
 //
-// Above TLS and above coalescingConn, which is how RFC 4978 §3 wants it
-// (compress first, then encrypt) and how a session gets it: COMPRESS arrives
-// on an established session, so the server replaces the net.Conn it
-// reads and writes with deflateConnBuffered(conn, itsBufferedReader):
+// Above TLS, which is how RFC 4978 §3 wants it (compress first, then
+// encrypt) and how a session gets it: COMPRESS arrives on an established
+// session, so the server replaces the net.Conn it reads and writes with
+// deflateConnBuffered(conn, itsBufferedReader):
 //
-//	server → compressConn → tls.Conn → coalescingConn → TCP
+//	session (wire.Writer, 64 KiB) → deflate → tls.Conn → TCP
 //
-// coalescingConn then gathers the compressed (and encrypted) bytes of
-// several flushes into one system call as before, and its flush on Read
-// still runs before the server waits for the client. Putting deflate
-// below coalescingConn would need the stack rebuilt when COMPRESS starts
-// and would gain only fewer sync flushes, which a server that writes
-// whole responses already has.
+// The session's writer already gathers a command's responses and writes
+// them once, so each sync flush here ends a whole batch of responses.
 //
 // # Reading and bounds
 //

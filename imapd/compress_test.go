@@ -129,34 +129,6 @@ func TestDeflateConnRoundTrip(t *testing.T) {
 	p.readLine(t)
 }
 
-// TestDeflateConnOverCoalescing puts compression where the server puts
-// it, above coalescingConn: responses still arrive in lock step (the
-// coalesced bytes go out when the server reads), and an update written
-// while the server waits for the client (IDLE) arrives by the
-// coalescing timer.
-func TestDeflateConnOverCoalescing(t *testing.T) {
-	t.Parallel()
-	server, client := tcpPair(t)
-	dc := deflateConn(&coalescingConn{Conn: server})
-	go echoServer(dc)
-	p := newDeflatePeer(client)
-	for i := range 20 {
-		cmd := fmt.Sprintf("a%d NOOP\r\n", i)
-		p.send(t, cmd)
-		if got := p.readLine(t); got != "* ECHO "+cmd {
-			t.Fatalf("got %q", got)
-		}
-		p.readLine(t)
-	}
-	// The echo server is blocked reading; an update arrives meanwhile.
-	if _, err := dc.Write([]byte("* 7 EXISTS\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	if got := p.readLine(t); got != "* 7 EXISTS\r\n" {
-		t.Fatalf("got %q", got)
-	}
-}
-
 // TestDeflateConnConcurrentWrites: a command's responses and an IDLE
 // update written at once arrive whole, not interleaved.
 func TestDeflateConnConcurrentWrites(t *testing.T) {
