@@ -27,7 +27,7 @@ func TestPoll(t *testing.T) {
 	if err != nil || len(p.Changes) != 0 || p.HighestModSeq != 2 || p.UIDValidity != st.UIDValidity || p.UIDNext != 2 {
 		t.Fatalf("idle Poll = %+v, %v; want no changes at 2, UIDVALIDITY %d, UIDNEXT 2", p, err, st.UIDValidity)
 	}
-	m2 := mustDeliver(t, a, Inbox, `\Seen`, "$Work")                           // 3
+	m2 := mustDeliver(t, a, Inbox, `\Seen`, "$Work")                             // 3
 	if err := a.SetFlags(ctx, Inbox, m1.UID, []string{`\Flagged`}); err != nil { // 4
 		t.Fatal(err)
 	}
