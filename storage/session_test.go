@@ -371,3 +371,70 @@ func TestDeleteKeepsSubscription(t *testing.T) {
 		t.Errorf("subscriptions = %q; want Work (deleted) and New (renamed), not Old", subs)
 	}
 }
+
+// TestChangePathsSeenByReader: the change paths not covered by
+// TestModSeqEveryChange and TestChangesFromOtherProcess, each made in a
+// second process (mailctl beside maild) and read by the first's Poll:
+// Refresh of a file another tool wrote, RenameMailbox (the log moves
+// with the folder, UIDVALIDITY kept), DeleteMailbox (the reader's next
+// Poll is ErrNotFound; a folder created under the name again starts a
+// new log with a new UIDVALIDITY).
+func TestChangePathsSeenByReader(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s1, reader := openAccountIn(t, dir, true)
+	defer s1.Close()
+	s2, writer := openAccountIn(t, dir, false)
+	defer s2.Close()
+	ctx := t.Context()
+
+	// Refresh: another tool drops a file; the writer's NOOP refreshes.
+	since := mustHighest(t, reader, Inbox)
+	if err := os.WriteFile(filepath.Join(writer.Dir(), "new", "1700000000.M9P9Q9.elsewhere"), []byte("Subject: r\r\n\r\nr\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := writer.Refresh(ctx, Inbox); err != nil || !ok {
+		t.Fatalf("Refresh = %v, %v; want a rescan", ok, err)
+	}
+	if p, err := reader.Poll(ctx, Inbox, since); err != nil || len(p.Changes) != 1 || p.Changes[0].Kind != MessageAdded || p.Changes[0].Message.Size == 0 {
+		t.Errorf("Poll after the other's Refresh = %+v, %v; want the new message", p, err)
+	}
+
+	// RenameMailbox: the log and UIDVALIDITY go with the folder.
+	if err := writer.CreateMailbox(ctx, "Work"); err != nil {
+		t.Fatal(err)
+	}
+	m := mustDeliver(t, writer, "Work")
+	before, err := reader.Poll(ctx, "Work", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.RenameMailbox(ctx, "Work", "Play"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.SetFlags(ctx, "Play", m.UID, []string{`\Seen`}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.Poll(ctx, "Work", before.HighestModSeq); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Poll of the old name after RENAME: %v, want ErrNotFound", err)
+	}
+	p, err := reader.Poll(ctx, "Play", before.HighestModSeq)
+	if err != nil || p.UIDValidity != before.UIDValidity || len(p.Changes) != 1 || p.Changes[0].Kind != MessageFlags || p.Changes[0].UID != m.UID {
+		t.Errorf("Poll of the new name since the old MODSEQ = %+v, %v; want the flag change, UIDVALIDITY %d", p, err, before.UIDValidity)
+	}
+
+	// DeleteMailbox, then a new folder under the name.
+	if err := writer.DeleteMailbox(ctx, "Play"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.Poll(ctx, "Play", p.HighestModSeq); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Poll after DELETE: %v, want ErrNotFound", err)
+	}
+	if err := writer.CreateMailbox(ctx, "Play"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := reader.Poll(ctx, "Play", 1)
+	if err != nil || again.UIDValidity == p.UIDValidity || again.HighestModSeq != 1 || len(again.Changes) != 0 {
+		t.Errorf("Poll of the new folder = %+v, %v; want a new UIDVALIDITY and an empty log", again, err)
+	}
+}
