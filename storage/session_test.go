@@ -438,3 +438,61 @@ func TestChangePathsSeenByReader(t *testing.T) {
 		t.Errorf("Poll of the new folder = %+v, %v; want a new UIDVALIDITY and an empty log", again, err)
 	}
 }
+
+// TestMarkRestored: after a restore of an older backup, no new message
+// takes a UID a client saw after the backup, every client's MODSEQ is
+// below the log floor (so its session resynchronises fully), the
+// restored messages keep their UIDs and UIDVALIDITY, and nothing
+// restored is \Recent.
+func TestMarkRestored(t *testing.T) {
+	t.Parallel()
+	live := t.TempDir()
+	s, a := openAccountIn(t, live, true)
+	mustDeliver(t, a, Inbox)
+	mustDeliver(t, a, Inbox)
+	before, err := a.Status(t.Context(), Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	backup := filepath.Join(t.TempDir(), "data")
+	if err := os.CopyFS(backup, os.DirFS(live)); err != nil {
+		t.Fatal(err)
+	}
+	// What a client saw after the backup was taken.
+	s, a = openAccountIn(t, live, false)
+	m3 := mustDeliver(t, a, Inbox)
+	if err := a.SetFlags(t.Context(), Inbox, 1, []string{`\Seen`}); err != nil {
+		t.Fatal(err)
+	}
+	seen := mustHighest(t, a, Inbox)
+	s.Close()
+
+	if err := MarkRestored(t.Context(), filepath.Join(backup, "mail", "example.com", "u")); err != nil {
+		t.Fatal(err)
+	}
+	s, a = openAccountIn(t, backup, false)
+	defer s.Close()
+	ctx := t.Context()
+	for _, since := range []uint64{before.HighestModSeq, seen} {
+		if _, err := a.Poll(ctx, Inbox, since); !errors.Is(err, ErrChangesExpired) {
+			t.Errorf("Poll(%d) after the restore: %v, want ErrChangesExpired (a full resync)", since, err)
+		}
+	}
+	st, err := a.Status(ctx, Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.UIDValidity != before.UIDValidity || st.Messages != 2 || st.Recent != 0 {
+		t.Errorf("Status after the restore = %+v; want UIDVALIDITY %d, 2 messages, none recent", st, before.UIDValidity)
+	}
+	m := mustDeliver(t, a, Inbox)
+	if m.UID <= m3.UID || m.ModSeq <= seen {
+		t.Errorf("new message after the restore: UID %d, MODSEQ %d; a client saw UID %d and MODSEQ %d", m.UID, m.ModSeq, m3.UID, seen)
+	}
+	p, err := a.Poll(ctx, Inbox, m.ModSeq-1)
+	if err != nil || len(p.Changes) != 1 || p.Changes[0].UID != m.UID {
+		t.Errorf("Poll after the restore's first change = %+v, %v", p, err)
+	}
+	checkLogGapFree(t, a, Inbox)
+}
