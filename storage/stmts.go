@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -106,14 +105,6 @@ func (st *indexStmts) close() {
 			s.Close()
 		}
 	}
-}
-
-// in returns s bound to tx (nil tx: s itself).
-func in(ctx context.Context, tx *sql.Tx, s *sql.Stmt) *sql.Stmt {
-	if tx == nil {
-		return s
-	}
-	return tx.StmtContext(ctx, s)
 }
 
 // prefixed puts p before each column of a comma-separated list.
