@@ -496,3 +496,45 @@ func TestMarkRestored(t *testing.T) {
 	}
 	checkLogGapFree(t, a, Inbox)
 }
+
+// TestUpdateFlagsRenamedMidSet: STORE over a set is one transaction,
+// but a file another tool renamed meanwhile commits what came before,
+// rescans, and carries on: every message ends with the new flag, the
+// other tool's flag is kept, and the log stays gap-free.
+func TestUpdateFlagsRenamedMidSet(t *testing.T) {
+	t.Parallel()
+	_, a := newTestAccount(t, 0)
+	ctx := t.Context()
+	var ms []Message
+	for range 5 {
+		ms = append(ms, mustDeliver(t, a, Inbox))
+	}
+	if err := os.Rename(ms[2].Path, filepath.Join(a.Dir(), "cur", ms[2].Key+":2,F")); err != nil {
+		t.Fatal(err)
+	}
+	uids := []uint32{ms[0].UID, ms[1].UID, ms[2].UID, ms[3].UID, ms[4].UID}
+	res, err := a.UpdateFlags(ctx, Inbox, uids, func(old []string) []string { return append(old, `\Seen`) }, StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Messages) != 5 {
+		t.Fatalf("stored %d messages, want 5: %+v", len(res.Messages), res)
+	}
+	msgs, err := a.Messages(ctx, Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		want := []string{`\Seen`}
+		if m.UID == ms[2].UID {
+			want = []string{`\Flagged`, `\Seen`}
+		}
+		if !slices.Equal(m.Flags, want) {
+			t.Errorf("UID %d flags %q, want %q", m.UID, m.Flags, want)
+		}
+		if _, err := os.Stat(m.Path); err != nil {
+			t.Errorf("UID %d: %v", m.UID, err)
+		}
+	}
+	checkLogGapFree(t, a, Inbox)
+}
