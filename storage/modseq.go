@@ -246,8 +246,11 @@ type Poll struct {
 // messages, so each Change carries what FETCH (FLAGS MODSEQ) and EXISTS
 // need (Change.Message: UID, Flags, ModSeq, Size, InternalDate, Path,
 // Key) without further queries. Errors are those of Changes; since above
-// the mailbox's HIGHESTMODSEQ (the index went back: a restore, a
-// rebuild) is ErrChangesExpired too.
+// the mailbox's HIGHESTMODSEQ (the index went back: a rebuild) is
+// ErrChangesExpired too. With ErrChangesExpired the Poll still carries
+// UIDValidity, UIDNext and HighestModSeq: the session compares
+// UIDVALIDITY (BYE if it changed), else resynchronises its view from
+// MessageRange and continues from HighestModSeq.
 func (a *Account) Poll(ctx context.Context, mailbox string, since uint64) (Poll, error) {
 	canon, dir, s, err := a.mailboxState(ctx, mailbox)
 	if err != nil {
