@@ -57,7 +57,10 @@
 // each new UID to exactly one session, across processes; Status.Recent
 // counts the unclaimed) and the usage totals (quota.go: a row kept by
 // triggers, so Quota and the delivery quota check read one row); it is
-// migrated in place from every older version by migrateIndex. A
+// migrated in place from every older version by migrateIndex. Version
+// 5 added the access control lists of RFC 4314 (acl.go: rights per
+// mailbox and identifier; the owner's are implicit and complete; they
+// move with RenameMailbox and go with DeleteMailbox). A
 // restored backup is moved past every UID and MODSEQ clients may have
 // seen (MarkRestored, restored.go).
 //

@@ -47,14 +47,15 @@ CREATE TABLE IF NOT EXISTS messages (
 	PRIMARY KEY (mailbox, uid),
 	UNIQUE (mailbox, key)
 );
-` + changelogSchema + usageSchema + `
-PRAGMA user_version = 4;
+` + changelogSchema + usageSchema + aclSchema + `
+PRAGMA user_version = 5;
 `
 
 // indexVersion is the version of indexSchema: 3 added the change log
 // (modseq.go), 4 the \Recent mark (recent.go) and the usage totals
-// (quota.go); older indexes are migrated in place by migrateIndex.
-const indexVersion = 4
+// (quota.go), 5 the access control lists (acl.go); older indexes are
+// migrated in place by migrateIndex.
+const indexVersion = 5
 
 // sizesVersion is the index version from which every size is the size of
 // the one stored form (canonical.go). A version 1 index may hold the file

@@ -29,9 +29,10 @@ func (a *Account) Message(ctx context.Context, mailbox string, uid uint32) (Mess
 // DeleteMailbox removes a folder and its messages. Subfolders stay (they
 // are separate Maildir++ folders). INBOX cannot be deleted. The folder is
 // first renamed out of the way, so a crash never leaves half a folder
-// under its name. Its index row, messages and change log go in one
-// transaction: a session that had it selected gets ErrNotFound from its
-// next Poll or Changes (and ends the selection), and a folder created
+// under its name. Its index row, messages, change log and access
+// control list (acl.go) go in one transaction: a session that had it
+// selected gets ErrNotFound from its next Poll or Changes (and ends the
+// selection), and a folder created
 // under the name later gets a new UIDVALIDITY and a new log, so no
 // client can mistake one for the other (RFC 3501 §2.3.1.1). A
 // subscription to the name stays (RFC 3501 §6.3.6).
@@ -83,9 +84,10 @@ func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
 // allows (RFC 3501 §6.3.5 keeps it, as the UIDs do), and a client that
 // QRESYNCs the new name with the UIDVALIDITY and MODSEQ it knew from the
 // old gets exactly the changes since. A session that had the old name
-// selected gets ErrNotFound from its next Poll. Rows of an earlier
-// folder left under the new name are dropped first. Subscriptions to
-// the old names move to the new ones.
+// selected gets ErrNotFound from its next Poll. The access control list
+// (acl.go) moves with the rows. Rows of an earlier folder left under
+// the new name are dropped first. Subscriptions to the old names move
+// to the new ones.
 func (a *Account) RenameMailbox(ctx context.Context, from, to string) error {
 	src, srcDir, err := a.mailboxDir(from)
 	if err != nil {
@@ -147,8 +149,9 @@ func (a *Account) RenameMailbox(ctx context.Context, from, to string) error {
 	defer tx.Rollback()
 	for _, m := range moves {
 		for _, q := range []string{`DELETE FROM messages WHERE mailbox = ?2`, `DELETE FROM mailboxes WHERE name = ?2`,
-			`DELETE FROM changelog WHERE mailbox = ?2`, `UPDATE mailboxes SET name = ?2 WHERE name = ?1`,
-			`UPDATE messages SET mailbox = ?2 WHERE mailbox = ?1`, `UPDATE changelog SET mailbox = ?2 WHERE mailbox = ?1`} {
+			`DELETE FROM changelog WHERE mailbox = ?2`, `DELETE FROM acl WHERE mailbox = ?2`,
+			`UPDATE mailboxes SET name = ?2 WHERE name = ?1`, `UPDATE messages SET mailbox = ?2 WHERE mailbox = ?1`,
+			`UPDATE changelog SET mailbox = ?2 WHERE mailbox = ?1`, `UPDATE acl SET mailbox = ?2 WHERE mailbox = ?1`} {
 			if _, err := tx.ExecContext(ctx, q, m.fromName, m.toName); err != nil {
 				return fmt.Errorf("rename mailbox %q: %w", m.fromName, err)
 			}

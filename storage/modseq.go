@@ -84,12 +84,12 @@ CREATE TABLE IF NOT EXISTS changelog (
 ) WITHOUT ROWID;
 `
 
-// migrateIndex brings an index of version 1, 2 or 3 to indexSchema in
-// one transaction: the change log (migrateModSeq), the \Recent mark
-// (migrateRecent) and the usage totals (usageSchema). Each step is
-// idempotent, so a version 1 index (whose size recount sets the version
-// later) can be opened again before that. An index of version 2 or 3
-// becomes indexVersion.
+// migrateIndex brings an index of version 1 to 4 to indexSchema in one
+// transaction: the change log (migrateModSeq), the \Recent mark
+// (migrateRecent), the usage totals (usageSchema) and the access control
+// lists (aclSchema). Each step is idempotent, so a version 1 index (whose
+// size recount sets the version later) can be opened again before that.
+// An index of version 2 to 4 becomes indexVersion.
 func migrateIndex(db *sql.DB, version int) error {
 	tx, err := db.Begin()
 	if err != nil {
@@ -103,6 +103,9 @@ func migrateIndex(db *sql.DB, version int) error {
 		return err
 	}
 	if _, err := tx.Exec(usageSchema); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(aclSchema); err != nil {
 		return err
 	}
 	if version >= sizesVersion {
@@ -503,9 +506,10 @@ func (a *Account) UpdateFlags(ctx context.Context, mailbox string, uids []uint32
 	return a.storeFlags(ctx, mailbox, uids, update, opts)
 }
 
-// forgetMailbox drops a mailbox's index rows, its messages and its
-// change log in one transaction (the folder is gone; a folder created
-// under the name again gets a new UIDVALIDITY, so its log starts anew).
+// forgetMailbox drops a mailbox's index rows, its messages, its change
+// log and its access control list in one transaction (the folder is
+// gone; a folder created under the name again gets a new UIDVALIDITY,
+// so its log starts anew, and no rights of the old one).
 func forgetMailbox(ctx context.Context, db *sql.DB, name string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -513,7 +517,7 @@ func forgetMailbox(ctx context.Context, db *sql.DB, name string) error {
 	}
 	defer tx.Rollback()
 	for _, q := range []string{`DELETE FROM messages WHERE mailbox = ?`, `DELETE FROM mailboxes WHERE name = ?`,
-		`DELETE FROM changelog WHERE mailbox = ?`} {
+		`DELETE FROM changelog WHERE mailbox = ?`, `DELETE FROM acl WHERE mailbox = ?`} {
 		if _, err := tx.ExecContext(ctx, q, name); err != nil {
 			return err
 		}
