@@ -48,6 +48,12 @@ func init() {
 		"STATUS":      {states: authOrSelect, run: (*session).cmdStatus},
 		"APPEND":      {states: authOrSelect, run: (*session).cmdAppend},
 		"IDLE":        {states: authOrSelect, run: (*session).cmdIdle, noUpdates: true},
+		// RFC 4314 (acl.go).
+		"SETACL":     {states: authOrSelect, run: (*session).cmdSetACL},
+		"DELETEACL":  {states: authOrSelect, run: (*session).cmdDeleteACL},
+		"GETACL":     {states: authOrSelect, run: (*session).cmdGetACL},
+		"LISTRIGHTS": {states: authOrSelect, run: (*session).cmdListRights},
+		"MYRIGHTS":   {states: authOrSelect, run: (*session).cmdMyRights},
 
 		// Selected (§6.4).
 		"CHECK":       {states: stateSelected, run: (*session).cmdNoop},
