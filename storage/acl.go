@@ -119,6 +119,13 @@ func filterRights(s string) string {
 	}, s)
 }
 
+// ACLIdentifier checks identifier as SetACL does and returns its stored
+// form ("anyone" or the normalised address) and whether it names the
+// owner. ErrACLIdentifier if it is not one SetACL accepts.
+func (a *Account) ACLIdentifier(ctx context.Context, identifier string) (string, bool, error) {
+	return a.aclIdentifier(ctx, identifier)
+}
+
 // aclIdentifier normalises an identifier and reports whether it names
 // the owner. "anyone" is case-insensitive (Dovecot, Cyrus); a user is
 // checked against the directory.
