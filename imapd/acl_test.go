@@ -133,7 +133,7 @@ func TestACLRenameDelete(t *testing.T) {
 			}
 			w.cmd("N", "NOOP") // the stub left its arguments: one BAD line
 
-		} else if !strings.HasPrefix(st, "R OK") {
+		} else if !strings.HasPrefix(st, "OK") {
 			t.Fatalf("RENAME: %s", st)
 		}
 	}
@@ -145,7 +145,7 @@ func TestACLRenameDelete(t *testing.T) {
 			}
 			w.cmd("N", "NOOP")
 
-		} else if !strings.HasPrefix(st, "D OK") {
+		} else if !strings.HasPrefix(st, "OK") {
 			t.Fatalf("DELETE: %s", st)
 		}
 	}
