@@ -65,6 +65,8 @@ func aclError(err error) error {
 	switch {
 	case errors.Is(err, storage.ErrACLOwner):
 		return no(imap.ResponseCodeCannot, "The owner always has every right on their mailboxes")
+	case errors.Is(err, storage.ErrACLNegative):
+		return no(imap.ResponseCodeCannot, "Negative rights are not supported")
 	case errors.Is(err, storage.ErrACLIdentifier):
 		return no(imap.ResponseCodeCannot, "Unknown identifier: use anyone or the address of a user of this server")
 	case errors.Is(err, storage.ErrACLRights):

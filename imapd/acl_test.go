@@ -87,9 +87,10 @@ func TestACLErrors(t *testing.T) {
 	for _, c := range []struct{ command, status string }{
 		{"SETACL Team nobody@imapd.test lr", "NO [CANNOT]"},
 		{"SETACL Team someone lr", "NO [CANNOT]"},
-		{"SETACL Team -anyone lr", "NO [CANNOT]"},
-		{"SETACL Team -" + aclFriend + " lr", "NO [CANNOT]"},
-		{"DELETEACL Team -anyone", "NO [CANNOT]"},
+		{"SETACL Team -anyone lr", "NO [CANNOT] Negative"},
+		{"SETACL Team -" + aclFriend + " lr", "NO [CANNOT] Negative"},
+		{"DELETEACL Team -anyone", "NO [CANNOT] Negative"},
+		{"LISTRIGHTS Team -anyone", "NO [CANNOT] Negative"},
 		{"SETACL Team " + testUser + " -a", "NO [CANNOT]"},
 		{"SETACL Team " + testUser + " lr", "NO [CANNOT]"},
 		{"DELETEACL Team " + testUser, "NO [CANNOT]"},

@@ -18,7 +18,7 @@ import (
 //
 // Identifiers are "anyone" (every authenticated user, RFC 4314 §2) and
 // the normalised address of a user of this server. Negative rights
-// ("-id", §2) are not supported: SetACL refuses them (ErrACLIdentifier).
+// ("-id", §2) are not supported: SetACL refuses them (ErrACLNegative).
 //
 // The owner of the account always holds every right (AllRights). That
 // is not stored: it is implicit, the way RFC 4314 §2 lets an
@@ -46,6 +46,9 @@ var (
 	// ErrACLIdentifier: the identifier is not "anyone" nor a user of
 	// this server, or is a negative-rights identifier.
 	ErrACLIdentifier = errors.New("unknown or unsupported ACL identifier")
+	// ErrACLNegative: a negative-rights identifier ("-id", RFC 4314
+	// §2), which Yubin does not support. It is also an ErrACLIdentifier.
+	ErrACLNegative = fmt.Errorf("%w: negative rights are not supported", ErrACLIdentifier)
 	// ErrACLOwner: the change would take rights from the owner.
 	ErrACLOwner = errors.New("the owner's rights cannot be changed")
 	// ErrACLRights: a letter that is not one of AllRights.
@@ -134,7 +137,7 @@ func (a *Account) aclIdentifier(ctx context.Context, id string) (string, bool, e
 		return AnyoneIdentifier, false, nil
 	}
 	if strings.HasPrefix(id, "-") {
-		return "", false, fmt.Errorf("%w: negative rights (%q) are not supported", ErrACLIdentifier, id)
+		return "", false, fmt.Errorf("%w: %q", ErrACLNegative, id)
 	}
 	addr, err := ParseAddress(id)
 	if err != nil {

@@ -123,8 +123,8 @@ func TestACLErrors(t *testing.T) {
 	}{
 		{"Shared", "nobody@example.com", "l", ErrACLIdentifier},
 		{"Shared", "nobody", "l", ErrACLIdentifier},
-		{"Shared", "-anyone", "l", ErrACLIdentifier},
-		{"Shared", "-v@example.com", "l", ErrACLIdentifier},
+		{"Shared", "-anyone", "l", ErrACLNegative},
+		{"Shared", "-v@example.com", "l", ErrACLNegative},
 		{"Shared", "authenticated", "l", ErrACLIdentifier},
 		{"Shared", "v@example.com", "lc", ErrACLRights},
 		{"Shared", "v@example.com", "L", ErrACLRights},
@@ -140,7 +140,7 @@ func TestACLErrors(t *testing.T) {
 	if _, err := a.MyRights(ctx, "Missing", a.Address()); !errors.Is(err, ErrNotFound) {
 		t.Errorf("MyRights(Missing) = %v", err)
 	}
-	if err := a.DeleteACL(ctx, "Shared", "-anyone"); !errors.Is(err, ErrACLIdentifier) {
+	if err := a.DeleteACL(ctx, "Shared", "-anyone"); !errors.Is(err, ErrACLNegative) || !errors.Is(err, ErrACLIdentifier) {
 		t.Errorf("DeleteACL(-anyone) = %v", err)
 	}
 	// An entry that is not there, or of a user who no longer exists.
@@ -245,4 +245,66 @@ func TestACLKeptByReconcile(t *testing.T) {
 	if got := mustACL(t, a, "Shared"); len(got) != 2 || got[1] != (ACLEntry{"anyone", "lr"}) {
 		t.Errorf("ACL after reconcile = %v", got)
 	}
+}
+
+// FuzzSetACL: any identifier, rights and mode are either refused with an
+// error or stored as canonical rights that ACL and MyRights report back;
+// the owner keeps every right.
+func FuzzSetACL(f *testing.F) {
+	for _, s := range []struct {
+		id, rights string
+		mode       uint8
+	}{
+		{"anyone", "lr", 0}, {"v@example.com", "+lrsw", 1}, {"-anyone", "l", 0},
+		{"u@example.com", "a", 2}, {"ANYONE", "lrswipkxtea", 1}, {"v@EXAMPLE.com", "xx", 2},
+		{"\"q u\"@example.com", "l", 0}, {"", "", 0}, {"v@example.com", "L\x00\xff", 0},
+	} {
+		f.Add(s.id, s.rights, s.mode)
+	}
+	s, err := Open(f.TempDir(), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	ctx := f.Context()
+	if _, err := s.AddDomain(ctx, "example.com"); err != nil {
+		f.Fatal(err)
+	}
+	var a *Account
+	for _, u := range []string{"v@example.com", "u@example.com"} {
+		user, err := s.AddUser(ctx, u, "pw", 0)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if a, err = s.Account(ctx, user.Address); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := a.CreateMailbox(ctx, "Shared"); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, id, rights string, mode uint8) {
+		got, err := a.SetACL(t.Context(), "Shared", id, rights, ACLMode(mode%4))
+		if err != nil {
+			return
+		}
+		if c, cerr := canonRights(got); cerr != nil || c != got {
+			t.Fatalf("SetACL(%q, %q) = %q, not canonical", id, rights, got)
+		}
+		acl, err := a.ACL(t.Context(), "Shared")
+		if err != nil || len(acl) == 0 || acl[0] != (ACLEntry{"u@example.com", AllRights}) {
+			t.Fatalf("ACL = %v, %v", acl, err)
+		}
+		norm, owner, err := a.ACLIdentifier(t.Context(), id)
+		if err != nil {
+			t.Fatalf("SetACL accepted %q, ACLIdentifier refuses it: %v", id, err)
+		}
+		if owner {
+			return
+		}
+		i := slices.IndexFunc(acl, func(e ACLEntry) bool { return e.Identifier == norm })
+		if (got == "") != (i < 0) || (i >= 0 && acl[i].Rights != got) {
+			t.Fatalf("SetACL(%q) = %q, ACL = %v", id, got, acl)
+		}
+	})
 }
