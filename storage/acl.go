@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -165,6 +167,21 @@ func (a *Account) aclMailbox(ctx context.Context, mailbox string) (string, error
 	return canon, err
 }
 
+// existsLocked checks again, under a.mu, that the mailbox is there, so a
+// DeleteMailbox that ran since aclMailbox leaves no row behind. (A row
+// left by another process would be harmless: CreateMailbox and
+// RenameMailbox drop the rows of the name they create.)
+func (a *Account) existsLocked(canon string) error {
+	_, dir, err := a.mailboxDir(canon)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cur")); err != nil {
+		return fmt.Errorf("mailbox %q: %w", canon, ErrNotFound)
+	}
+	return nil
+}
+
 // ACL returns the mailbox's access control list (RFC 4314 §3.3): the
 // owner with AllRights first, then the stored entries sorted by
 // identifier. ErrNotFound if the mailbox does not exist.
@@ -230,6 +247,9 @@ func (a *Account) SetACL(ctx context.Context, mailbox, identifier, rights string
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err := a.existsLocked(canon); err != nil {
+		return "", fmt.Errorf("set acl: %w", err)
+	}
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
 	tx, err := a.idx.BeginTx(ctx, nil)
