@@ -100,7 +100,7 @@ func (s *session) cmdSetACL(r *request) error {
 	if err != nil {
 		return aclError(err)
 	}
-	r.log.Info("acl set", "user", s.user.String(), "mailbox", canon, "identifier", string(args.Identifier), "rights", rights)
+	r.log.Info("acl set", "mailbox", canon, "identifier", string(args.Identifier), "rights", rights)
 	return nil
 }
 
@@ -120,7 +120,7 @@ func (s *session) cmdDeleteACL(r *request) error {
 	if err := s.acct.DeleteACL(s.ctx(), canon, string(id)); err != nil {
 		return aclError(err)
 	}
-	r.log.Info("acl deleted", "user", s.user.String(), "mailbox", canon, "identifier", string(id))
+	r.log.Info("acl deleted", "mailbox", canon, "identifier", string(id))
 	return nil
 }
 
