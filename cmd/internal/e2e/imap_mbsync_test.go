@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -74,8 +76,8 @@ SyncState *
 }
 
 // syncCounts is what one mbsync run reports it did, per side: messages
-// added, messages whose flags it changed, messages it marked deleted
-// (from the far side's or the near side's deletions).
+// added (+), messages whose flags it changed (*), messages it moved to a
+// Trash store (#, unused here) and, isync 1.5 only, messages it expunged (-).
 type syncCounts struct {
 	farNew, farFlags, farTrashed, farExpunged     int // changes made on maild
 	nearNew, nearFlags, nearTrashed, nearExpunged int // changes made in the local Maildir
@@ -93,7 +95,11 @@ var mbsyncProgress = regexp.MustCompile(`C: \d+/\d+ +B: \d+/\d+ +F: \+(\d+)/\d+ 
 // its counters.
 func (m *mbsync) run() syncCounts {
 	m.t.Helper()
-	cmd := exec.Command(m.script, "-q", "-e", "-c", m.bin+" -c "+m.rc+" -a", "/dev/null")
+	// mbsync gives up on a silent server after its 20 s Timeout; the
+	// context only bounds a run that hangs anyway.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, m.script, "-q", "-e", "-c", m.bin+" -c "+m.rc+" -a", "/dev/null")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		m.t.Fatalf("mbsync: %v\n%s", err, out)
