@@ -1,0 +1,42 @@
+package imapd
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestRecentOnce: a message is \Recent in exactly one session, the first
+// told of it (RFC 3501 §2.3.2); EXAMINE shows recent messages without
+// taking them; an IMAP4rev2 client is never told of RECENT.
+func TestRecentOnce(t *testing.T) {
+	t.Parallel()
+	ts := startTestServer(t)
+	ts.deliver(t, "INBOX", 2)
+	a, b, rev2 := ts.loginWire(t), ts.loginWire(t), ts.loginWire(t)
+	if got := b.mustOK("E", "EXAMINE INBOX"); !slices.Contains(got, "* 2 RECENT") {
+		t.Errorf("EXAMINE before any SELECT: %q, want 2 RECENT", got)
+	}
+	if got := a.mustOK("S", "SELECT INBOX"); !slices.Contains(got, "* 2 RECENT") {
+		t.Errorf("A's SELECT: %q, want 2 RECENT", got)
+	}
+	if got := b.mustOK("S", "SELECT INBOX"); !slices.Contains(got, "* 0 RECENT") {
+		t.Errorf("B's SELECT: %q, want 0 RECENT", got)
+	}
+	rev2.mustOK("E", "ENABLE IMAP4rev2")
+	if got := rev2.mustOK("S", "SELECT INBOX"); hasLine(got, "* 0 RECENT") || hasLine(got, "* 2 RECENT") {
+		t.Errorf("IMAP4rev2 SELECT: %q", got)
+	}
+	ts.deliver(t, "INBOX", 1)
+	if got := b.mustOK("N", "NOOP"); !slices.Equal(got, []string{"* 3 EXISTS", "* 1 RECENT"}) {
+		t.Errorf("B first to see message 3: %q", got)
+	}
+	if got := a.mustOK("N", "NOOP"); !slices.Equal(got, []string{"* 3 EXISTS", "* 2 RECENT"}) {
+		t.Errorf("A after B took message 3: %q", got)
+	}
+	if got := rev2.mustOK("N", "NOOP"); !slices.Equal(got, []string{"* 3 EXISTS"}) {
+		t.Errorf("IMAP4rev2 client: %q", got)
+	}
+	if got := b.mustOK("T", `STORE 1,3 -FLAGS (\Seen)`); !slices.Equal(got, []string{`* 1 FETCH (FLAGS () UID 1)`, `* 3 FETCH (FLAGS (\Recent) UID 3)`}) {
+		t.Errorf("B's FLAGS show \\Recent only for its message: %q", got)
+	}
+}
