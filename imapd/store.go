@@ -87,7 +87,7 @@ func (s *session) cmdStore(r *request) error {
 		all = append(all, m.Flags...)
 	}
 	if !sf.Silent {
-		s.announceKeywords(v, all)
+		s.announceFlags(all)
 	}
 	for _, m := range res.Messages {
 		// RFC 7162 §3.1.3: with CONDSTORE the MODSEQ goes out even for

@@ -167,7 +167,7 @@ func (s *session) emit(v *view, d delta, allowExpunge bool) {
 		for _, m := range d.flags {
 			all = append(all, m.Flags...)
 		}
-		s.announceKeywords(v, all)
+		s.announceFlags(all)
 		for _, m := range d.flags {
 			s.writeFetchFlags(v, v.seqOf(m.UID), m.UID, m.Flags, m.ModSeq, true)
 		}
@@ -232,10 +232,15 @@ func (v *view) recentCount() uint32 {
 	return uint32(n)
 }
 
-// announceKeywords sends FLAGS (and PERMANENTFLAGS) when flags hold a
+// announceFlags sends FLAGS (and PERMANENTFLAGS) when flags hold a
 // keyword the client has not been told of: a FETCH must not show one the
-// last FLAGS did not list (RFC 3501 §7.2.6).
-func (s *session) announceKeywords(v *view, flags []string) {
+// last FLAGS did not list (RFC 3501 §7.2.6). Every command that writes
+// FETCH FLAGS calls it first.
+func (s *session) announceFlags(flags []string) {
+	v := s.sel
+	if v == nil {
+		return
+	}
 	fresh := false
 	for _, f := range flags {
 		if strings.HasPrefix(f, `\`) {
