@@ -130,7 +130,8 @@ func TestSelectParams(t *testing.T) {
 		{"SELECT INBOX (QRESYNC (1 1 1:5 (1:2 1:2) 7))", "BAD"},
 		{"SELECT INBOX (QRESYNC (1 1 1:5 (1:2 1:2)))", "OK"},
 		{"SELECT INBOX (QRESYNC (1 1 (1 1)))", "OK"},
-		{"SELECT INBOX (CONDSTORE QRESYNC (1 1 1:*))", "OK"},
+		{"SELECT INBOX (CONDSTORE QRESYNC (1 1 1:*))", "BAD"}, // RFC 7162 §7 known-uids: no "*"
+		{"SELECT INBOX (CONDSTORE QRESYNC (1 1 1:9))", "OK"},
 	} {
 		if _, st := c.cmd("P", tc.cmd); !strings.HasPrefix(st, tc.want) {
 			t.Errorf("%s: %s, want %s", tc.cmd, st, tc.want)

@@ -6,16 +6,18 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"yubin/imapd/wire"
 	"yubin/storage"
 )
 
 // errReadOnly answers changes to a mailbox opened with EXAMINE.
 var errReadOnly = no(imap.ResponseCodeCannot, "Mailbox is read-only")
 
-// checkFlags refuses system flags the server does not know (RFC 9051
-// §2.3.2: only those defined by a standard; the grammar's flag-extension
-// is for future ones), which storage cannot keep.
-func checkFlags(flags []imap.Flag) error {
+// checkStoreFlags refuses system flags the server does not know (RFC
+// 9051 §2.3.2: only those defined by a standard; the grammar's
+// flag-extension is for future ones), which storage cannot keep. It is
+// APPEND's checkFlags (mailbox branch); one of the two goes at the merge.
+func checkStoreFlags(flags []imap.Flag) error {
 	for _, f := range flags {
 		if !strings.HasPrefix(string(f), `\`) || strings.EqualFold(string(f), `\Recent`) {
 			continue
@@ -54,13 +56,13 @@ func (s *session) cmdStore(r *request) error {
 	if v.readOnly {
 		return errReadOnly
 	}
-	if err := checkFlags(sf.Flags); err != nil {
+	if err := checkStoreFlags(sf.Flags); err != nil {
 		return err
 	}
 	if seqs, ok := set.(imap.SeqSet); ok && !v.seqInRange(seqs) {
 		return bad(imap.ResponseCodeClientBug, "Message sequence number out of range")
 	}
-	conditional := opts != nil && opts.UnchangedSince != 0
+	conditional := opts != nil && opts.UnchangedSince != nil
 	if conditional {
 		s.enabled["CONDSTORE"] = true // RFC 7162 §3.1: a CONDSTORE-enabling command
 	}
@@ -75,7 +77,7 @@ func (s *session) cmdStore(r *request) error {
 	update := func(cur []string) []string { return applyStore(cur, sf.Op, change) }
 	sopts := storage.StoreOptions{}
 	if conditional {
-		sopts = storage.StoreOptions{Conditional: true, UnchangedSince: opts.UnchangedSince}
+		sopts = storage.StoreOptions{Conditional: true, UnchangedSince: *opts.UnchangedSince}
 	}
 	res, err := s.acct.UpdateFlags(s.ctx(), v.name, uids, update, sopts)
 	if err != nil {
@@ -111,7 +113,7 @@ func (s *session) cmdStore(r *request) error {
 			}
 			mod = ss
 		}
-		return ok(imap.ResponseCode("MODIFIED "+mod.String()), "Conditional STORE failed")
+		return ok(wire.CodeModified(mod), "Conditional STORE failed")
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"yubin/imapd/wire"
 	"yubin/storage"
 )
 
@@ -193,7 +194,7 @@ func (s *session) flushGone(v *view) {
 		for u := range v.gone {
 			uids = append(uids, imap.UID(u))
 		}
-		s.w.Untagged().Atom("VANISHED").SP().NumSet(compactUIDs(uids)).CRLF()
+		s.w.Vanished(false, wire.CompactUIDs(uids))
 	} else {
 		for i := len(v.uids) - 1; i >= 0; i-- {
 			if v.gone[v.uids[i]] {
@@ -203,21 +204,6 @@ func (s *session) flushGone(v *view) {
 	}
 	v.uids = slices.DeleteFunc(v.uids, func(u uint32) bool { return v.gone[u] })
 	v.gone = nil
-}
-
-// compactUIDs returns uids as the shortest UID set (1,2,3,5 gives
-// 1:3,5). uids is sorted in place.
-func compactUIDs(uids []imap.UID) imap.UIDSet {
-	slices.Sort(uids)
-	var set imap.UIDSet
-	for _, u := range uids {
-		if n := len(set); n > 0 && u <= set[n-1].Stop+1 {
-			set[n-1].Stop = max(set[n-1].Stop, u)
-			continue
-		}
-		set = append(set, imap.UIDRange{Start: u, Stop: u})
-	}
-	return set
 }
 
 // recentCount is the number of messages in the view that are \Recent in
@@ -299,7 +285,7 @@ func (s *session) writeFetchFlags(v *view, seq, uid uint32, flags []string, mods
 	}
 	s.w.Atom("UID").SP().Number(uid)
 	if s.condstore() {
-		s.w.SP().Atom("MODSEQ").SP().BeginList().Number64(modseq).EndList()
+		s.w.SP().FetchModSeq(modseq)
 	}
 	s.w.EndList().CRLF()
 }
