@@ -22,7 +22,7 @@ func (s *session) cmdSelect(r *request) error {
 		return err
 	}
 	if p.QResync != nil && !s.qresync() {
-		return bad(imap.ResponseCodeClientBug, "QRESYNC must be enabled first") // RFC 7162 §3.2.5
+		return s.refuse("select", bad(imap.ResponseCodeClientBug, "QRESYNC must be enabled first")) // RFC 7162 §3.2.5
 	}
 	readOnly := r.name == "EXAMINE"
 
@@ -41,11 +41,11 @@ func (s *session) cmdSelect(r *request) error {
 	}
 	canon, err := storage.ValidMailboxName(name)
 	if err != nil {
-		return mailboxError(err)
+		return s.refuse("select", mailboxError(err))
 	}
 	v, msgs, err := s.openView(canon, readOnly)
 	if err != nil {
-		return mailboxError(err)
+		return s.refuse("select", mailboxError(err))
 	}
 
 	s.writeMailboxFlags(v)
@@ -100,7 +100,7 @@ func (s *session) openView(canon string, readOnly bool) (*view, []storage.Messag
 		modseq:   hm,
 		uids:     make([]uint32, len(msgs)),
 		keywords: map[string]string{strings.ToLower(string(imap.FlagForwarded)): string(imap.FlagForwarded)},
-		own:      map[uint64]bool{},
+		told:     map[uint64]bool{},
 		boxes:    s.srv.boxes,
 	}
 	for i, m := range msgs {

@@ -20,8 +20,8 @@ func (w *rawConn) mustOK(tag, command string) []string {
 	return untagged
 }
 
-// hasLine reports whether lines hold one starting with prefix.
-func hasLine(lines []string, prefix string) bool {
+// hasPrefixLine reports whether lines hold one starting with prefix.
+func hasPrefixLine(lines []string, prefix string) bool {
 	return slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix) })
 }
 
@@ -54,7 +54,7 @@ func TestSelectResponses(t *testing.T) {
 		fmt.Sprintf("* OK [HIGHESTMODSEQ %d]", hm),
 	}
 	for _, w := range want {
-		if !hasLine(untagged, w) {
+		if !hasPrefixLine(untagged, w) {
 			t.Errorf("SELECT lacks %q: %q", w, untagged)
 		}
 	}
@@ -62,7 +62,7 @@ func TestSelectResponses(t *testing.T) {
 		t.Errorf("SELECT: %s", st)
 	}
 	untagged, st = c.cmd("E", "EXAMINE INBOX")
-	if hasLine(untagged, "* OK [PERMANENTFLAGS") || hasLine(untagged, "* OK [CLOSED]") || !strings.HasPrefix(st, "OK [READ-ONLY]") {
+	if hasPrefixLine(untagged, "* OK [PERMANENTFLAGS") || hasPrefixLine(untagged, "* OK [CLOSED]") || !strings.HasPrefix(st, "OK [READ-ONLY]") {
 		t.Errorf("EXAMINE: %q %s", untagged, st)
 	}
 	if _, st := c.cmd("N", "SELECT nosuch"); !strings.HasPrefix(st, "NO [NONEXISTENT]") {
@@ -89,14 +89,14 @@ func TestSelectClosed(t *testing.T) {
 			c.mustOK("EN", "ENABLE "+tc.enable)
 		}
 		first := c.mustOK("S1", "SELECT INBOX")
-		if hasLine(first, "* OK [CLOSED]") {
+		if hasPrefixLine(first, "* OK [CLOSED]") {
 			t.Errorf("%s: [CLOSED] on the first SELECT", tc.enable)
 		}
 		again := c.mustOK("S2", "EXAMINE INBOX")
 		if got := len(again) > 0 && strings.HasPrefix(again[0], "* OK [CLOSED]"); got != tc.closed {
 			t.Errorf("ENABLE %q: second SELECT begins %q; [CLOSED] expected: %v", tc.enable, again, tc.closed)
 		}
-		if tc.enable == "IMAP4rev2" && hasLine(again, "* 0 RECENT") {
+		if tc.enable == "IMAP4rev2" && hasPrefixLine(again, "* 0 RECENT") {
 			t.Errorf("IMAP4rev2 client got RECENT: %q", again)
 		}
 	}
@@ -120,7 +120,7 @@ func TestSelectParams(t *testing.T) {
 		}
 	}
 	untagged := c.mustOK("T", "STORE 1 +FLAGS (\\Seen)")
-	if !hasLine(untagged, "* 1 FETCH (FLAGS (\\Seen \\Recent) UID 1 MODSEQ (") {
+	if !hasPrefixLine(untagged, "* 1 FETCH (FLAGS (\\Seen \\Recent) UID 1 MODSEQ (") {
 		t.Errorf("STORE after SELECT (CONDSTORE): %q, want MODSEQ", untagged)
 	}
 	c.mustOK("E", "ENABLE QRESYNC")

@@ -70,10 +70,12 @@ func TestStoreRefused(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tc.cmd, st, tc.want)
 		}
 	}
+	ts.logs.wait(t, "refused", "op=store", "reply=BAD", "code=CLIENTBUG", "user="+testUser)
 	c.mustOK("E", "EXAMINE INBOX")
 	if _, st := c.cmd("T", `STORE 1 +FLAGS (\Seen)`); !strings.HasPrefix(st, "NO [CANNOT]") {
 		t.Errorf("STORE in EXAMINE: %s", st)
 	}
+	ts.logs.wait(t, "refused", "op=store", "reply=NO", "code=CANNOT")
 }
 
 // TestStoreUnchangedSince: STORE (UNCHANGEDSINCE m) changes the messages
@@ -102,6 +104,10 @@ func TestStoreUnchangedSince(t *testing.T) {
 		t.Errorf("UID STORE UNCHANGEDSINCE: %s", st)
 	}
 	after2, _ := ts.acct.Message(ctx, "INBOX", uids[1])
+	// RFC 7162 §3.1.3: UNCHANGEDSINCE 0 fails for every message.
+	if untagged, st := c.cmd("T", `STORE 1:2 (UNCHANGEDSINCE 0) -FLAGS (\Flagged)`); st != "OK [MODIFIED 1:2] Conditional STORE failed" || len(untagged) != 0 {
+		t.Errorf("UNCHANGEDSINCE 0: %q %s", untagged, st)
+	}
 	if len(untagged) != 1 || untagged[0] != fmt.Sprintf(`* 2 FETCH (UID 2 MODSEQ (%d))`, after2.ModSeq) {
 		t.Errorf(".SILENT with CONDSTORE: %q", untagged)
 	}

@@ -98,7 +98,7 @@ func (s *session) readDelta(v *view, hm uint64) (delta, error) {
 				last = c.UID
 			}
 		case storage.MessageFlags:
-			if v.own[c.ModSeq] || v.gone[c.UID] || v.seqOf(c.UID) == 0 {
+			if v.told[c.ModSeq] || v.gone[c.UID] || v.seqOf(c.UID) == 0 {
 				continue
 			}
 			d.flags = append(d.flags, c.Message)
@@ -123,7 +123,7 @@ func (s *session) fullDelta(v *view, hm uint64) (delta, error) {
 		switch {
 		case m.UID > last:
 			d.added = append(d.added, m.UID)
-		case m.ModSeq > v.modseq && !v.own[m.ModSeq] && v.seqOf(m.UID) != 0:
+		case m.ModSeq > v.modseq && !v.told[m.ModSeq] && v.seqOf(m.UID) != 0:
 			d.flags = append(d.flags, m)
 		}
 	}
@@ -174,9 +174,9 @@ func (s *session) emit(v *view, d delta, allowExpunge bool) {
 		}
 	}
 	v.modseq = max(v.modseq, d.top)
-	for ms := range v.own {
+	for ms := range v.told {
 		if ms <= v.modseq {
-			delete(v.own, ms)
+			delete(v.told, ms)
 		}
 	}
 }
