@@ -100,7 +100,7 @@ func (s *session) openView(canon string, readOnly bool) (*view, []storage.Messag
 		modseq:   hm,
 		uids:     make([]uint32, len(msgs)),
 		keywords: map[string]string{strings.ToLower(string(imap.FlagForwarded)): string(imap.FlagForwarded)},
-		told:     map[uint64]bool{},
+		own:      map[uint64]bool{},
 		boxes:    s.srv.boxes,
 	}
 	for i, m := range msgs {

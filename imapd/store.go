@@ -102,7 +102,7 @@ func (s *session) cmdStore(r *request) error {
 		all = append(all, m.Flags...)
 	}
 	if !sf.Silent {
-		s.announceFlags(all)
+		s.announceKeywords(v, all)
 	}
 	for _, m := range res.Messages {
 		// RFC 7162 §3.1.3: with CONDSTORE the MODSEQ goes out even for

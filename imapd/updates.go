@@ -98,7 +98,7 @@ func (s *session) readDelta(v *view, hm uint64) (delta, error) {
 				last = c.UID
 			}
 		case storage.MessageFlags:
-			if v.told[c.ModSeq] || v.gone[c.UID] || v.seqOf(c.UID) == 0 {
+			if v.own[c.ModSeq] || v.gone[c.UID] || v.seqOf(c.UID) == 0 {
 				continue
 			}
 			d.flags = append(d.flags, c.Message)
@@ -123,7 +123,7 @@ func (s *session) fullDelta(v *view, hm uint64) (delta, error) {
 		switch {
 		case m.UID > last:
 			d.added = append(d.added, m.UID)
-		case m.ModSeq > v.modseq && !v.told[m.ModSeq] && v.seqOf(m.UID) != 0:
+		case m.ModSeq > v.modseq && !v.own[m.ModSeq] && v.seqOf(m.UID) != 0:
 			d.flags = append(d.flags, m)
 		}
 	}
@@ -168,15 +168,15 @@ func (s *session) emit(v *view, d delta, allowExpunge bool) {
 		for _, m := range d.flags {
 			all = append(all, m.Flags...)
 		}
-		s.announceFlags(all)
+		s.announceKeywords(v, all)
 		for _, m := range d.flags {
 			s.writeFetchFlags(v, v.seqOf(m.UID), m.UID, m.Flags, m.ModSeq, true)
 		}
 	}
 	v.modseq = max(v.modseq, d.top)
-	for ms := range v.told {
+	for ms := range v.own {
 		if ms <= v.modseq {
-			delete(v.told, ms)
+			delete(v.own, ms)
 		}
 	}
 }
@@ -218,15 +218,11 @@ func (v *view) recentCount() uint32 {
 	return uint32(n)
 }
 
-// announceFlags sends FLAGS (and PERMANENTFLAGS) when flags hold a
+// announceKeywords sends FLAGS (and PERMANENTFLAGS) when flags hold a
 // keyword the client has not been told of: a FETCH must not show one the
 // last FLAGS did not list (RFC 3501 §7.2.6). Every command that writes
 // FETCH FLAGS calls it first.
-func (s *session) announceFlags(flags []string) {
-	v := s.sel
-	if v == nil {
-		return
-	}
+func (s *session) announceKeywords(v *view, flags []string) {
 	fresh := false
 	for _, f := range flags {
 		if strings.HasPrefix(f, `\`) {

@@ -33,10 +33,10 @@ type view struct {
 	// their lower-cased form (RFC 3501 §7.2.6: a FETCH must not show a
 	// keyword the last FLAGS did not list).
 	keywords map[string]string
-	// told are MODSEQs whose flags the client has seen already in a
-	// command's reply (its own STORE, a FETCH FLAGS, a FETCH that set
-	// \Seen): updates skips them in the change log. See view.tell.
-	told map[uint64]bool
+	// own are MODSEQs whose flags the client has seen already in a
+	// command's reply (its own STORE, a FETCH that set \Seen): updates
+	// skips them in the change log. See view.tell.
+	own map[uint64]bool
 	// recent are the messages \Recent in this session (RFC 3501 §2.3.2).
 	recent imap.UIDSet
 	// headers is the mailbox's header cache, shared by the sessions that
@@ -60,7 +60,7 @@ func (v *view) close() {
 // FETCH. STORE and FETCH call it for each FETCH response with FLAGS.
 func (v *view) tell(modseq uint64) {
 	if modseq > v.modseq {
-		v.told[modseq] = true
+		v.own[modseq] = true
 	}
 }
 
