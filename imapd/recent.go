@@ -1,5 +1,7 @@
 package imapd
 
+import "context"
+
 // \Recent (RFC 3501 §2.3.2): a message is recent in exactly one session,
 // the first to be told of it. Until storage keeps the mark in the index
 // (Account.ClaimRecent, branch imapstore), the mark lives here, per
@@ -41,4 +43,20 @@ func (s *session) peekRecent(mailbox string, validity uint32) uint32 {
 		return m.mark + 1
 	}
 	return 1
+}
+
+// statusRecent counts the messages of mailbox that are still \Recent to
+// the next session that selects it (STATUS RECENT, RFC 3501 §6.3.10):
+// those above the mark, in one index query. It claims nothing.
+func (s *session) statusRecent(ctx context.Context, mailbox string) (uint32, error) {
+	validity, next, err := s.acct.UIDs(ctx, mailbox)
+	if err != nil {
+		return 0, err
+	}
+	first := s.peekRecent(mailbox, validity)
+	if first >= next {
+		return 0, nil
+	}
+	msgs, err := s.acct.MessageRange(ctx, mailbox, first, next-1)
+	return uint32(len(msgs)), err
 }

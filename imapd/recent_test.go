@@ -1,8 +1,12 @@
 package imapd
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"testing"
+
+	"yubin/storage"
 )
 
 // TestRecentOnce: a message is \Recent in exactly one session, the first
@@ -38,5 +42,43 @@ func TestRecentOnce(t *testing.T) {
 	}
 	if got := b.mustOK("T", `STORE 1,3 -FLAGS (\Seen)`); !slices.Equal(got, []string{`* 1 FETCH (FLAGS () UID 1)`, `* 3 FETCH (FLAGS (\Recent) UID 3)`}) {
 		t.Errorf("B's FLAGS show \\Recent only for its message: %q", got)
+	}
+}
+
+// TestStatusRecent: the messages no session has been told of yet are
+// counted as recent for STATUS, which claims none of them.
+func TestStatusRecent(t *testing.T) {
+	t.Parallel()
+	ts := startTestServer(t)
+	ts.deliver(t, "INBOX", 2)
+	addr, _ := storage.ParseAddress(testUser)
+	s := &session{srv: ts.srv, acct: ts.acct, user: addr}
+	ctx := context.Background()
+	for range 2 {
+		if n, err := s.statusRecent(ctx, "INBOX"); err != nil || n != 2 {
+			t.Fatalf("STATUS RECENT before any SELECT: %d, %v; want 2", n, err)
+		}
+	}
+	ts.loginWire(t).mustOK("S", "SELECT INBOX")
+	ts.deliver(t, "INBOX", 1)
+	if n, err := s.statusRecent(ctx, "INBOX"); err != nil || n != 1 {
+		t.Errorf("STATUS RECENT after a SELECT and a delivery: %d, %v; want 1", n, err)
+	}
+}
+
+// TestNewMessageKeyword: a message arriving with a keyword new to the
+// mailbox (APPEND with flags, a copy) is preceded by FLAGS (RFC 3501
+// §7.2.6).
+func TestNewMessageKeyword(t *testing.T) {
+	t.Parallel()
+	ts := startTestServer(t)
+	c := ts.loginWire(t)
+	c.mustOK("S", "SELECT INBOX")
+	if _, err := ts.acct.Deliver(context.Background(), "INBOX", strings.NewReader("Subject: kw\r\n\r\nx\r\n"), storage.DeliverOptions{Flags: []string{"Fresh"}}); err != nil {
+		t.Fatal(err)
+	}
+	got := c.mustOK("N", "NOOP")
+	if len(got) < 3 || got[0] != `* FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Forwarded Fresh)` || got[2] != "* 1 EXISTS" {
+		t.Errorf("NOOP after a delivery with a keyword: %q", got)
 	}
 }

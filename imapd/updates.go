@@ -34,6 +34,7 @@ func (s *session) qresync() bool { return s.enabled["QRESYNC"] }
 type delta struct {
 	gone  []uint32          // expunged, known to the client
 	added []uint32          // new, ascending
+	kws   []string          // the new messages' keywords
 	flags []storage.Message // flags changed by others, for messages the client knows
 	top   uint64            // the log position after these changes
 }
@@ -95,6 +96,7 @@ func (s *session) readDelta(v *view, hm uint64) (delta, error) {
 		case storage.MessageAdded:
 			if c.UID > last {
 				d.added = append(d.added, c.UID)
+				d.kws = appendKeywords(d.kws, c.Flags)
 				last = c.UID
 			}
 		case storage.MessageFlags:
@@ -123,6 +125,7 @@ func (s *session) fullDelta(v *view, hm uint64) (delta, error) {
 		switch {
 		case m.UID > last:
 			d.added = append(d.added, m.UID)
+			d.kws = appendKeywords(d.kws, m.Flags)
 		case m.ModSeq > v.modseq && !v.own[m.ModSeq] && v.seqOf(m.UID) != 0:
 			d.flags = append(d.flags, m)
 		}
@@ -152,6 +155,9 @@ func (s *session) emit(v *view, d delta, allowExpunge bool) {
 		s.flushGone(v)
 	}
 	if len(d.added) > 0 {
+		// A new message may bring a keyword (APPEND with flags, a copy):
+		// FLAGS first (RFC 3501 §7.2.6).
+		s.announceKeywords(v, d.kws)
 		v.uids = append(v.uids, d.added...)
 		s.w.Untagged().Number(uint32(len(v.uids))).SP().Atom("EXISTS").CRLF()
 		if !s.rev2() {
@@ -204,6 +210,16 @@ func (s *session) flushGone(v *view) {
 	}
 	v.uids = slices.DeleteFunc(v.uids, func(u uint32) bool { return v.gone[u] })
 	v.gone = nil
+}
+
+// appendKeywords adds the keywords of flags to kws.
+func appendKeywords(kws, flags []string) []string {
+	for _, f := range flags {
+		if !strings.HasPrefix(f, `\`) {
+			kws = append(kws, f)
+		}
+	}
+	return kws
 }
 
 // recentCount is the number of messages in the view that are \Recent in
