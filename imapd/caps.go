@@ -17,6 +17,7 @@ var authCaps = []string{
 	"IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE",
 	"NAMESPACE", "UIDPLUS", "ESEARCH", "SEARCHRES", "LIST-EXTENDED", "LIST-STATUS",
 	"MOVE", "STATUS=SIZE", "BINARY", "CHILDREN", "SPECIAL-USE", "UNSELECT",
+	"CONDSTORE", "QRESYNC",
 }
 
 // enableable are the capabilities ENABLE turns on (RFC 5161).
