@@ -45,27 +45,6 @@ func TestRecentOnce(t *testing.T) {
 	}
 }
 
-// TestStatusRecent: the messages no session has been told of yet are
-// counted as recent for STATUS, which claims none of them.
-func TestStatusRecent(t *testing.T) {
-	t.Parallel()
-	ts := startTestServer(t)
-	ts.deliver(t, "INBOX", 2)
-	addr, _ := storage.ParseAddress(testUser)
-	s := &session{srv: ts.srv, acct: ts.acct, user: addr}
-	ctx := context.Background()
-	for range 2 {
-		if n, err := s.statusRecent(ctx, "INBOX"); err != nil || n != 2 {
-			t.Fatalf("STATUS RECENT before any SELECT: %d, %v; want 2", n, err)
-		}
-	}
-	ts.loginWire(t).mustOK("S", "SELECT INBOX")
-	ts.deliver(t, "INBOX", 1)
-	if n, err := s.statusRecent(ctx, "INBOX"); err != nil || n != 1 {
-		t.Errorf("STATUS RECENT after a SELECT and a delivery: %d, %v; want 1", n, err)
-	}
-}
-
 // TestNewMessageKeyword: a message arriving with a keyword new to the
 // mailbox (APPEND with flags, a copy) is preceded by FLAGS (RFC 3501
 // §7.2.6).

@@ -114,12 +114,8 @@ func (s *session) openView(canon string, readOnly bool) (*view, []storage.Messag
 		}
 	}
 	if !s.rev2() && len(v.uids) > 0 {
-		if readOnly {
-			if first := s.peekRecent(canon, validity); first <= v.maxUID() {
-				v.recent.AddRange(imap.UID(first), imap.UID(v.maxUID()))
-			}
-		} else if first, last := s.claimRecent(canon, validity, v.maxUID()); first != 0 {
-			v.recent.AddRange(imap.UID(first), imap.UID(last))
+		if err := s.selectRecent(v); err != nil {
+			return nil, nil, err
 		}
 	}
 	v.box = s.srv.boxes.acquire(boxKey{s.user.String(), canon}, validity)

@@ -49,43 +49,44 @@ func (s *session) updates(allowExpunge bool) error {
 		return nil
 	}
 	ctx := s.ctx()
-	// One cheap query when nothing changed.
-	hm, err := s.acct.HighestModSeq(ctx, v.name)
+	// One indexed row when nothing changed.
+	p, err := s.acct.Poll(ctx, v.name, v.modseq)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil // deleted under the session: nothing more to tell
 	}
-	if err != nil {
-		return err
+	if (err == nil || errors.Is(err, storage.ErrChangesExpired)) && p.UIDValidity != v.validity {
+		// The index was rebuilt or the mailbox made anew: the client's
+		// UIDs mean nothing any more (RFC 3501 §2.3.1.1).
+		s.w.Status("", imap.StatusResponseTypeBye, "", "Mailbox UIDVALIDITY changed; select it again")
+		s.state = stateLogout
+		return nil
 	}
-	if hm <= v.modseq {
+	var d delta
+	switch {
+	case errors.Is(err, storage.ErrChangesExpired):
+		if d, err = s.fullDelta(v, p.HighestModSeq); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case len(p.Changes) == 0:
+		v.modseq = max(v.modseq, p.HighestModSeq)
 		if allowExpunge {
 			s.flushGone(v)
 		}
 		return nil
-	}
-	d, err := s.readDelta(v, hm)
-	if err != nil {
-		return err
+	default:
+		d = v.delta(p.Changes, p.HighestModSeq)
 	}
 	s.emit(v, d, allowExpunge)
 	return nil
 }
 
-// readDelta reads the changes after v.modseq from the log or, when the
-// log no longer reaches back that far, by comparing the mailbox with the
-// view (storage/modseq.go ErrChangesExpired). hm is the HIGHESTMODSEQ
-// read before.
-func (s *session) readDelta(v *view, hm uint64) (delta, error) {
-	ctx := s.ctx()
-	d := delta{top: v.modseq}
+// delta sorts the log's changes after v.modseq into what the client is
+// to be told.
+func (v *view) delta(changes []storage.Change, top uint64) delta {
+	d := delta{top: max(top, v.modseq)}
 	last := v.maxUID()
-	changes, err := s.acct.Changes(ctx, v.name, v.modseq)
-	if errors.Is(err, storage.ErrChangesExpired) {
-		return s.fullDelta(v, hm)
-	}
-	if err != nil {
-		return d, err
-	}
 	for _, c := range changes {
 		d.top = max(d.top, c.ModSeq)
 		switch c.Kind {
@@ -106,18 +107,20 @@ func (s *session) readDelta(v *view, hm uint64) (delta, error) {
 			d.flags = append(d.flags, c.Message)
 		}
 	}
-	return d, nil
+	return d
 }
 
-// fullDelta compares the whole mailbox with the view: messages missing
-// are gone, those above the view's last UID are new, those whose MODSEQ
-// is above the view's position changed.
+// fullDelta compares the whole mailbox with the view when the log no
+// longer reaches back to the client's position (storage/modseq.go
+// ErrChangesExpired): messages missing are gone, those above the view's
+// last UID are new, those whose MODSEQ is above the view's position
+// changed. hm is the HIGHESTMODSEQ read before the messages.
 func (s *session) fullDelta(v *view, hm uint64) (delta, error) {
 	msgs, err := s.acct.Messages(s.ctx(), v.name)
 	if err != nil {
 		return delta{}, err
 	}
-	d := delta{top: max(hm, v.modseq)}
+	d := delta{top: hm}
 	last := v.maxUID()
 	present := make(map[uint32]bool, len(msgs))
 	for _, m := range msgs {
@@ -162,7 +165,10 @@ func (s *session) emit(v *view, d delta, allowExpunge bool) {
 		s.w.Untagged().Number(uint32(len(v.uids))).SP().Atom("EXISTS").CRLF()
 		if !s.rev2() {
 			if !v.readOnly {
-				if first, last := s.claimRecent(v.name, v.validity, d.added[len(d.added)-1]); first != 0 {
+				first, last, err := s.acct.ClaimRecent(s.ctx(), v.name, d.added[len(d.added)-1])
+				if err != nil {
+					s.log.Warn("claim recent", "mailbox", v.name, "err", err)
+				} else if first != 0 {
 					v.recent.AddRange(imap.UID(first), imap.UID(last))
 				}
 			}
@@ -179,7 +185,9 @@ func (s *session) emit(v *view, d delta, allowExpunge bool) {
 			s.writeFetchFlags(v, v.seqOf(m.UID), m.UID, m.Flags, m.ModSeq, true)
 		}
 	}
-	v.modseq = max(v.modseq, d.top)
+	// After an index rebuild the log may start below the old position:
+	// the view follows the mailbox.
+	v.modseq = d.top
 	for ms := range v.own {
 		if ms <= v.modseq {
 			delete(v.own, ms)
