@@ -59,7 +59,7 @@ func TestQresyncAfterDisconnect(t *testing.T) {
 	back.mustOK("E", "ENABLE QRESYNC")
 	got := back.mustOK("S", fmt.Sprintf("SELECT INBOX (QRESYNC (%d %d 1:4))", validity, hm))
 	i := slices.Index(got, "* VANISHED (EARLIER) 2")
-	j := slices.Index(got, fmt.Sprintf(`* 3 FETCH (FLAGS (\Seen) UID 4 MODSEQ (%d))`, m4.ModSeq))
+	j := slices.Index(got, fmt.Sprintf(`* 3 FETCH (UID 4 FLAGS (\Seen) MODSEQ (%d))`, m4.ModSeq))
 	if i < 0 || j < 0 || i > j {
 		t.Errorf("SELECT QRESYNC: %q; want VANISHED (EARLIER) 2, then the FETCH of UID 4", got)
 	}
@@ -102,7 +102,7 @@ func TestVanishedWhileSelected(t *testing.T) {
 	}
 	m, _ := ts.acct.Message(ctx, "INBOX", uids[2])
 	got := c.mustOK("N", "NOOP")
-	want := []string{"* VANISHED 1:2", fmt.Sprintf(`* 1 FETCH (FLAGS (\Answered \Recent) UID 3 MODSEQ (%d))`, m.ModSeq)}
+	want := []string{"* VANISHED 1:2", fmt.Sprintf(`* 1 FETCH (UID 3 FLAGS (\Answered \Recent) MODSEQ (%d))`, m.ModSeq)}
 	if !slices.Equal(got, want) {
 		t.Errorf("NOOP: %q, want %q", got, want)
 	}

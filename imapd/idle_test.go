@@ -71,7 +71,7 @@ func TestIdleEnds(t *testing.T) {
 		t.Fatalf("IDLE: %q", l)
 	}
 	other.mustOK("D", `STORE 1 +FLAGS.SILENT (\Deleted)`)
-	if l := c.line(); l != `* 1 FETCH (FLAGS (\Deleted \Recent) UID 1)` {
+	if l := c.line(); l != `* 1 FETCH (UID 1 FLAGS (\Deleted \Recent))` {
 		t.Errorf("in IDLE after another's STORE: %q", l)
 	}
 	other.mustOK("X", "EXPUNGE")

@@ -40,7 +40,7 @@ func TestRecentOnce(t *testing.T) {
 	if got := rev2.mustOK("N", "NOOP"); !slices.Equal(got, []string{"* 3 EXISTS"}) {
 		t.Errorf("IMAP4rev2 client: %q", got)
 	}
-	if got := b.mustOK("T", `STORE 1,3 -FLAGS (\Seen)`); !slices.Equal(got, []string{`* 1 FETCH (FLAGS () UID 1)`, `* 3 FETCH (FLAGS (\Recent) UID 3)`}) {
+	if got := b.mustOK("T", `STORE 1,3 -FLAGS (\Seen)`); !slices.Equal(got, []string{`* 1 FETCH (UID 1 FLAGS ())`, `* 3 FETCH (UID 3 FLAGS (\Recent))`}) {
 		t.Errorf("B's FLAGS show \\Recent only for its message: %q", got)
 	}
 }

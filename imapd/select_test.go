@@ -120,7 +120,7 @@ func TestSelectParams(t *testing.T) {
 		}
 	}
 	untagged := c.mustOK("T", "STORE 1 +FLAGS (\\Seen)")
-	if !hasPrefixLine(untagged, "* 1 FETCH (FLAGS (\\Seen \\Recent) UID 1 MODSEQ (") {
+	if !hasPrefixLine(untagged, "* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent) MODSEQ (") {
 		t.Errorf("STORE after SELECT (CONDSTORE): %q, want MODSEQ", untagged)
 	}
 	c.mustOK("E", "ENABLE QRESYNC")

@@ -291,19 +291,20 @@ func (s *session) writeMailboxFlags(v *view) {
 	}
 }
 
-// writeFetchFlags writes "* seq FETCH (FLAGS (...) UID n [MODSEQ (m)])",
+// writeFetchFlags writes "* seq FETCH (UID n FLAGS (...) [MODSEQ (m)])",
 // \Recent added for a recent message. flagsItem false leaves FLAGS out
-// (STORE .SILENT with CONDSTORE).
+// (STORE .SILENT with CONDSTORE). UID goes first, as the old server wrote
+// it and clients' transcripts show it.
 func (s *session) writeFetchFlags(v *view, seq, uid uint32, flags []string, modseq uint64, flagsItem bool) {
 	s.w.Untagged().Number(seq).SP().Atom("FETCH").SP().BeginList()
+	s.w.Atom("UID").SP().Number(uid)
 	if flagsItem {
 		fl := imapFlags(flags)
 		if !s.rev2() && v.isRecent(uid) {
 			fl = append(fl, `\Recent`)
 		}
-		s.w.Atom("FLAGS").SP().Flags(fl).SP()
+		s.w.SP().Atom("FLAGS").SP().Flags(fl)
 	}
-	s.w.Atom("UID").SP().Number(uid)
 	if s.condstore() {
 		s.w.SP().FetchModSeq(modseq)
 	}
