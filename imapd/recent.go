@@ -1,6 +1,10 @@
 package imapd
 
-import "github.com/emersion/go-imap/v2"
+import (
+	"context"
+
+	"github.com/emersion/go-imap/v2"
+)
 
 // \Recent (RFC 3501 §2.3.2): a message is recent in exactly one session,
 // the first to be told of it. Storage keeps the mark per mailbox
@@ -32,4 +36,12 @@ func (s *session) selectRecent(v *view) error {
 		v.recent.AddRange(imap.UID(first), imap.UID(last))
 	}
 	return nil
+}
+
+// statusRecent counts the messages of mailbox still \Recent to the next
+// session that selects it (STATUS RECENT, RFC 3501 §6.3.10). It claims
+// nothing.
+func (s *session) statusRecent(ctx context.Context, mailbox string) (uint32, error) {
+	st, err := s.acct.Status(ctx, mailbox)
+	return uint32(st.Recent), err
 }

@@ -61,3 +61,24 @@ func TestNewMessageKeyword(t *testing.T) {
 		t.Errorf("NOOP after a delivery with a keyword: %q", got)
 	}
 }
+
+// TestStatusRecent: STATUS RECENT counts the messages no session has
+// been told of yet, and claims none of them.
+func TestStatusRecent(t *testing.T) {
+	t.Parallel()
+	ts := startTestServer(t)
+	ts.deliver(t, "INBOX", 2)
+	addr, _ := storage.ParseAddress(testUser)
+	s := &session{srv: ts.srv, acct: ts.acct, user: addr}
+	ctx := context.Background()
+	for range 2 {
+		if n, err := s.statusRecent(ctx, "INBOX"); err != nil || n != 2 {
+			t.Fatalf("STATUS RECENT before any SELECT: %d, %v; want 2", n, err)
+		}
+	}
+	ts.loginWire(t).mustOK("S", "SELECT INBOX")
+	ts.deliver(t, "INBOX", 1)
+	if n, err := s.statusRecent(ctx, "INBOX"); err != nil || n != 1 {
+		t.Errorf("STATUS RECENT after a SELECT and a delivery: %d, %v; want 1", n, err)
+	}
+}
