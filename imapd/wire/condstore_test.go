@@ -2,6 +2,7 @@ package wire
 
 import (
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -77,5 +78,51 @@ func TestWriteNamespace(t *testing.T) {
 		if got := render(t, func(w *Writer) { w.Namespace(tt.ns) }); got != tt.want {
 			t.Errorf("%d: got  %q\nwant %q", i, got, tt.want)
 		}
+	}
+}
+
+func TestWriteFetchNames(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		f    func(w *Writer)
+		want string
+	}{
+		{func(w *Writer) { w.BodySectionName(&imap.FetchItemBodySection{Peek: true}) }, "BODY[]"},
+		{func(w *Writer) {
+			w.BodySectionName(&imap.FetchItemBodySection{Partial: &imap.SectionPartial{Offset: 0, Size: 10}})
+		}, "BODY[]<0>"},
+		{func(w *Writer) {
+			w.BodySectionName(&imap.FetchItemBodySection{Part: []int{1, 2}, Specifier: imap.PartSpecifierHeader,
+				HeaderFields: []string{"Date", "From", "X y"}, Partial: &imap.SectionPartial{Offset: 100, Size: 50}})
+		}, `BODY[1.2.HEADER.FIELDS (Date From "X y")]<100>`},
+		{func(w *Writer) {
+			w.BodySectionName(&imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFieldsNot: []string{"X-Spam"}})
+		}, "BODY[HEADER.FIELDS.NOT (X-Spam)]"},
+		{func(w *Writer) {
+			w.BodySectionName(&imap.FetchItemBodySection{Part: []int{3}, Specifier: imap.PartSpecifierMIME})
+		}, "BODY[3.MIME]"},
+		{func(w *Writer) { w.BodySectionName(&imap.FetchItemBodySection{Specifier: imap.PartSpecifierText}) }, "BODY[TEXT]"},
+		{func(w *Writer) { w.BodySectionName(&imap.FetchItemBodySection{Part: []int{4, 1}}) }, "BODY[4.1]"},
+		// The issue's conformance case: a partial BINARY answered with
+		// its origin (RFC 3516 §4.2).
+		{func(w *Writer) {
+			w.BinarySectionName(&imap.FetchItemBinarySection{Part: []int{1}, Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: 5}})
+		}, "BINARY[1]<0>"},
+		{func(w *Writer) { w.BinarySectionName(&imap.FetchItemBinarySection{}) }, "BINARY[]"},
+		{func(w *Writer) { w.BinarySizeName(&imap.FetchItemBinarySectionSize{Part: []int{2, 3}}) }, "BINARY.SIZE[2.3]"},
+		{func(w *Writer) { w.InternalDate(time.Date(1996, 7, 17, 2, 44, 25, 0, time.FixedZone("", -7*3600))) }, `"17-Jul-1996 02:44:25 -0700"`},
+		{func(w *Writer) { w.InternalDate(time.Date(2024, 3, 5, 23, 0, 0, 0, time.UTC)) }, `" 5-Mar-2024 23:00:00 +0000"`},
+	}
+	for i, tt := range tests {
+		if got := render(t, tt.f); got != tt.want {
+			t.Errorf("%d: got  %q\nwant %q", i, got, tt.want)
+		}
+	}
+	// A written date-time reads back (RFC 9051 §9 date-time).
+	d := time.Date(2024, 3, 5, 23, 1, 2, 0, time.FixedZone("", 9*3600+30*60))
+	out := render(t, func(w *Writer) { w.InternalDate(d) })
+	back, err := newTestReader(out).ReadDateTime()
+	if err != nil || !back.Equal(d) {
+		t.Errorf("%s read back as %v, %v", out, back, err)
 	}
 }

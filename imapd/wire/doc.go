@@ -59,14 +59,15 @@
 //
 //   - ReadListArgs: LIST with LIST-EXTENDED selection and return options,
 //     several patterns, SPECIAL-USE and LIST-STATUS (RFC 5258, 6154,
-//     5819); RECURSIVEMATCH alone and unknown options are BAD.
-//     ReadLSubArgs: LSUB.
-//   - ReadStatusArgs / ReadStatusItems: STATUS items of RFC 9051, 3501
-//     (RECENT), 7162 (HIGHESTMODSEQ), 9208 (DELETED-STORAGE), 7889
-//     (APPENDLIMIT).
-//   - ReadSelectArgs / ReadSelectParams: SELECT and EXAMINE with CONDSTORE
-//     and QRESYNC (uidvalidity, modseq, known UIDs, seq-match-data checked
-//     for "*", order and equal sizes; RFC 7162 §3.2.5).
+//     5819); RECURSIVEMATCH without SUBSCRIBED and unknown options are
+//     BAD. ReadLSubArgs: LSUB.
+//   - ReadStatusArgs: STATUS items of RFC 9051, 3501 (RECENT), 7162
+//     (HIGHESTMODSEQ), 9208 (DELETED-STORAGE), 7889 (APPENDLIMIT);
+//     ReadStatusItems reads the item list alone (also for LIST-STATUS).
+//   - ReadSelectArgs: SELECT and EXAMINE with CONDSTORE and QRESYNC
+//     (uidvalidity, modseq, known UIDs, seq-match-data checked for "*",
+//     order and equal sizes; RFC 7162 §3.2.5); ReadSelectParams reads the
+//     optional parameters after the mailbox name.
 //   - ReadCreateArgs (USE special-use attributes, RFC 6154), ReadRenameArgs,
 //     ReadMailboxArg (DELETE, SUBSCRIBE, GETACL, MYRIGHTS, GETQUOTAROOT),
 //     ReadEnableArgs, ReadUIDExpungeArgs, ReadCompressArgs.
@@ -94,8 +95,10 @@
 // SortData, ThreadData (from a ThreadNode tree), SortedSeqSet (ESORT ALL
 // in sort order), ACL, ListRights, MyRights (adding the virtual c and d
 // rights), Quota, QuotaRoot, ID, Namespace, Vanished (with CompactUIDs),
-// and BeginFetch/FetchModSeq/EndFetch for FETCH lines. The first write
-// error sticks and is returned by Flush and Err.
+// and for FETCH lines BeginFetch/EndFetch with FetchModSeq, InternalDate,
+// BodySectionName, BinarySectionName (with the origin of a partial fetch,
+// "BINARY[1]<0>") and BinarySizeName. The first write error sticks and is
+// returned by Flush and Err.
 //
 // # Modified UTF-7
 //
@@ -109,7 +112,7 @@
 // of extensions (WITHIN's YOUNGER/OLDER, SAVEDATE, FUZZY); tagged-ext
 // values of unknown LIST, SELECT and CREATE options (refused with BAD,
 // which RFC 5258 §3 asks for LIST); SASLprep of ACL identifiers (RFC
-// 4314 §3, a SHOULD: the server gets them as sent). The Writer has no
-// encoder for whole FETCH items other than MODSEQ, ENVELOPE and
-// BODYSTRUCTURE: the server writes them from the primitives.
+// 4314 §3, a SHOULD: the server gets them as sent). The Writer encodes
+// FETCH item names and structures, not whole FETCH responses: the server
+// puts them together from the pieces.
 package wire

@@ -45,10 +45,12 @@ func TestReadListArgs(t *testing.T) {
 		{` (SUBSCRIBED SUBSCRIBED) "" %`, &ListArgs{Patterns: []string{"%"}, Extended: true,
 			Options: imap.ListOptions{SelectSubscribed: true, ReturnSubscribed: true}}},
 		// RFC 6154 §5.1, §5.2.
-		{` (SPECIAL-USE) "" "*"`, &ListArgs{Patterns: []string{"*"}, Extended: true, Options: imap.ListOptions{SelectSpecialUse: true}}},
+		{` (SPECIAL-USE) "" "*"`, &ListArgs{Patterns: []string{"*"}, Extended: true,
+			Options: imap.ListOptions{SelectSpecialUse: true, ReturnSpecialUse: true}}},
 		{` "" "%" RETURN (SPECIAL-USE)`, &ListArgs{Patterns: []string{"%"}, Extended: true, Options: imap.ListOptions{ReturnSpecialUse: true}}},
-		{` (SPECIAL-USE RECURSIVEMATCH) "" %`, &ListArgs{Patterns: []string{"%"}, Extended: true,
-			Options: imap.ListOptions{SelectSpecialUse: true, SelectRecursiveMatch: true}}},
+		{` (SPECIAL-USE SUBSCRIBED RECURSIVEMATCH) "" %`, &ListArgs{Patterns: []string{"%"}, Extended: true,
+			Options: imap.ListOptions{SelectSpecialUse: true, SelectSubscribed: true, SelectRecursiveMatch: true,
+				ReturnSpecialUse: true, ReturnSubscribed: true}}},
 		// RFC 5819 §5.
 		{` "" % RETURN (STATUS (MESSAGES UNSEEN))`, &ListArgs{Patterns: []string{"%"}, Extended: true,
 			Options: imap.ListOptions{ReturnStatus: &imap.StatusOptions{NumMessages: true, NumUnseen: true}}}},
@@ -63,6 +65,7 @@ func TestReadListArgs(t *testing.T) {
 		{` "" `, nil},
 		{` (RECURSIVEMATCH) "" %`, nil}, // RFC 5258 §3.1
 		{` (REMOTE RECURSIVEMATCH) "" %`, nil},
+		{` (SPECIAL-USE RECURSIVEMATCH) "" %`, nil}, // RFC 6154 §6: an independent option
 		{` (FOO) "" %`, nil},
 		{` (SUBSCRIBED "" %`, nil},
 		{` "" % RETURN (FOO)`, nil},
@@ -166,6 +169,28 @@ func TestListRoundTrip(t *testing.T) {
 		}
 		if err != nil || got != name {
 			t.Errorf("%q: wrote %q, read %q, %v", name, out, got, err)
+		}
+	}
+}
+
+// TestListUTF8: after ENABLE UTF8=ACCEPT (or IMAP4rev2) names are UTF-8,
+// not modified UTF-7, and invalid UTF-8 is refused.
+func TestListUTF8(t *testing.T) {
+	t.Parallel()
+	r := newTestReader(" \"日本語/\" (\"&ZeVnLIqe-\" \"Ü*\")\r\n")
+	r.SetUTF8(true)
+	l, err := r.ReadListArgs()
+	if err == nil {
+		err = r.ReadCRLF()
+	}
+	if err != nil || l.Ref != "日本語/" || !reflect.DeepEqual(l.Patterns, []string{"&ZeVnLIqe-", "Ü*"}) {
+		t.Fatalf("got %+v, %v", l, err)
+	}
+	for _, in := range []string{" {2+}\r\n\xff\xfe %", " \"\" {1+}\r\n\xff"} {
+		r := newTestReader(in + "\r\n")
+		r.SetUTF8(true)
+		if _, err := r.ReadListArgs(); !IsSyntax(err) {
+			t.Errorf("%q: %v, want *SyntaxError", in, err)
 		}
 	}
 }

@@ -64,8 +64,8 @@ func TestWriteStatusData(t *testing.T) {
 	data := &imap.StatusData{NumMessages: n(231), NumRecent: n(1), UIDNext: 44292, UIDValidity: 3857529045, NumUnseen: n(0),
 		NumDeleted: n(4), Size: &size, HighestModSeq: 7011231777}
 	got := render(t, func(w *Writer) { w.StatusData("blurdybloop", StatusItems(all, data)) })
-	want := "* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292 UIDVALIDITY 3857529045 UNSEEN 0 DELETED 4 SIZE 4096 " +
-		"RECENT 1 APPENDLIMIT NIL DELETED-STORAGE 0 HIGHESTMODSEQ 7011231777)\r\n"
+	want := "* STATUS blurdybloop (MESSAGES 231 RECENT 1 UIDNEXT 44292 UIDVALIDITY 3857529045 UNSEEN 0 DELETED 4 SIZE 4096 " +
+		"APPENDLIMIT NIL DELETED-STORAGE 0 HIGHESTMODSEQ 7011231777)\r\n"
 	if got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
