@@ -107,3 +107,80 @@ func TestVanishedWhileSelected(t *testing.T) {
 		t.Errorf("NOOP: %q, want %q", got, want)
 	}
 }
+
+// TestQresyncAfterRestore: after a backup is restored the change log no
+// longer reaches back to the client's MODSEQ (storage.MarkRestored), and
+// SELECT (QRESYNC ...) resynchronises from the messages themselves:
+// VANISHED (EARLIER) for every known UID that is gone, FETCH for every
+// message changed since (RFC 7162 §3.2.5, storage/modseq.go).
+func TestQresyncAfterRestore(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, acct, err := openTestStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := serve(dir, st, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.deliver(t, "INBOX", 4)
+	c := ts.loginWire(t)
+	c.mustOK("E", "ENABLE QRESYNC")
+	validity, hm := selectCodes(t, c.mustOK("S", "SELECT INBOX"))
+	c.mustOK("L", "LOGOUT")
+	ctx := context.Background()
+	if err := acct.Expunge(ctx, "INBOX", []uint32{2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.SetFlags(ctx, "INBOX", 3, []string{storage.FlagSeen}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.MarkRestored(ctx, acct.Dir()); err != nil {
+		t.Fatal(err)
+	}
+	st, acct, err = reopenTestStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err = serve(dir, st, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ts.close() })
+	back := ts.loginWire(t)
+	back.mustOK("E", "ENABLE QRESYNC")
+	got := back.mustOK("S", fmt.Sprintf("SELECT INBOX (QRESYNC (%d %d 1:4))", validity, hm))
+	m3, _ := acct.Message(ctx, "INBOX", 3)
+	i := slices.Index(got, "* VANISHED (EARLIER) 2")
+	j := slices.Index(got, fmt.Sprintf(`* 2 FETCH (UID 3 FLAGS (\Seen) MODSEQ (%d))`, m3.ModSeq))
+	if i < 0 || j < i {
+		t.Errorf("SELECT QRESYNC after a restore: %q", got)
+	}
+	// Live: the log is empty again from here; a flag change reaches the
+	// session as usual.
+	if err := acct.SetFlags(ctx, "INBOX", 4, []string{storage.FlagFlagged}); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.mustOK("N", "NOOP"); len(got) != 1 || !strings.HasPrefix(got[0], `* 3 FETCH (UID 4 FLAGS (\Flagged) MODSEQ (`) {
+		t.Errorf("NOOP after a flag change: %q", got)
+	}
+}
+
+// reopenTestStore opens the store openTestStore made in dir again.
+func reopenTestStore(dir string) (*storage.Store, *storage.Account, error) {
+	st, err := storage.Open(dir, storage.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	addr, _ := storage.ParseAddress(testUser)
+	acct, err := st.Account(context.Background(), addr)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, acct, nil
+}
