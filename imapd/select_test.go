@@ -138,3 +138,33 @@ func TestSelectParams(t *testing.T) {
 		}
 	}
 }
+
+// TestUIDValidityChangeEndsSession: a mailbox deleted and created again
+// under a session that has it selected has a new UIDVALIDITY: the
+// client's UIDs mean nothing any more, and the session ends with BYE
+// (RFC 3501 §2.3.1.1) rather than mixing the two mailboxes' messages.
+func TestUIDValidityChangeEndsSession(t *testing.T) {
+	t.Parallel()
+	ts := startTestServer(t)
+	ctx := context.Background()
+	if err := ts.acct.CreateMailbox(ctx, "Box"); err != nil {
+		t.Fatal(err)
+	}
+	ts.deliver(t, "Box", 2)
+	c := ts.loginWire(t)
+	c.mustOK("S", "SELECT Box")
+	if err := ts.acct.DeleteMailbox(ctx, "Box"); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.mustOK("N", "NOOP"); len(got) != 0 {
+		t.Errorf("NOOP with the mailbox gone: %q", got)
+	}
+	if err := ts.acct.CreateMailbox(ctx, "Box"); err != nil {
+		t.Fatal(err)
+	}
+	ts.deliver(t, "Box", 1)
+	untagged, _ := c.cmd("N", "NOOP")
+	if !hasPrefixLine(untagged, "* BYE") || hasPrefixLine(untagged, "* 3 EXISTS") {
+		t.Errorf("NOOP after the mailbox was made anew: %q, want BYE", untagged)
+	}
+}
