@@ -17,6 +17,7 @@ var authCaps = []string{
 	"IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE",
 	"NAMESPACE", "UIDPLUS", "ESEARCH", "SEARCHRES", "LIST-EXTENDED", "LIST-STATUS",
 	"MOVE", "STATUS=SIZE", "BINARY", "CHILDREN", "SPECIAL-USE", "UNSELECT",
+	"MULTIAPPEND",
 }
 
 // enableable are the capabilities ENABLE turns on (RFC 5161).
@@ -36,5 +37,9 @@ func (s *session) capabilities() []string {
 		}
 		return caps
 	}
-	return append(append([]string(nil), authCaps...), "APPENDLIMIT="+strconv.FormatUint(uint64(s.srv.opts.AppendLimit), 10))
+	caps := append(append([]string(nil), authCaps...), "APPENDLIMIT="+strconv.FormatUint(uint64(s.srv.opts.AppendLimit), 10))
+	if s.srv.quotaDirectory() != nil {
+		caps = append(caps, "QUOTA", "QUOTA=RES-STORAGE") // RFC 9208, quota.go
+	}
+	return caps
 }
