@@ -39,6 +39,13 @@ func (s *session) cmdCreate(r *request) error {
 			return s.fail("create", no(imap.ResponseCode("USEATTR"), "Special use is given by the mailbox name here"))
 		}
 	}
+	// An account that never changed its subscriptions is subscribed to
+	// every mailbox (storage's default); the list is written out before
+	// the new mailbox exists, so CREATE does not subscribe it (RFC 9051
+	// §6.3.4: it is the client's choice).
+	if err := s.acct.SetSubscribed(s.ctx(), storage.Inbox, true); err != nil {
+		return s.fail("create", err)
+	}
 	return s.fail("create", s.acct.CreateMailbox(s.ctx(), name))
 }
 
@@ -75,7 +82,16 @@ func (s *session) cmdDelete(r *request) error {
 	if s.sel != nil && s.sel.name == canon {
 		return s.fail("delete", no(imap.ResponseCodeInUse, "Mailbox is selected"))
 	}
+	subs, err := s.acct.Subscriptions(s.ctx())
+	if err != nil {
+		return s.fail("delete", err)
+	}
 	err = s.acct.DeleteMailbox(s.ctx(), canon)
+	if err == nil && slices.Contains(subs, canon) {
+		// RFC 9051 §6.3.7: the server must not remove a name from the
+		// subscriptions because its mailbox is gone; storage does.
+		err = s.acct.SetSubscribed(s.ctx(), canon, true)
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		if boxes, lerr := s.acct.Mailboxes(s.ctx()); lerr == nil && hasChildren(canon, boxes) {
 			// RFC 9051 §6.3.5: a \Noselect name with inferiors.

@@ -89,7 +89,7 @@ func TestSubscribe(t *testing.T) {
 	}
 	c.must("UNSUBSCRIBE a/b", "OK")
 	c.must("UNSUBSCRIBE a/b", "OK") // not subscribed: no error
-	if u := c.must(`LSUB "" "*"`, "OK"); !slices.Equal(u, []string{`* LSUB () "/" "gone"`}) {
+	if u := c.must(`LSUB "" "*"`, "OK"); len(u) != 0 {
 		t.Errorf("LSUB: %q", u)
 	}
 	c.must("SUBSCRIBE a/b", "OK")
@@ -114,4 +114,23 @@ func TestSubscribe(t *testing.T) {
 		t.Errorf("LIST RETURN (SUBSCRIBED): %q", u)
 	}
 	c.must(`LIST (RECURSIVEMATCH) "" "%"`, "BAD")
+}
+
+// TestSubscriptionsKept: CREATE does not subscribe the new mailbox, even
+// in an account still on the implicit "everything" list, and DELETE
+// keeps the name subscribed (RFC 9051 §6.3.7).
+func TestSubscriptionsKept(t *testing.T) {
+	t.Parallel()
+	ts := startTestServer(t)
+	c := ts.loginWire(t)
+	c.must("CREATE p", "OK")
+	c.must("CREATE p/child", "OK")
+	c.must("SUBSCRIBE p/child", "OK")
+	if u := c.must(`LSUB "" "p%"`, "OK"); !slices.Equal(u, []string{`* LSUB (\Noselect) "/" "p"`}) {
+		t.Errorf(`LSUB "" "p%%": %q`, u)
+	}
+	c.must("DELETE p/child", "OK")
+	if u := c.must(`LIST (SUBSCRIBED) "" "p/child"`, "OK"); !slices.Equal(u, []string{`* LIST (\NonExistent \Subscribed) "/" "p/child"`}) {
+		t.Errorf(`LIST (SUBSCRIBED) after DELETE: %q`, u)
+	}
 }
