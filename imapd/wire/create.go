@@ -38,8 +38,11 @@ func (r *Reader) ReadCreateArgs() (string, *CreateParams, error) {
 	}
 	p := &CreateParams{}
 	sp, err := r.MaybeSP()
-	if err != nil || !sp {
-		return name, p, err
+	if err != nil {
+		return "", nil, err
+	}
+	if !sp {
+		return name, p, nil
 	}
 	n := 0
 	err = r.ReadList(func() error {

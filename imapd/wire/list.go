@@ -17,7 +17,8 @@ type ListArgs struct {
 	// decoded. "%" and "*" are kept as wildcards.
 	Patterns []string
 	// Options holds the selection and return options. The SUBSCRIBED
-	// selection option sets ReturnSubscribed too (RFC 5258 §3.1).
+	// selection option sets ReturnSubscribed too (RFC 5258 §3.1), the
+	// SPECIAL-USE one ReturnSpecialUse (RFC 6154 §8.4).
 	Options imap.ListOptions
 	// Extended is set when selection options, several patterns or return
 	// options were given (RFC 5258 §3): the server must then not treat an
@@ -32,8 +33,8 @@ type ListArgs struct {
 //	[SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]
 //
 // Unknown options are a *SyntaxError (RFC 5258 §3: BAD), and so is
-// RECURSIVEMATCH without SUBSCRIBED or SPECIAL-USE (RFC 5258 §3.1). An
-// option given twice counts once.
+// RECURSIVEMATCH without SUBSCRIBED (RFC 5258 §3.1, §6). An option given
+// twice counts once.
 func (r *Reader) ReadListArgs() (*ListArgs, error) {
 	l := &ListArgs{}
 	if err := r.ReadSP(); err != nil {
@@ -80,8 +81,11 @@ func (r *Reader) ReadListArgs() (*ListArgs, error) {
 		return nil, err
 	}
 	sp, err := r.MaybeSP()
-	if err != nil || !sp {
-		return l, err
+	if err != nil {
+		return nil, err
+	}
+	if !sp {
+		return l, nil
 	}
 	ret, err := r.ReadAtom()
 	if err != nil {
@@ -137,6 +141,7 @@ func (r *Reader) readListSelect(o *imap.ListOptions) error {
 			o.SelectRecursiveMatch = true
 		case "SPECIAL-USE":
 			o.SelectSpecialUse = true
+			o.ReturnSpecialUse = true // RFC 6154 §8.4: implies the return option
 		default:
 			return syntaxErr("unknown LIST selection option %q", truncate(a))
 		}
@@ -145,9 +150,11 @@ func (r *Reader) readListSelect(o *imap.ListOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.SelectRecursiveMatch && !o.SelectSubscribed && !o.SelectSpecialUse {
-		// RFC 5258 §3.1: not alone, nor with REMOTE only.
-		return syntaxErr("RECURSIVEMATCH needs another selection option")
+	if o.SelectRecursiveMatch && !o.SelectSubscribed {
+		// RFC 5258 §3.1, §6: RECURSIVEMATCH modifies a base option, and
+		// SUBSCRIBED is the only one; REMOTE and SPECIAL-USE (RFC 6154
+		// §6) are independent options.
+		return syntaxErr("RECURSIVEMATCH needs SUBSCRIBED")
 	}
 	return nil
 }

@@ -49,17 +49,17 @@ func (r *Reader) ReadSetQuotaArgs() (string, []QuotaLimit, error) {
 		return "", nil, err
 	}
 	var limits []QuotaLimit
+	seen := map[imap.QuotaResourceType]bool{}
 	err = r.ReadList(func() error {
 		a, err := r.ReadAtom()
 		if err != nil {
 			return err
 		}
 		res := imap.QuotaResourceType(strings.ToUpper(a))
-		for _, l := range limits {
-			if l.Resource == res {
-				return syntaxErr("resource %s twice", truncate(string(res)))
-			}
+		if seen[res] {
+			return syntaxErr("resource %s twice", truncate(string(res)))
 		}
+		seen[res] = true
 		if err := r.ReadSP(); err != nil {
 			return err
 		}

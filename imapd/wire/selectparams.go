@@ -62,8 +62,11 @@ func (r *Reader) ReadSelectArgs() (string, *SelectParams, error) {
 func (r *Reader) ReadSelectParams() (*SelectParams, error) {
 	p := &SelectParams{}
 	sp, err := r.MaybeSP()
-	if err != nil || !sp {
-		return p, err
+	if err != nil {
+		return nil, err
+	}
+	if !sp {
+		return p, nil
 	}
 	n := 0
 	err = r.ReadList(func() error {

@@ -234,7 +234,7 @@ func (w *Writer) ThreadData(threads []*ThreadNode) *Writer {
 	w.Untagged().Atom("THREAD")
 	sp := false
 	for _, t := range threads {
-		if t == nil || (t.Num == 0 && len(t.Children) == 0) {
+		if !hasNum(t) {
 			continue
 		}
 		if !sp {
@@ -244,6 +244,25 @@ func (w *Writer) ThreadData(threads []*ThreadNode) *Writer {
 		w.thread(t)
 	}
 	return w.CRLF()
+}
+
+// hasNum reports whether the tree at n holds a message: a dummy without
+// any below it is not written (it would read as "()"). The walk stops at
+// the first message, which is n itself unless n is a dummy.
+func hasNum(n *ThreadNode) bool {
+	stack := []*ThreadNode{n}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n == nil {
+			continue
+		}
+		if n.Num != 0 {
+			return true
+		}
+		stack = append(stack, n.Children...)
+	}
+	return false
 }
 
 // thread writes "(" thread-members / thread-nested ")". A chain of single
@@ -261,7 +280,7 @@ func (w *Writer) thread(n *ThreadNode) {
 		}
 		var kids []*ThreadNode
 		for _, c := range n.Children {
-			if c != nil {
+			if hasNum(c) {
 				kids = append(kids, c)
 			}
 		}

@@ -96,8 +96,9 @@ type StatusItem struct {
 }
 
 // StatusItems lists the items opts asks for with their values from d, in
-// the order of RFC 9051 §9 (then RECENT, APPENDLIMIT, DELETED-STORAGE and
-// HIGHESTMODSEQ). A nil count in d is written as 0, except AppendLimit,
+// the order of RFC 3501 and 9051 §9 (MESSAGES, RECENT, UIDNEXT,
+// UIDVALIDITY, UNSEEN, DELETED, SIZE), then APPENDLIMIT, DELETED-STORAGE
+// and HIGHESTMODSEQ. A nil count in d is written as 0, except AppendLimit,
 // whose nil is NIL (no limit).
 func StatusItems(opts *imap.StatusOptions, d *imap.StatusData) []StatusItem {
 	u32 := func(p *uint32) uint64 {
@@ -119,12 +120,12 @@ func StatusItems(opts *imap.StatusOptions, d *imap.StatusData) []StatusItem {
 		}
 	}
 	add(opts.NumMessages, "MESSAGES", u32(d.NumMessages))
+	add(opts.NumRecent, "RECENT", u32(d.NumRecent))
 	add(opts.UIDNext, "UIDNEXT", uint64(d.UIDNext))
 	add(opts.UIDValidity, "UIDVALIDITY", uint64(d.UIDValidity))
 	add(opts.NumUnseen, "UNSEEN", u32(d.NumUnseen))
 	add(opts.NumDeleted, "DELETED", u32(d.NumDeleted))
 	add(opts.Size, "SIZE", i64(d.Size))
-	add(opts.NumRecent, "RECENT", u32(d.NumRecent))
 	if opts.AppendLimit {
 		items = append(items, StatusItem{Name: "APPENDLIMIT", Value: u32(d.AppendLimit), Nil: d.AppendLimit == nil})
 	}
