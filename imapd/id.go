@@ -3,6 +3,8 @@ package imapd
 import (
 	"log/slog"
 	"slices"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // serverID is what ID tells clients about the server (RFC 2971 §3.3).
@@ -51,8 +53,6 @@ func (s *session) cmdNamespace(r *request) error {
 	if err := s.r.ReadCRLF(); err != nil {
 		return err
 	}
-	s.w.Untagged().Atom("NAMESPACE").SP().BeginList().BeginList().
-		Quoted("").SP().Quoted(string(rune(delim))).EndList().EndList().
-		SP().NIL().SP().NIL().CRLF()
+	s.w.Namespace(&imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Prefix: "", Delim: delim}}})
 	return nil
 }
