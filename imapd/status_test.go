@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -20,4 +21,26 @@ func TestStatus(t *testing.T) {
 	c.must("STATUS nosuch (MESSAGES)", "NO [NONEXISTENT]")
 	c.must("STATUS INBOX (FOO)", "BAD")
 	c.must("STATUS INBOX ()", "BAD")
+}
+
+// TestStatusSelected: STATUS of the selected mailbox first tells the
+// session what changed (EXISTS), so its counts agree with what the
+// session was told.
+func TestStatusSelected(t *testing.T) {
+	t.Parallel()
+	ts := startTestServer(t)
+	ts.deliver(t, "INBOX", 2)
+	c := ts.loginWire(t)
+	if _, st := c.cmd("S", "SELECT INBOX"); strings.Contains(st, "Not implemented yet") {
+		t.Skip("SELECT is not on this branch yet")
+	} else if !strings.HasPrefix(st, "OK") {
+		t.Fatalf("SELECT: %s", st)
+	}
+	ts.deliver(t, "INBOX", 1)
+	u := c.must("STATUS INBOX (MESSAGES UIDNEXT)", "OK")
+	exists := slices.Index(u, "* 3 EXISTS")
+	status := slices.Index(u, "* STATUS INBOX (MESSAGES 3 UIDNEXT 4)")
+	if exists < 0 || status < exists {
+		t.Errorf("STATUS of the selected mailbox: %q, want * 3 EXISTS before * STATUS INBOX (MESSAGES 3 UIDNEXT 4)", u)
+	}
 }
