@@ -17,11 +17,12 @@ var authCaps = []string{
 	"IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE",
 	"NAMESPACE", "UIDPLUS", "ESEARCH", "SEARCHRES", "LIST-EXTENDED", "LIST-STATUS",
 	"MOVE", "STATUS=SIZE", "BINARY", "CHILDREN", "SPECIAL-USE", "UNSELECT",
+	"CONDSTORE", "QRESYNC",
 	"MULTIAPPEND",
 }
 
 // enableable are the capabilities ENABLE turns on (RFC 5161).
-var enableable = map[string]bool{"IMAP4REV2": true}
+var enableable = map[string]bool{"IMAP4REV2": true, "CONDSTORE": true, "QRESYNC": true}
 
 // capabilities lists what this session advertises now.
 func (s *session) capabilities() []string {
