@@ -18,7 +18,7 @@ var authCaps = []string{
 	"NAMESPACE", "UIDPLUS", "ESEARCH", "SEARCHRES", "LIST-EXTENDED", "LIST-STATUS",
 	"MOVE", "STATUS=SIZE", "BINARY", "CHILDREN", "SPECIAL-USE", "UNSELECT",
 	"CONDSTORE", "QRESYNC",
-	"MULTIAPPEND",
+	"MULTIAPPEND", "QUOTA", "QUOTA=RES-STORAGE",
 }
 
 // enableable are the capabilities ENABLE turns on (RFC 5161).
@@ -39,8 +39,5 @@ func (s *session) capabilities() []string {
 		return caps
 	}
 	caps := append(append([]string(nil), authCaps...), "APPENDLIMIT="+strconv.FormatUint(uint64(s.srv.opts.AppendLimit), 10))
-	if s.srv.quotaDirectory() != nil {
-		caps = append(caps, "QUOTA", "QUOTA=RES-STORAGE") // RFC 9208, quota.go
-	}
 	return caps
 }

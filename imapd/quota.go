@@ -1,8 +1,6 @@
 package imapd
 
 import (
-	"context"
-
 	"github.com/emersion/go-imap/v2"
 
 	"yubin/imapd/wire"
@@ -18,29 +16,12 @@ import (
 // quotaRoot is the name of the account's quota root.
 const quotaRoot = ""
 
-// QuotaDirectory gives a user's quota limit. It is an optional add-on of
-// Options.Accounts (*storage.Store implements it): without it, QUOTA is
-// not advertised.
-type QuotaDirectory interface {
-	User(ctx context.Context, addr string) (storage.User, error)
-}
-
-// quotaDirectory returns the directory QUOTA reads, or nil.
-func (s *Server) quotaDirectory() QuotaDirectory {
-	d, _ := s.opts.Accounts.(QuotaDirectory)
-	return d
-}
-
-// quota returns the account's use and limit in bytes (limit 0: none).
-// The limit is read from the directory every time, so a change made with
-// mailctl is seen at once.
+// quota returns the account's use and limit in bytes (limit 0: none):
+// one directory lookup (the limit is never cached, so a change made
+// with mailctl is seen at once) and one index row.
 func (s *session) quota() (used, limit int64, err error) {
-	u, err := s.srv.quotaDirectory().User(s.ctx(), s.user.String())
-	if err != nil {
-		return 0, 0, err
-	}
-	used, err = s.acct.Usage(s.ctx())
-	return used, max(u.QuotaBytes, 0), err
+	q, err := s.acct.Quota(s.ctx())
+	return q.Bytes, q.LimitBytes, err
 }
 
 // writeQuota writes "* QUOTA "" (STORAGE used limit)".

@@ -49,8 +49,15 @@ func (s *session) writeStatus(name string, opts *imap.StatusOptions) error {
 	d := &imap.StatusData{Mailbox: canon, UIDNext: imap.UID(st.UIDNext), UIDValidity: st.UIDValidity, HighestModSeq: st.HighestModSeq}
 	messages, unseen := uint32(st.Messages), uint32(st.Unseen)
 	d.NumMessages, d.NumUnseen, d.Size = &messages, &unseen, &st.Size
-	var recent uint32 // \Recent is claimed by SELECT; see the selected state
-	d.NumRecent = &recent
+	if opts.NumRecent {
+		// RFC 3501 §6.3.10: the messages still \Recent to the next
+		// session that selects the mailbox (recent.go).
+		recent, err := s.statusRecent(ctx, canon)
+		if err != nil {
+			return err
+		}
+		d.NumRecent = &recent
+	}
 	limit := s.srv.opts.AppendLimit
 	d.AppendLimit = &limit
 	if opts.NumDeleted || opts.DeletedStorage {

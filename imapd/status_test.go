@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// TestStatus: every advertised item, counted from storage; DELETED and
+// TestStatus: every advertised item, counted from storage; RECENT as the
+// next SELECT would claim it; DELETED and
 // DELETED-STORAGE (RFC 9208, KiB rounded up) from the \Deleted flags.
 func TestStatus(t *testing.T) {
 	t.Parallel()
@@ -15,8 +16,15 @@ func TestStatus(t *testing.T) {
 	c := ts.loginWire(t)
 	c.must(`APPEND INBOX (\Seen \Deleted) {5+}`+"\r\nx\r\n\r\n", "OK")
 	u := c.must("STATUS INBOX (MESSAGES UNSEEN UIDNEXT RECENT DELETED DELETED-STORAGE APPENDLIMIT)", "OK")
-	if !slices.Equal(u, []string{"* STATUS INBOX (MESSAGES 4 RECENT 0 UIDNEXT 5 UNSEEN 3 DELETED 1 APPENDLIMIT 52428800 DELETED-STORAGE 1)"}) {
+	if !slices.Equal(u, []string{"* STATUS INBOX (MESSAGES 4 RECENT 4 UIDNEXT 5 UNSEEN 3 DELETED 1 APPENDLIMIT 52428800 DELETED-STORAGE 1)"}) {
 		t.Errorf("STATUS: %q", u)
+	}
+	// RECENT counts what is still \Recent to the next SELECT: nothing
+	// once another session selected the mailbox.
+	other := ts.loginWire(t)
+	other.must("SELECT INBOX", "OK")
+	if u := c.must("STATUS INBOX (RECENT)", "OK"); !slices.Equal(u, []string{"* STATUS INBOX (RECENT 0)"}) {
+		t.Errorf("STATUS RECENT after another session's SELECT: %q", u)
 	}
 	c.must("STATUS nosuch (MESSAGES)", "NO [NONEXISTENT]")
 	c.must("STATUS INBOX (FOO)", "BAD")
