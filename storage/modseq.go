@@ -318,14 +318,10 @@ func (a *Account) changes(ctx context.Context, canon, dir string, since, highest
 		return nil, 0, fmt.Errorf("changes of %q: %w", canon, err)
 	}
 	defer rows.Close()
-	type entry struct {
-		c       Change
-		present bool
-	}
-	var log []entry
+	var log []logEntry
 	last := make(map[uint32]uint64) // UID → MODSEQ of its last change
 	for rows.Next() {
-		var e entry
+		var e logEntry
 		var kind string
 		var key, rel, flags sql.NullString
 		var date, size sql.NullInt64
@@ -348,8 +344,14 @@ func (a *Account) changes(ctx context.Context, canon, dir string, since, highest
 		return nil, 0, fmt.Errorf("changes of %q: %w", canon, err)
 	}
 	rows.Close()
-	// The floor only rises: read after the rows, a floor at or below since
-	// means no row above since was dropped before they were read.
+	// Trimming drops the oldest rows only, so if the row right after
+	// since is there, none above since was dropped: the common case
+	// needs no further read. Otherwise read the floor: it only rises, so
+	// read after the rows, a floor at or below since means no row above
+	// since was dropped before they were read.
+	if len(log) > 0 && log[0].c.ModSeq == since+1 {
+		return settle(log, last), highest, nil
+	}
 	var s logState
 	if err := a.st.modseqState.QueryRowContext(ctx, canon).Scan(&s.UIDValidity, &s.UIDNext, &s.HighestModSeq, &s.floor); err != nil {
 		return nil, 0, fmt.Errorf("changes of %q: %w", canon, err)
@@ -357,6 +359,20 @@ func (a *Account) changes(ctx context.Context, canon, dir string, since, highest
 	if since < s.floor {
 		return nil, 0, fmt.Errorf("changes of %q since %d (log starts after %d): %w", canon, since, s.floor, ErrChangesExpired)
 	}
+	return settle(log, last), highest, nil
+}
+
+// logEntry is a change log row with the message as it is now, if it
+// still exists.
+type logEntry struct {
+	c       Change
+	present bool
+}
+
+// settle keeps of the log the changes a reader acts on: every expunge,
+// additions of messages still there, and of several flag changes of one
+// message the last (last maps each UID to its last MODSEQ).
+func settle(log []logEntry, last map[uint32]uint64) []Change {
 	out := make([]Change, 0, len(log))
 	for _, e := range log {
 		switch e.c.Kind {
@@ -372,7 +388,7 @@ func (a *Account) changes(ctx context.Context, canon, dir string, since, highest
 		}
 		out = append(out, e.c)
 	}
-	return out, highest, nil
+	return out
 }
 
 // ChangedSince returns the messages of mailbox whose MODSEQ is above
