@@ -19,6 +19,7 @@ var authCaps = []string{
 	"MOVE", "STATUS=SIZE", "BINARY", "CHILDREN", "SPECIAL-USE", "UNSELECT",
 	"CONDSTORE", "QRESYNC",
 	"MULTIAPPEND", "QUOTA", "QUOTA=RES-STORAGE",
+	"COMPRESS=DEFLATE",
 }
 
 // enableable are the capabilities ENABLE turns on (RFC 5161).

@@ -51,6 +51,7 @@ func init() {
 		"GETQUOTAROOT": {states: authOrSelect, run: (*session).cmdGetQuotaRoot},
 		"GETQUOTA":     {states: authOrSelect, run: (*session).cmdGetQuota},
 		"SETQUOTA":     {states: authOrSelect, run: (*session).cmdSetQuota},
+		"COMPRESS":     {states: authOrSelect, run: (*session).cmdCompress},
 
 		// Selected (§6.4).
 		"CHECK":       {states: stateSelected, run: (*session).cmdNoop},
