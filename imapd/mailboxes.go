@@ -43,8 +43,16 @@ func (s *session) cmdCreate(r *request) error {
 	// every mailbox (storage's default); the list is written out before
 	// the new mailbox exists, so CREATE does not subscribe it (RFC 9051
 	// §6.3.4: it is the client's choice).
-	if err := s.acct.SetSubscribed(s.ctx(), storage.Inbox, true); err != nil {
+	// (The implicit list always holds INBOX; when INBOX is not
+	// subscribed the list is on disk already and is left alone.)
+	subs, err := s.acct.Subscriptions(s.ctx())
+	if err != nil {
 		return s.fail("create", err)
+	}
+	if slices.Contains(subs, storage.Inbox) {
+		if err := s.acct.SetSubscribed(s.ctx(), storage.Inbox, true); err != nil {
+			return s.fail("create", err)
+		}
 	}
 	return s.fail("create", s.acct.CreateMailbox(s.ctx(), name))
 }

@@ -133,4 +133,10 @@ func TestSubscriptionsKept(t *testing.T) {
 	if u := c.must(`LIST (SUBSCRIBED) "" "p/child"`, "OK"); !slices.Equal(u, []string{`* LIST (\NonExistent \Subscribed) "/" "p/child"`}) {
 		t.Errorf(`LIST (SUBSCRIBED) after DELETE: %q`, u)
 	}
+	// An unsubscribed INBOX stays so through a CREATE.
+	c.must("UNSUBSCRIBE INBOX", "OK")
+	c.must("CREATE q", "OK")
+	if u := c.must(`LSUB "" "*"`, "OK"); !slices.Equal(u, []string{`* LSUB () "/" "Archive"`, `* LSUB () "/" "Drafts"`, `* LSUB () "/" "Junk"`, `* LSUB () "/" "Sent"`, `* LSUB () "/" "Trash"`, `* LSUB (\Noselect) "/" "p/child"`}) {
+		t.Errorf("LSUB after UNSUBSCRIBE INBOX and CREATE: %q", u)
+	}
 }
