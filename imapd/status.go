@@ -61,31 +61,15 @@ func (s *session) writeStatus(name string, opts *imap.StatusOptions) error {
 	limit := s.srv.opts.AppendLimit
 	d.AppendLimit = &limit
 	if opts.NumDeleted || opts.DeletedStorage {
-		n, size, err := s.deletedCount(canon)
+		count, size, err := s.acct.Deleted(ctx, canon)
 		if err != nil {
 			return err
 		}
+		n := uint32(count)
 		// RFC 9208 §4.3: in units of 1024 octets, as the STORAGE resource.
 		kib := (size + 1023) / 1024
 		d.NumDeleted, d.DeletedStorage = &n, &kib
 	}
 	s.w.StatusData(canon, wire.StatusItems(opts, d))
 	return nil
-}
-
-// deletedCount counts the messages flagged \Deleted and their size.
-func (s *session) deletedCount(mailbox string) (uint32, int64, error) {
-	msgs, err := s.acct.Messages(s.ctx(), mailbox)
-	if err != nil {
-		return 0, 0, err
-	}
-	var n uint32
-	var size int64
-	for _, m := range msgs {
-		if containsFold(m.Flags, storage.FlagDeleted) {
-			n++
-			size += m.Size
-		}
-	}
-	return n, size, nil
 }
