@@ -18,6 +18,8 @@ var authCaps = []string{
 	"NAMESPACE", "UIDPLUS", "ESEARCH", "SEARCHRES", "LIST-EXTENDED", "LIST-STATUS",
 	"MOVE", "STATUS=SIZE", "BINARY", "CHILDREN", "SPECIAL-USE", "UNSELECT",
 	"CONDSTORE", "QRESYNC",
+	"MULTIAPPEND", "QUOTA", "QUOTA=RES-STORAGE",
+	"COMPRESS=DEFLATE",
 }
 
 // enableable are the capabilities ENABLE turns on (RFC 5161).
@@ -37,5 +39,6 @@ func (s *session) capabilities() []string {
 		}
 		return caps
 	}
-	return append(append([]string(nil), authCaps...), "APPENDLIMIT="+strconv.FormatUint(uint64(s.srv.opts.AppendLimit), 10))
+	caps := append(append([]string(nil), authCaps...), "APPENDLIMIT="+strconv.FormatUint(uint64(s.srv.opts.AppendLimit), 10))
+	return caps
 }
