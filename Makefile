@@ -15,7 +15,10 @@ BUILD_DEPS = gcc libc6-dev git
 DEPS = $(BUILD_DEPS) make curl ca-certificates python3 python3-dkim \
 	swaks libnet-ssleay-perl libio-socket-ssl-perl fetchmail dovecot-imapd \
 	postfix spamassassin spamd gpg-agent clamav-daemon iproute2 util-linux \
-	rpm lintian fail2ban gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+	rpm lintian fail2ban gcc-aarch64-linux-gnu libc6-dev-arm64-cross isync
+# imapflow, a Node IMAP client for the e2e tests, pinned by its lock file
+# (1.x runs on Debian 12's Node 18 and on newer ones).
+IMAPFLOW = cmd/internal/e2e/testdata/imapflow
 
 all: build
 
@@ -63,6 +66,9 @@ fuzz:
 # say what is missing. build-deps is what `make dev` needs.
 deps:
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS)"
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory install-pkgs PKGS="nodejs npm"
+	@test -f $(IMAPFLOW)/node_modules/imapflow/package.json || npm ci --prefix $(IMAPFLOW) --no-audit --no-fund --loglevel=error || \
+		{ echo "imapflow not installed (npm ci --prefix $(IMAPFLOW))"; test -z "$$CI"; }
 
 build-deps:
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(BUILD_DEPS)"

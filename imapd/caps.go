@@ -17,11 +17,14 @@ var authCaps = []string{
 	"IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE",
 	"NAMESPACE", "UIDPLUS", "ESEARCH", "SEARCHRES", "LIST-EXTENDED", "LIST-STATUS",
 	"MOVE", "STATUS=SIZE", "BINARY", "CHILDREN", "SPECIAL-USE", "UNSELECT",
+	"CONDSTORE", "QRESYNC",
+	"MULTIAPPEND", "QUOTA", "QUOTA=RES-STORAGE",
+	"COMPRESS=DEFLATE",
 	"ACL", "RIGHTS=texk", // RFC 4314 §2.2, §6: the rights beyond RFC 2086 (acl.go)
 }
 
 // enableable are the capabilities ENABLE turns on (RFC 5161).
-var enableable = map[string]bool{"IMAP4REV2": true}
+var enableable = map[string]bool{"IMAP4REV2": true, "CONDSTORE": true, "QRESYNC": true}
 
 // capabilities lists what this session advertises now.
 func (s *session) capabilities() []string {
@@ -37,5 +40,6 @@ func (s *session) capabilities() []string {
 		}
 		return caps
 	}
-	return append(append([]string(nil), authCaps...), "APPENDLIMIT="+strconv.FormatUint(uint64(s.srv.opts.AppendLimit), 10))
+	caps := append(append([]string(nil), authCaps...), "APPENDLIMIT="+strconv.FormatUint(uint64(s.srv.opts.AppendLimit), 10))
+	return caps
 }

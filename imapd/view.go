@@ -15,16 +15,63 @@ type view struct {
 	name     string // canonical mailbox name
 	readOnly bool   // EXAMINE
 	validity uint32 // UIDVALIDITY
+	uidNext0 uint32 // UIDNEXT when selected
 	// uids[i] is the UID of sequence number i+1, ascending.
 	uids []uint32
 	// modseq is the change-log position the client is up to date with.
 	modseq uint64
 	// searchRes is the SEARCHRES "$" result (RFC 5182), as UIDs.
 	searchRes imap.UIDSet
+
+	// gone are UIDs expunged from storage that the client has not been
+	// told of yet (an EXPUNGE may not be sent during FETCH, STORE and
+	// SEARCH, RFC 9051 §7.5.1): they keep their place in uids, so the
+	// client's sequence numbers stay valid, until the next command that
+	// allows EXPUNGE.
+	gone map[uint32]bool
+	// keywords are the keywords the client has been told of in FLAGS, by
+	// their lower-cased form (RFC 3501 §7.2.6: a FETCH must not show a
+	// keyword the last FLAGS did not list).
+	keywords map[string]string
+	// own are MODSEQs whose flags the client has seen already in a
+	// command's reply (its own STORE, a FETCH that set \Seen): updates
+	// skips them in the change log. See view.tell.
+	own map[uint64]bool
+	// recent are the messages \Recent in this session (RFC 3501 §2.3.2).
+	recent imap.UIDSet
+	// headers is the mailbox's header cache, shared by the sessions that
+	// have it selected (headercache.go).
+	headers headerCache
+
+	box   *openBox
+	boxes *openBoxes
 }
 
 // close releases the view (session end, SELECT of another mailbox).
-func (v *view) close() {}
+func (v *view) close() {
+	if v.box != nil {
+		v.boxes.release(v.box)
+		v.box = nil
+	}
+}
+
+// tell records that a reply showed a message's flags as of modseq, so
+// the change log's entry for it is not sent again as an unsolicited
+// FETCH. STORE and FETCH call it for each FETCH response with FLAGS.
+func (v *view) tell(modseq uint64) {
+	if modseq > v.modseq {
+		v.own[modseq] = true
+	}
+}
+
+// isRecent reports whether the message is \Recent in this session.
+func (v *view) isRecent(uid uint32) bool {
+	return len(v.recent) > 0 && v.recent.Contains(imap.UID(uid))
+}
+
+// isGone reports whether the message was expunged and the client not yet
+// told (FETCH of it answers nothing for it).
+func (v *view) isGone(uid uint32) bool { return v.gone[uid] }
 
 // item is one message a command names: its sequence number and UID.
 type item struct {
@@ -56,6 +103,9 @@ func (v *view) maxUID() uint32 {
 // number above the message count is the caller's error to report (see
 // seqInRange).
 func (v *view) resolve(set imap.NumSet) []item {
+	if imap.IsSearchRes(set) {
+		set = v.searchRes // RFC 5182 §2.1: "$" is the saved result
+	}
 	var out []item
 	switch set := set.(type) {
 	case imap.SeqSet:

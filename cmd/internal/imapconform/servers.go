@@ -130,7 +130,7 @@ func startYubin() (target, func(), error) {
 		stop()
 		return target{}, nil, err
 	}
-	if err := mailctl(confPass+"\n", "user", "add", confUser, "--password-stdin"); err != nil {
+	if err := mailctl(confPass+"\n", "user", "add", confUser, "--password-stdin", "--quota", "1G"); err != nil {
 		stop()
 		return target{}, nil, err
 	}
