@@ -26,7 +26,9 @@ import (
 
 // Rights that let a user know a mailbox exists (RFC 4314 §4, MYRIGHTS:
 // "any of l r i k x a"); without one of them the mailbox is answered as
-// nonexistent, so its name leaks to no one (RFC 4314 §6).
+// nonexistent, so its name leaks to no one (RFC 4314, Security
+// Considerations: GETACL on a mailbox one may not LIST gets the error of
+// a mailbox that does not exist).
 const visibleRights = "lrikxa"
 
 // rightSet converts storage's rights string.
@@ -46,15 +48,15 @@ func (s *session) aclCheck(mailbox, need string, anyOf bool) (string, error) {
 	if !strings.ContainsAny(have, visibleRights) {
 		return "", no(imap.ResponseCodeNonExistent, "No such mailbox")
 	}
-	ok := true
+	allowed := true
 	if anyOf {
-		ok = strings.ContainsAny(have, need)
+		allowed = strings.ContainsAny(have, need)
 	} else {
 		for _, r := range need {
-			ok = ok && strings.ContainsRune(have, r)
+			allowed = allowed && strings.ContainsRune(have, r)
 		}
 	}
-	if !ok {
+	if !allowed {
 		return "", no(imap.ResponseCodeNoPerm, "Permission denied")
 	}
 	return canon, nil

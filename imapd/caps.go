@@ -20,7 +20,7 @@ var authCaps = []string{
 	"CONDSTORE", "QRESYNC",
 	"MULTIAPPEND", "QUOTA", "QUOTA=RES-STORAGE",
 	"COMPRESS=DEFLATE",
-	"ACL", "RIGHTS=texk", // RFC 4314 §2.2, §6: the rights beyond RFC 2086 (acl.go)
+	"ACL", "RIGHTS=texk", // RFC 4314 §2.2 and formal syntax: the rights beyond RFC 2086 (acl.go)
 }
 
 // enableable are the capabilities ENABLE turns on (RFC 5161).
