@@ -23,9 +23,9 @@ import (
 // ("-id", §2) are not supported: SetACL refuses them (ErrACLNegative).
 //
 // The owner of the account always holds every right (AllRights). That
-// is not stored: it is implicit, the way RFC 4314 §2 lets an
-// implementation tie rights to an identifier ("the 'a' right is always
-// granted to the owner of a mailbox"). It also keeps the owner from
+// is not stored: it is implicit, as RFC 4314 §2 allows ("An
+// implementation may force rights to always or never be granted to
+// particular identifiers"; its example grants a to the owner). It also keeps the owner from
 // locking themselves out of their own mailbox, which no later SETACL
 // could repair. SetACL and DeleteACL refuse to take rights from the
 // owner (ErrACLOwner); granting the owner what they hold is a no-op.
