@@ -25,9 +25,9 @@ import (
 // The owner of the account always holds every right (AllRights). That
 // is not stored: it is implicit, as RFC 4314 §2 allows ("An
 // implementation may force rights to always or never be granted to
-// particular identifiers"; its example grants a to the owner). It also keeps the owner from
-// locking themselves out of their own mailbox, which no later SETACL
-// could repair. SetACL and DeleteACL refuse to take rights from the
+// particular identifiers"; its example grants a to the owner). It also
+// keeps the owner from locking themselves out of their own mailbox,
+// which no later SETACL could repair. SetACL and DeleteACL refuse to take rights from the
 // owner (ErrACLOwner); granting the owner what they hold is a no-op.
 //
 // Rights are stored as a string of the letters of AllRights, each once,
