@@ -114,6 +114,10 @@ func (m *searchMessage) match(c *imap.SearchCriteria) bool {
 			return false
 		}
 	}
+	// RFC 7162 §3.1.5: MODSEQ n matches messages changed at or after n.
+	if c.ModSeq != nil && m.meta.ModSeq < c.ModSeq.ModSeq {
+		return false
+	}
 	if c.Larger != 0 && m.meta.Size <= c.Larger {
 		return false
 	}

@@ -1,7 +1,8 @@
 package imapd
 
-// Stubs for FETCH and SEARCH. Delete each as it is implemented (fetch.go,
-// search.go); the file goes when empty.
-
-func (s *session) cmdSearch(r *request) error { return errTODO }
-func (s *session) cmdFetch(r *request) error  { return errTODO }
+// Stopgap until the selected-state branch defines it (it owns the
+// session's flag announcements): announceFlags makes sure the client has
+// been told, with "* FLAGS" (and PERMANENTFLAGS), of every keyword in
+// flags before a FETCH shows one (RFC 9051 §7.3.5). Delete this file when
+// that lands.
+func (s *session) announceFlags(flags []string) {}
