@@ -397,7 +397,15 @@ func (fm *fetchMessage) header() ([]byte, error) {
 // the one place that turns header fields into an envelope: go-imap's
 // extraction for now, Yubin's own (envelope.go) when it lands.
 func writeEnvelope(w *wire.Writer, c *cachedHeader) {
-	w.Envelope(c.envelope())
+	env := *c.envelope()
+	// RFC 9051 §7.5.2: a missing Sender or Reply-To is the From.
+	if len(env.Sender) == 0 {
+		env.Sender = env.From
+	}
+	if len(env.ReplyTo) == 0 {
+		env.ReplyTo = env.From
+	}
+	w.Envelope(&env)
 }
 
 // envCache is the selected mailbox's header cache; nil until the view

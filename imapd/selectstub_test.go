@@ -58,4 +58,3 @@ func (s *session) stubSelect(readOnly bool) error {
 	}
 	return ok(imap.ResponseCode(code), strings.ToUpper(map[bool]string{true: "EXAMINE", false: "SELECT"}[readOnly])+" completed")
 }
-
