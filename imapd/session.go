@@ -182,6 +182,12 @@ func (s *session) serve() {
 			timeout = authTimeout
 		}
 		s.conn().SetReadDeadline(time.Now().Add(timeout))
+		// Close may have come between the check above and the new
+		// deadline, which replaced the one it set to wake the read.
+		if s.isClosing() {
+			s.bye("Server shutting down")
+			return
+		}
 		if !s.command() {
 			return
 		}
