@@ -142,7 +142,12 @@ func (m *searchMessage) match(c *imap.SearchCriteria) bool {
 	}
 	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
 		t, err := (&mail.Header{Header: gomessage.Header{Header: *m.envHdr()}}).Date()
-		if err != nil || !dateInRange(t, c.SentSince, c.SentBefore) {
+		if err != nil || t.IsZero() {
+			// No usable Date field: the internal date stands in, as
+			// RFC 5256 §2.2 has it for SORT DATE and Dovecot does.
+			t = m.meta.InternalDate
+		}
+		if !dateInRange(t, c.SentSince, c.SentBefore) {
 			return false
 		}
 	}
@@ -224,9 +229,10 @@ func entityContains(e *gomessage.Entity, needle searchText, withHeader bool, dep
 		}
 		for {
 			part, err := mr.NextPart()
-			if err != nil {
+			if part == nil {
 				return false
 			}
+			_ = err // an unknown encoding or charset still gives a readable part
 			if entityContains(part, needle, withHeader, depth+1) {
 				return true
 			}
