@@ -20,7 +20,7 @@ var authCaps = []string{
 }
 
 // enableable are the capabilities ENABLE turns on (RFC 5161).
-var enableable = map[string]bool{"IMAP4REV2": true}
+var enableable = map[string]bool{"IMAP4REV2": true, "CONDSTORE": true, "QRESYNC": true}
 
 // capabilities lists what this session advertises now.
 func (s *session) capabilities() []string {

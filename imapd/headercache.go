@@ -66,3 +66,81 @@ type headerCache interface {
 	get(uid uint32) *cachedHeader
 	put(uid uint32, c *cachedHeader)
 }
+
+// openBoxes are the mailboxes some session has selected, with what their
+// sessions share: the header cache. An entry goes when the last session
+// that selected the mailbox leaves it.
+type openBoxes struct {
+	mu    sync.Mutex
+	boxes map[boxKey]*openBox
+	// recentMarks is the \Recent high-water mark per mailbox (recent.go).
+	recentMarks map[boxKey]recentMark
+}
+
+// openBox is one selected mailbox of one UIDVALIDITY.
+type openBox struct {
+	key      boxKey
+	validity uint32
+	refs     int // guarded by openBoxes.mu
+	headers  *headerMap
+}
+
+func newOpenBoxes() *openBoxes {
+	return &openBoxes{boxes: map[boxKey]*openBox{}, recentMarks: map[boxKey]recentMark{}}
+}
+
+// acquire returns the mailbox's shared state, with a reference the caller
+// releases. A mailbox deleted and created again (another UIDVALIDITY)
+// gets a fresh one; sessions still holding the old keep it to themselves.
+func (o *openBoxes) acquire(k boxKey, validity uint32) *openBox {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	b := o.boxes[k]
+	if b == nil || b.validity != validity {
+		b = &openBox{key: k, validity: validity, headers: &headerMap{m: map[uint32]*cachedHeader{}}}
+		o.boxes[k] = b
+	}
+	b.refs++
+	return b
+}
+
+// release drops one reference; the last one forgets the mailbox and its
+// cache.
+func (o *openBoxes) release(b *openBox) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	b.refs--
+	if b.refs == 0 && o.boxes[b.key] == b {
+		delete(o.boxes, b.key)
+	}
+}
+
+// headerMap is the headerCache of one open mailbox, bounded by
+// maxCachedHeaders (beyond it, files are read as without a cache).
+type headerMap struct {
+	mu sync.Mutex
+	m  map[uint32]*cachedHeader
+}
+
+func (h *headerMap) get(uid uint32) *cachedHeader {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.m[uid]
+}
+
+func (h *headerMap) put(uid uint32, c *cachedHeader) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.m) < maxCachedHeaders {
+		h.m[uid] = c
+	}
+}
+
+// drop forgets expunged messages.
+func (h *headerMap) drop(uids []uint32) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, u := range uids {
+		delete(h.m, u)
+	}
+}

@@ -50,6 +50,7 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	notify *notifier
+	boxes  *openBoxes // selected mailboxes' shared state (headercache.go)
 
 	mu        sync.Mutex
 	closed    bool
@@ -74,6 +75,7 @@ func New(opts Options) (*Server, error) {
 		opts:      opts,
 		log:       opts.Logger,
 		notify:    newNotifier(),
+		boxes:     newOpenBoxes(),
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
 	}, nil

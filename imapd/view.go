@@ -15,16 +15,53 @@ type view struct {
 	name     string // canonical mailbox name
 	readOnly bool   // EXAMINE
 	validity uint32 // UIDVALIDITY
+	uidNext0 uint32 // UIDNEXT when selected
 	// uids[i] is the UID of sequence number i+1, ascending.
 	uids []uint32
 	// modseq is the change-log position the client is up to date with.
 	modseq uint64
 	// searchRes is the SEARCHRES "$" result (RFC 5182), as UIDs.
 	searchRes imap.UIDSet
+
+	// gone are UIDs expunged from storage that the client has not been
+	// told of yet (an EXPUNGE may not be sent during FETCH, STORE and
+	// SEARCH, RFC 9051 §7.5.1): they keep their place in uids, so the
+	// client's sequence numbers stay valid, until the next command that
+	// allows EXPUNGE.
+	gone map[uint32]bool
+	// keywords are the keywords the client has been told of in FLAGS, by
+	// their lower-cased form (RFC 3501 §7.2.6: a FETCH must not show a
+	// keyword the last FLAGS did not list).
+	keywords map[string]string
+	// own are the MODSEQs of this session's STOREs: their FETCH replies
+	// told the client already, so updates skips them in the change log.
+	own map[uint64]bool
+	// recent are the messages \Recent in this session (RFC 3501 §2.3.2).
+	recent imap.UIDSet
+	// headers is the mailbox's header cache, shared by the sessions that
+	// have it selected (headercache.go).
+	headers headerCache
+
+	box   *openBox
+	boxes *openBoxes
 }
 
 // close releases the view (session end, SELECT of another mailbox).
-func (v *view) close() {}
+func (v *view) close() {
+	if v.box != nil {
+		v.boxes.release(v.box)
+		v.box = nil
+	}
+}
+
+// isRecent reports whether the message is \Recent in this session.
+func (v *view) isRecent(uid uint32) bool {
+	return len(v.recent) > 0 && v.recent.Contains(imap.UID(uid))
+}
+
+// isGone reports whether the message was expunged and the client not yet
+// told (FETCH of it answers nothing for it).
+func (v *view) isGone(uid uint32) bool { return v.gone[uid] }
 
 // item is one message a command names: its sequence number and UID.
 type item struct {
@@ -56,6 +93,9 @@ func (v *view) maxUID() uint32 {
 // number above the message count is the caller's error to report (see
 // seqInRange).
 func (v *view) resolve(set imap.NumSet) []item {
+	if imap.IsSearchRes(set) {
+		set = v.searchRes // RFC 5182 §2.1: "$" is the saved result
+	}
 	var out []item
 	switch set := set.(type) {
 	case imap.SeqSet:
