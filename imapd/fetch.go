@@ -85,7 +85,7 @@ func (s *session) cmdFetch(r *request) error {
 		}
 	}
 	if opts.Flags || len(seenNow) > 0 {
-		s.announceFlags(keywordsOf(msgs))
+		s.announceKeywords(v, keywordsOf(msgs))
 	}
 	expunged := false
 	var cteErr error
@@ -215,7 +215,9 @@ func (s *session) markSeen(msgs []*storage.Message) (map[uint32]bool, error) {
 		return nil, mailboxError(err)
 	}
 	for _, after := range res.Messages {
-		if m := byUID[after.UID]; m != nil {
+		if m := byUID[after.UID]; m != nil && after.ModSeq != m.ModSeq {
+			// This FETCH reports the change: updates need not repeat it.
+			s.sel.own[after.ModSeq] = true
 			m.Flags, m.ModSeq, m.Path = after.Flags, after.ModSeq, after.Path
 			changed[after.UID] = true
 		}
@@ -290,7 +292,11 @@ func (s *session) fetchOne(it item, m *storage.Message, o *imap.FetchOptions, mo
 		item("UID").Number(m.UID)
 	}
 	if o.Flags || seenNow {
-		item("FLAGS").Flags(imapFlags(m.Flags))
+		fl := imapFlags(m.Flags)
+		if !s.rev2() && s.sel.isRecent(m.UID) {
+			fl = append(fl, `\Recent`) // RFC 3501 §2.3.2; gone in IMAP4rev2
+		}
+		item("FLAGS").Flags(fl)
 	}
 	if o.InternalDate {
 		item("INTERNALDATE").Quoted(m.InternalDate.Format(internalDate))
@@ -298,7 +304,9 @@ func (s *session) fetchOne(it item, m *storage.Message, o *imap.FetchOptions, mo
 	if o.RFC822Size {
 		item("RFC822.SIZE").Number64(uint64(m.Size))
 	}
-	if o.ModSeq {
+	if o.ModSeq || (seenNow && s.condstore()) {
+		// RFC 7162 §3.1.4: with CONDSTORE a flag change the response
+		// reports carries its MODSEQ.
 		item("MODSEQ").BeginList().Number64(m.ModSeq).EndList()
 	}
 	if o.Envelope {
@@ -408,6 +416,6 @@ func writeEnvelope(w *wire.Writer, c *cachedHeader) {
 	w.Envelope(&env)
 }
 
-// envCache is the selected mailbox's header cache; nil until the view
-// has one (the selected-state branch owns it).
-func (s *session) envCache() headerCache { return nil }
+// envCache is the selected mailbox's header cache, shared by the
+// sessions that have it selected (headercache.go).
+func (s *session) envCache() headerCache { return s.sel.headers }

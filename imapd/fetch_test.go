@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,8 +106,8 @@ func TestFetchItems(t *testing.T) {
 		want []string // substrings of the untagged responses, in order
 	}{
 		{"FETCH 1 (UID FLAGS INTERNALDATE RFC822.SIZE)", []string{
-			`* 1 FETCH (UID 1 FLAGS ($Work \Flagged) INTERNALDATE " 4-Mar-2024 22:08:09 +0000" RFC822.SIZE ` + plainSize + ")"}},
-		{"UID FETCH 2 FLAGS", []string{"* 2 FETCH (UID 2 FLAGS ())"}},
+			`* 1 FETCH (UID 1 FLAGS ($Work \Flagged \Recent) INTERNALDATE " 4-Mar-2024 22:08:09 +0000" RFC822.SIZE ` + plainSize + ")"}},
+		{"UID FETCH 2 FLAGS", []string{"* 2 FETCH (UID 2 FLAGS (\\Recent))"}},
 		{"FETCH 1 BODY.PEEK[HEADER.FIELDS (subject date)]", []string{
 			"* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT DATE)] " + lit("Subject: plain one\r\nDate: Mon, 02 Jan 2006 15:04:05 -0700\r\n\r\n") + ")"}},
 		{"FETCH 1 BODY.PEEK[HEADER.FIELDS.NOT (From To Subject Date)]", []string{
@@ -136,8 +137,8 @@ func TestFetchItems(t *testing.T) {
 		{"FETCH 1 ENVELOPE", []string{`* 1 FETCH (ENVELOPE ("Mon, 02 Jan 2006 15:04:05 -0700" "plain one" (("Ann Example" NIL "ann" "example.net")) (("Ann Example" NIL "ann" "example.net")) (("Ann Example" NIL "ann" "example.net")) ((NIL NIL "bob" "example.org")) NIL NIL NIL "<p1@example.net>"))`}},
 		{"FETCH 1 BODY", []string{`* 1 FETCH (BODY ("text" "plain" `, ` 28 2))`}},
 		{"FETCH 2 BODYSTRUCTURE", []string{`* 2 FETCH (BODYSTRUCTURE (("text" "plain" ("charset" "iso-8859-1") NIL NIL "quoted-printable" 14 `, `("message" "rfc822" `, `"mixed" ("boundary" "XX") NIL NIL NIL))`}},
-		{"FETCH 1 FAST", []string{`* 1 FETCH (FLAGS ($Work \Flagged) INTERNALDATE " 4-Mar-2024 22:08:09 +0000" RFC822.SIZE ` + plainSize + ")"}},
-		{"FETCH 1 ALL", []string{`* 1 FETCH (FLAGS ($Work \Flagged) INTERNALDATE " 4-Mar-2024 22:08:09 +0000" RFC822.SIZE ` + plainSize + ` ENVELOPE (`}},
+		{"FETCH 1 FAST", []string{`* 1 FETCH (FLAGS ($Work \Flagged \Recent) INTERNALDATE " 4-Mar-2024 22:08:09 +0000" RFC822.SIZE ` + plainSize + ")"}},
+		{"FETCH 1 ALL", []string{`* 1 FETCH (FLAGS ($Work \Flagged \Recent) INTERNALDATE " 4-Mar-2024 22:08:09 +0000" RFC822.SIZE ` + plainSize + ` ENVELOPE (`}},
 		{"FETCH 1 FULL", []string{` ENVELOPE (`, ` BODY ("text" "plain"`}},
 		{"FETCH 1:2 (MODSEQ)", []string{"* 1 FETCH (MODSEQ (", "* 2 FETCH (MODSEQ ("}},
 		{"FETCH 1 (UID BODY.PEEK[HEADER.FIELDS (Subject)] BODY.PEEK[TEXT]<0.5>)", []string{
@@ -214,7 +215,7 @@ func TestFetchSetsSeen(t *testing.T) {
 		t.Errorf("BODY.PEEK: %q %s", untagged, st)
 	}
 	untagged, st = c.cmdFull("B", "FETCH 2 BODY[1]")
-	if !strings.HasPrefix(st, "OK") || len(untagged) != 1 || !strings.HasPrefix(untagged[0], `* 2 FETCH (FLAGS (\Seen) BODY[1] {14}`) {
+	if !strings.HasPrefix(st, "OK") || len(untagged) != 1 || !strings.HasPrefix(untagged[0], `* 2 FETCH (FLAGS (\Seen \Recent) BODY[1] {14}`) {
 		t.Errorf("BODY[1]: %q %s", untagged, st)
 	}
 	m, err := ts.acct.Message(context.Background(), "INBOX", 2)
@@ -246,8 +247,9 @@ func TestFetchChangedSince(t *testing.T) {
 	if err := ts.acct.SetFlags(context.Background(), "INBOX", 1, []string{`\Answered`}); err != nil {
 		t.Fatal(err)
 	}
+	c.cmd("N", "NOOP") // the change reaches the client as an update
 	untagged, st := c.cmd("A", "FETCH 1:* (FLAGS) (CHANGEDSINCE "+strconv.FormatUint(m2.ModSeq, 10)+")")
-	if !strings.HasPrefix(st, "OK") || len(untagged) != 1 || !strings.HasPrefix(untagged[0], `* 1 FETCH (FLAGS (\Answered) MODSEQ (`) {
+	if !strings.HasPrefix(st, "OK") || len(untagged) != 1 || !strings.HasPrefix(untagged[0], `* 1 FETCH (FLAGS (\Answered \Recent) MODSEQ (`) {
 		t.Errorf("CHANGEDSINCE: %q %s", untagged, st)
 	}
 }
@@ -263,5 +265,27 @@ func TestFetchSearchRes(t *testing.T) {
 	untagged, st := c.cmd("B", "FETCH $ (UID)")
 	if !strings.HasPrefix(st, "OK") || len(untagged) != 1 || untagged[0] != "* 2 FETCH (UID 2)" {
 		t.Errorf("FETCH $: %q %s", untagged, st)
+	}
+}
+
+// TestFetchAnnouncesKeywords: a keyword another session set reaches the
+// client in "* FLAGS" before a FETCH shows it (RFC 3501 §7.2.6), and
+// SEARCH RECENT/NEW see the session's \Recent.
+func TestFetchAnnouncesKeywords(t *testing.T) {
+	t.Parallel()
+	ts, c := fetchServer(t, false)
+	if err := ts.acct.SetFlags(context.Background(), "INBOX", 2, []string{"Zebra"}); err != nil {
+		t.Fatal(err)
+	}
+	untagged, st := c.cmd("A", "FETCH 2 (FLAGS)")
+	flags := slices.IndexFunc(untagged, func(l string) bool { return strings.HasPrefix(l, "* FLAGS (") && strings.Contains(l, "Zebra") })
+	fetch := slices.IndexFunc(untagged, func(l string) bool { return strings.HasPrefix(l, "* 2 FETCH (FLAGS (Zebra") })
+	if !strings.HasPrefix(st, "OK") || flags < 0 || fetch < flags {
+		t.Errorf("FETCH of a new keyword: %q %s", untagged, st)
+	}
+	for cmd, want := range map[string]string{"SEARCH RECENT": "* SEARCH 1 2", "SEARCH NEW": "* SEARCH 1 2", "SEARCH OLD": "* SEARCH"} {
+		if untagged, _ := c.cmd("S", cmd); len(untagged) != 1 || untagged[0] != want {
+			t.Errorf("%s: %q, want %q", cmd, untagged, want)
+		}
 	}
 }

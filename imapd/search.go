@@ -102,7 +102,7 @@ func (s *session) search(c *imap.SearchCriteria) (*searchResult, error) {
 		if v.uids[i] != m.UID {
 			continue // not announced to this client yet
 		}
-		mm = searchMessage{open: open, cache: cache, meta: m, seq: uint32(i + 1)}
+		mm = searchMessage{open: open, cache: cache, meta: m, seq: uint32(i + 1), recent: v.isRecent(m.UID)}
 		matched := mm.match(c)
 		mm.close()
 		if !matched {

@@ -23,6 +23,7 @@ type searchMessage struct {
 	cache  headerCache // the mailbox's header cache; nil for none
 	meta   *storage.Message
 	seq    uint32
+	recent bool // \Recent in this session (not a stored flag)
 	f      *os.File
 	failed bool
 	header *textproto.Header // the whole header, once read
@@ -105,12 +106,12 @@ func (m *searchMessage) match(c *imap.SearchCriteria) bool {
 		return false
 	}
 	for _, f := range c.Flag {
-		if !containsFold(m.meta.Flags, string(f)) {
+		if !m.hasFlag(f) {
 			return false
 		}
 	}
 	for _, f := range c.NotFlag {
-		if containsFold(m.meta.Flags, string(f)) {
+		if m.hasFlag(f) {
 			return false
 		}
 	}
@@ -162,6 +163,15 @@ func (m *searchMessage) match(c *imap.SearchCriteria) bool {
 		}
 	}
 	return true
+}
+
+// hasFlag reports whether the message has flag f; \Recent is the
+// session's, the rest are stored.
+func (m *searchMessage) hasFlag(f imap.Flag) bool {
+	if strings.EqualFold(string(f), `\Recent`) {
+		return m.recent
+	}
+	return containsFold(m.meta.Flags, string(f))
 }
 
 // dateInRange compares dates only, ignoring time and zone (RFC 3501 §6.4.4).
