@@ -72,7 +72,8 @@ func (s *session) cmdSearch(r *request) error {
 // searchResult is the messages a SEARCH matched, ascending.
 type searchResult struct {
 	seqs, uids []uint32
-	modseq     uint64 // the highest MODSEQ among them (RFC 7162 §3.1.5)
+	msgs       []*storage.Message // their index entries
+	modseq     uint64             // the highest MODSEQ among them (RFC 7162 §3.1.5)
 }
 
 // search evaluates c over the messages the client knows, reading their
@@ -110,6 +111,7 @@ func (s *session) search(c *imap.SearchCriteria) (*searchResult, error) {
 		}
 		res.seqs = append(res.seqs, uint32(i+1))
 		res.uids = append(res.uids, m.UID)
+		res.msgs = append(res.msgs, m)
 		res.modseq = max(res.modseq, m.ModSeq)
 	}
 	return res, nil
