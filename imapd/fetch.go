@@ -73,7 +73,12 @@ func (s *session) cmdFetch(r *request) error {
 	if len(items) == 0 {
 		return nil
 	}
-	msgs, err := s.loadMessages(items)
+	var msgs []*storage.Message
+	if mods.ChangedSince != 0 {
+		items, msgs, err = s.loadChanged(items, mods.ChangedSince)
+	} else {
+		msgs, err = s.loadMessages(items)
+	}
 	if err != nil {
 		return err
 	}
@@ -188,6 +193,46 @@ func (s *session) loadMessages(items []item) ([]*storage.Message, error) {
 		}
 	}
 	return out, nil
+}
+
+// loadChanged is loadMessages for CHANGEDSINCE (RFC 7162 §3.1.4.1): it
+// keeps the items changed after since, read from the change log, so a
+// client resynchronising a large mailbox costs what changed, not the
+// mailbox. When the log no longer reaches back that far, every item is
+// read and compared.
+func (s *session) loadChanged(items []item, since uint64) ([]item, []*storage.Message, error) {
+	changes, err := s.acct.Changes(s.ctx(), s.sel.name, since)
+	if errors.Is(err, storage.ErrChangesExpired) {
+		msgs, err := s.loadMessages(items)
+		if err != nil {
+			return nil, nil, err
+		}
+		var keep []item
+		var kept []*storage.Message
+		for i, m := range msgs {
+			if m != nil && m.ModSeq > since {
+				keep, kept = append(keep, items[i]), append(kept, m)
+			}
+		}
+		return keep, kept, nil
+	}
+	if err != nil {
+		return nil, nil, mailboxError(err)
+	}
+	changed := make(map[uint32]*storage.Message, len(changes))
+	for i := range changes {
+		if c := &changes[i]; c.Kind != storage.MessageExpunged {
+			changed[c.UID] = &c.Message
+		}
+	}
+	var keep []item
+	var kept []*storage.Message
+	for _, it := range items {
+		if m := changed[it.uid]; m != nil && m.ModSeq > since {
+			keep, kept = append(keep, it), append(kept, m)
+		}
+	}
+	return keep, kept, nil
 }
 
 // markSeen sets \Seen on the messages that lack it and returns their UIDs;

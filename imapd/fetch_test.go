@@ -289,3 +289,27 @@ func TestFetchAnnouncesKeywords(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchVanished: UID FETCH with CHANGEDSINCE and VANISHED reports
+// the expunged UIDs of the set as VANISHED (EARLIER) before the changed
+// messages (RFC 7162 §3.2.6).
+func TestFetchVanished(t *testing.T) {
+	t.Parallel()
+	ts, c := fetchServer(t, false)
+	if _, st := c.cmd("Q", "ENABLE QRESYNC"); !strings.HasPrefix(st, "OK") {
+		t.Fatalf("ENABLE QRESYNC: %s", st)
+	}
+	m2, _ := ts.acct.Message(context.Background(), "INBOX", 2)
+	if err := ts.acct.Expunge(context.Background(), "INBOX", []uint32{1}); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd("N", "NOOP")
+	untagged, st := c.cmd("A", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE "+strconv.FormatUint(m2.ModSeq-1, 10)+" VANISHED)")
+	if !strings.HasPrefix(st, "OK") || len(untagged) != 2 || untagged[0] != "* VANISHED (EARLIER) 1" ||
+		!strings.HasPrefix(untagged[1], "* 1 FETCH (UID 2 FLAGS (") {
+		t.Errorf("UID FETCH VANISHED: %q %s", untagged, st)
+	}
+	if _, st := c.cmd("B", "FETCH 1 (FLAGS) (CHANGEDSINCE 1 VANISHED)"); !strings.HasPrefix(st, "BAD") {
+		t.Errorf("FETCH (not UID) with VANISHED: %s, want BAD", st)
+	}
+}
