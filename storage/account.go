@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,8 +33,9 @@ type Account struct {
 	idxPath string
 
 	mu    sync.Mutex   // serialises writes
-	idxMu sync.RWMutex // guards idx (replaced on rebuild)
+	idxMu sync.RWMutex // guards idx and st (replaced on rebuild)
 	idx   *sql.DB
+	st    *indexStmts // prepared on idx (stmts.go)
 
 	// stamps remembers, per mailbox, the new/ and cur/ modification
 	// times the index is known to match (guarded by mu); Refresh rescans
@@ -89,6 +91,10 @@ type Status struct {
 	Size        int64
 	// HighestModSeq is the MODSEQ of the mailbox's latest change.
 	HighestModSeq uint64
+	// Recent is the number of messages no session has claimed as
+	// \Recent yet (STATUS RECENT, RFC 3501 §6.3.10): UIDs above the
+	// mailbox's mark (ClaimRecent). Counting claims nothing.
+	Recent int
 }
 
 // Account returns the account of user addr, which must exist
@@ -122,7 +128,10 @@ func (s *Store) Account(ctx context.Context, addr Address) (*Account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open account %q: %w", addr, err)
 	}
-	a.idx = idx
+	if err := a.setIndex(idx); err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("open account %q: %w", addr, err)
+	}
 	a.mu.Lock()
 	err = a.rescanAllLocked(ctx)
 	if err == nil {
@@ -130,7 +139,7 @@ func (s *Store) Account(ctx context.Context, addr Address) (*Account, error) {
 	}
 	a.mu.Unlock()
 	if err != nil {
-		idx.Close()
+		a.close()
 		return nil, fmt.Errorf("open account %q: %w", addr, err)
 	}
 	s.accounts[key] = a
@@ -146,7 +155,19 @@ func (a *Account) Dir() string { return a.dir }
 func (a *Account) close() error {
 	a.idxMu.Lock()
 	defer a.idxMu.Unlock()
+	a.st.close()
 	return a.idx.Close()
+}
+
+// setIndex makes db the account's index and prepares its statements.
+// The caller holds idxMu exclusively or has not shared a yet.
+func (a *Account) setIndex(db *sql.DB) error {
+	st, err := prepareIndex(db)
+	if err != nil {
+		return err
+	}
+	a.idx, a.st = db, st
+	return nil
 }
 
 // mailboxDir validates name and returns its canonical form and directory.
@@ -449,13 +470,13 @@ func (a *Account) ensureIndexed(ctx context.Context, mailbox string) (string, st
 		return "", "", err
 	}
 	a.idxMu.RLock()
-	var n int
-	err = a.idx.QueryRowContext(ctx, `SELECT COUNT(*) FROM mailboxes WHERE name = ?`, canon).Scan(&n)
+	var validity, next uint32
+	err = a.st.mailboxRow.QueryRowContext(ctx, canon).Scan(&validity, &next)
 	a.idxMu.RUnlock()
-	if err != nil {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", "", fmt.Errorf("mailbox %q: %w", canon, err)
 	}
-	if n == 0 {
+	if err != nil {
 		a.mu.Lock()
 		err := a.rescanLocked(ctx, canon)
 		a.mu.Unlock()
@@ -466,8 +487,8 @@ func (a *Account) ensureIndexed(ctx context.Context, mailbox string) (string, st
 	return canon, dir, nil
 }
 
-// Status returns the mailbox's UIDVALIDITY, UIDNEXT, message and unseen
-// counts and total size.
+// Status returns the mailbox's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ,
+// message, unseen and recent counts and total size: one query.
 func (a *Account) Status(ctx context.Context, mailbox string) (Status, error) {
 	canon, _, err := a.ensureIndexed(ctx, mailbox)
 	if err != nil {
@@ -476,11 +497,8 @@ func (a *Account) Status(ctx context.Context, mailbox string) (Status, error) {
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
 	var st Status
-	err = a.idx.QueryRowContext(ctx, `SELECT m.uidvalidity, m.uidnext, m.highestmodseq,
-		(SELECT COUNT(*) FROM messages WHERE mailbox = m.name),
-		(SELECT COUNT(*) FROM messages WHERE mailbox = m.name AND instr(' ' || flags || ' ', ' \Seen ') = 0),
-		(SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox = m.name)
-		FROM mailboxes m WHERE m.name = ?`, canon).Scan(&st.UIDValidity, &st.UIDNext, &st.HighestModSeq, &st.Messages, &st.Unseen, &st.Size)
+	err = a.st.status.QueryRowContext(ctx, canon).Scan(&st.UIDValidity, &st.UIDNext, &st.HighestModSeq,
+		&st.Messages, &st.Unseen, &st.Size, &st.Recent)
 	if err != nil {
 		return Status{}, fmt.Errorf("status of %q: %w", canon, err)
 	}
@@ -496,7 +514,7 @@ func (a *Account) UIDs(ctx context.Context, mailbox string) (validity, next uint
 	}
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
-	err = a.idx.QueryRowContext(ctx, `SELECT uidvalidity, uidnext FROM mailboxes WHERE name = ?`, canon).Scan(&validity, &next)
+	err = a.st.mailboxRow.QueryRowContext(ctx, canon).Scan(&validity, &next)
 	if err != nil {
 		return 0, 0, fmt.Errorf("uids of %q: %w", canon, err)
 	}
@@ -534,30 +552,67 @@ func (a *Account) MessageRange(ctx context.Context, mailbox string, first, last 
 	}
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
-	rows, err := a.idx.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid`, canon, first, last)
+	rows, err := a.st.messageRange.QueryContext(ctx, canon, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
 	}
+	out, err := scanMessages(rows, dir)
+	if err != nil {
+		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+	}
+	return out, nil
+}
+
+// MessagesByUIDs returns the messages of mailbox with the given UIDs
+// (any order, duplicates allowed), ordered by UID, in one query that
+// reads only those rows: FETCH of a sparse UID set (`UID FETCH
+// 5,900,3000`) without listing the range between. UIDs that do not
+// exist are left out. For a contiguous range MessageRange is the same
+// query without the list.
+func (a *Account) MessagesByUIDs(ctx context.Context, mailbox string, uids []uint32) ([]Message, error) {
+	canon, dir, _, err := a.mailboxState(ctx, mailbox)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(uids)
+	if err != nil {
+		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+	}
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	rows, err := a.st.messagesByUID.QueryContext(ctx, canon, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+	}
+	out, err := scanMessages(rows, dir)
+	if err != nil {
+		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+	}
+	return out, nil
+}
+
+// scanMessages reads every row of rows (messageColumns) and closes it.
+func scanMessages(rows *sql.Rows, dir string) ([]Message, error) {
 	defer rows.Close()
 	var out []Message
 	for rows.Next() {
 		m, _, err := scanMessage(rows, dir)
 		if err != nil {
-			return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+			return nil, err
 		}
 		out = append(out, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // message looks up one indexed message. ErrNotFound if absent.
 func (a *Account) message(ctx context.Context, canon, dir string, uid uint32) (Message, string, error) {
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
-	m, rel, err := scanMessage(a.idx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE mailbox = ? AND uid = ?`, canon, uid), dir)
+	m, rel, err := scanMessage(a.st.message.QueryRowContext(ctx, canon, uid), dir)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, "", fmt.Errorf("message %d in %q: %w", uid, canon, ErrNotFound)
 	}
@@ -616,107 +671,169 @@ func (a *Account) SetFlags(ctx context.Context, mailbox string, uid uint32, flag
 	if err != nil {
 		return fmt.Errorf("set flags: %w", err)
 	}
-	_, err = a.storeFlags(ctx, mailbox, uid, func([]string) []string { return norm }, StoreOptions{})
+	_, err = a.storeOne(ctx, mailbox, uid, func([]string) []string { return norm }, StoreOptions{})
 	return err
 }
 
-// storeFlags is SetFlags, StoreFlags and UpdateFlags: update computes
-// the new flags from the message's current ones, read in the index
-// transaction (an immediate one: the index's write lock, across
-// processes) that also holds the UNCHANGEDSINCE test, the file's rename,
-// the new row and its change log entry. It returns the message after.
-func (a *Account) storeFlags(ctx context.Context, mailbox string, uid uint32, update func(old []string) []string, opts StoreOptions) (Message, error) {
+// storeOne is storeFlags for one UID: ErrNotFound if it does not exist,
+// ErrModified if the UNCHANGEDSINCE test refused it.
+func (a *Account) storeOne(ctx context.Context, mailbox string, uid uint32, update func(old []string) []string, opts StoreOptions) (Message, error) {
+	res, err := a.storeFlags(ctx, mailbox, []uint32{uid}, update, opts)
+	switch {
+	case err != nil:
+		return Message{}, err
+	case len(res.Messages) == 1:
+		return res.Messages[0], nil
+	case len(res.Modified) == 1:
+		return Message{}, fmt.Errorf("set flags on %d in %q: %w", uid, mailbox, ErrModified)
+	default:
+		return Message{}, fmt.Errorf("set flags: message %d in %q: %w", uid, mailbox, ErrNotFound)
+	}
+}
+
+// storeFlags is SetFlags, StoreFlags and UpdateFlags: for each UID,
+// update computes the new flags from the message's current ones, read
+// in the index transaction (an immediate one: the index's write lock,
+// across processes) that also holds the UNCHANGEDSINCE test, the file's
+// rename, the new row and its change log entry. All the UIDs are one
+// transaction and one fsync of cur/ (STORE 1:1000 +FLAGS \Seen commits
+// once), except that a file another tool renamed meanwhile commits what
+// came before it, rescans and carries on. UIDs that do not exist are
+// skipped. On an error, the messages committed before it are in the
+// result (and were announced to the observer).
+func (a *Account) storeFlags(ctx context.Context, mailbox string, uids []uint32, update func(old []string) []string, opts StoreOptions) (UpdateResult, error) {
+	var res UpdateResult
 	canon, dir, err := a.ensureIndexed(ctx, mailbox)
 	if err != nil {
-		return Message{}, fmt.Errorf("set flags: %w", err)
+		return res, fmt.Errorf("set flags: %w", err)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	fresh := a.stampFresh(canon)
-	for attempt := 0; ; attempt++ {
-		m, changed, retry, err := a.storeFlagsOnce(ctx, canon, dir, uid, update, opts, attempt == 0)
-		if retry {
-			if err := a.rescanLocked(ctx, canon); err != nil {
-				return Message{}, fmt.Errorf("set flags: %w", err)
-			}
-			continue
+	var logged []Change
+	defer func() {
+		for _, c := range logged {
+			a.notify(ctx, c)
 		}
+	}()
+	var retried uint32 // the UID whose vanished file a rescan looked for
+	for len(uids) > 0 {
+		n, retry, err := a.storeFlagsBatch(ctx, canon, dir, uids, update, opts, retried, &res, &logged)
+		uids = uids[n:]
 		if err != nil {
-			return Message{}, err
+			return res, err
 		}
-		a.restamp(canon, fresh)
-		if changed {
-			a.notify(ctx, Change{Mailbox: canon, Kind: MessageFlags, UID: uid, ModSeq: m.ModSeq, Flags: m.Flags, Message: m})
+		if !retry {
+			break
 		}
-		return m, nil
+		retried = uids[0]
+		if err := a.rescanLocked(ctx, canon); err != nil {
+			return res, fmt.Errorf("set flags: %w", err)
+		}
 	}
+	a.restamp(canon, fresh)
+	return res, nil
 }
 
-// storeFlagsOnce makes one attempt of storeFlags. It returns the message
-// after it, whether its flags changed, or retry if the file was
-// gone (renamed by another tool; may is set) and a rescan should find it.
-// The caller holds a.mu.
-func (a *Account) storeFlagsOnce(ctx context.Context, canon, dir string, uid uint32, update func([]string) []string, opts StoreOptions, may bool) (Message, bool, bool, error) {
+// storeFlagsBatch makes one transaction of storeFlags over uids and
+// returns how many UIDs it handled (committed). It stops before a UID
+// whose file is gone (renamed by another tool), with retry set unless
+// that UID is noRetry (a rescan already looked for it), and before a UID
+// whose new flags are invalid, with that error; what came before is
+// committed. A failure of the index or of an fsync commits nothing
+// (files already renamed keep their new names; their directory stamps
+// are stale, so the next Refresh indexes them). The caller holds a.mu.
+func (a *Account) storeFlagsBatch(ctx context.Context, canon, dir string, uids []uint32, update func([]string) []string,
+	opts StoreOptions, noRetry uint32, res *UpdateResult, logged *[]Change) (int, bool, error) {
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
 	tx, err := a.idx.BeginTx(ctx, nil)
 	if err != nil {
-		return Message{}, false, false, fmt.Errorf("set flags: %w", err)
+		return 0, false, fmt.Errorf("set flags: %w", err)
 	}
 	defer tx.Rollback()
-	old, rel, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE mailbox = ? AND uid = ?`, canon, uid), dir)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Message{}, false, false, fmt.Errorf("set flags: message %d in %q: %w", uid, canon, ErrNotFound)
-	}
-	if err != nil {
-		return Message{}, false, false, fmt.Errorf("set flags: message %d in %q: %w", uid, canon, err)
-	}
-	// RFC 7162 §3.1.3: the test comes first; a failed one changes nothing.
-	if opts.Conditional && old.ModSeq > opts.UnchangedSince {
-		return Message{}, false, false, fmt.Errorf("set flags on %d in %q: modseq %d > %d: %w", uid, canon, old.ModSeq, opts.UnchangedSince, ErrModified)
-	}
-	norm, err := normalizeFlags(update(slices.Clone(old.Flags)))
-	if err != nil {
-		return Message{}, false, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
-	}
-	key, _, other := parseInfo(filepath.Base(rel))
-	newRel := "cur/" + curName(key, norm, other)
-	if newRel != rel {
-		err := os.Rename(filepath.Join(dir, rel), filepath.Join(dir, newRel))
-		if errors.Is(err, os.ErrNotExist) && may {
-			return Message{}, false, true, nil
+	sel := tx.StmtContext(ctx, a.st.message)
+	upd := tx.StmtContext(ctx, a.st.updateFlags)
+	limit := a.logLimit()
+	var stored []Message
+	var modified []uint32
+	var changes []Change
+	syncNew, syncCur := false, false
+	retry := false
+	var stop error
+	i := 0
+loop:
+	for ; i < len(uids); i++ {
+		uid := uids[i]
+		old, rel, err := scanMessage(sel.QueryRowContext(ctx, canon, uid), dir)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
 		}
 		if err != nil {
-			return Message{}, false, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+			return 0, false, fmt.Errorf("set flags: message %d in %q: %w", uid, canon, err)
 		}
-		if err := syncDir(filepath.Join(dir, "cur")); err != nil {
-			return Message{}, false, false, fmt.Errorf("set flags: %w", err)
+		// RFC 7162 §3.1.3: the test comes first; a failed one changes nothing.
+		if opts.Conditional && old.ModSeq > opts.UnchangedSince {
+			modified = append(modified, uid)
+			continue
 		}
-		if filepath.Dir(rel) != "cur" {
-			if err := syncDir(filepath.Join(dir, filepath.Dir(rel))); err != nil {
-				return Message{}, false, false, fmt.Errorf("set flags: %w", err)
+		norm, err := normalizeFlags(update(slices.Clone(old.Flags)))
+		if err != nil {
+			stop = fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+			break
+		}
+		key, _, other := parseInfo(filepath.Base(rel))
+		newRel := "cur/" + curName(key, norm, other)
+		if newRel != rel {
+			err := os.Rename(filepath.Join(dir, rel), filepath.Join(dir, newRel))
+			switch {
+			case errors.Is(err, os.ErrNotExist) && uid != noRetry:
+				retry = true
+				break loop
+			case err != nil:
+				stop = fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+				break loop
+			}
+			syncCur = true
+			syncNew = syncNew || filepath.Dir(rel) != "cur"
+		}
+		modseq := old.ModSeq
+		changed := !slices.Equal(old.Flags, norm)
+		if changed {
+			// No flag change, no MODSEQ: a STORE that sets what is set
+			// is not a change a client must be told about.
+			if modseq, err = a.st.logChange(ctx, tx, canon, uid, kindFlags, limit); err != nil {
+				return 0, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+			}
+		}
+		if _, err := upd.ExecContext(ctx, newRel, joinFlags(norm), modseq, canon, uid); err != nil {
+			return 0, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+		}
+		m := old
+		m.Flags, m.Path, m.ModSeq = norm, filepath.Join(dir, newRel), modseq
+		stored = append(stored, m)
+		if changed {
+			changes = append(changes, Change{Mailbox: canon, Kind: MessageFlags, UID: uid, ModSeq: modseq, Flags: m.Flags, Message: m})
+		}
+	}
+	// The renames are durable before the index says so.
+	for _, d := range []struct {
+		sub     string
+		renamed bool
+	}{{"cur", syncCur}, {"new", syncNew}} {
+		if d.renamed {
+			if err := syncDir(filepath.Join(dir, d.sub)); err != nil {
+				return 0, false, fmt.Errorf("set flags: %w", err)
 			}
 		}
 	}
-	changed := !slices.Equal(old.Flags, norm)
-	modseq := old.ModSeq
-	if changed {
-		// No flag change, no MODSEQ: a STORE that sets what is set
-		// is not a change a client must be told about.
-		if modseq, err = logChange(ctx, tx, canon, uid, kindFlags, a.logLimit()); err != nil {
-			return Message{}, false, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE messages SET filename = ?, flags = ?, modseq = ? WHERE mailbox = ? AND uid = ?`,
-		newRel, joinFlags(norm), modseq, canon, uid); err != nil {
-		return Message{}, false, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
-	}
 	if err := tx.Commit(); err != nil {
-		return Message{}, false, false, fmt.Errorf("set flags on %d in %q: %w", uid, canon, err)
+		return 0, false, fmt.Errorf("set flags in %q: %w", canon, err)
 	}
-	m := old
-	m.Flags, m.Path, m.ModSeq = norm, filepath.Join(dir, newRel), modseq
-	return m, changed, false, nil
+	res.Messages = append(res.Messages, stored...)
+	res.Modified = append(res.Modified, modified...)
+	*logged = append(*logged, changes...)
+	return i, retry, stop
 }
 
 // Expunge removes messages: it unlinks the files, fsyncs the directories
@@ -775,14 +892,14 @@ func (a *Account) Expunge(ctx context.Context, mailbox string, uids []uint32) er
 	gone = slices.Compact(gone)
 	var logged []Change
 	for _, uid := range gone {
-		res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ? AND uid = ?`, canon, uid)
+		res, err := tx.StmtContext(ctx, a.st.deleteMessage).ExecContext(ctx, canon, uid)
 		if err != nil {
 			return fmt.Errorf("expunge: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			continue // another process's rescan was first, and logged it
 		}
-		modseq, err := logChange(ctx, tx, canon, uid, kindExpunge, a.logLimit())
+		modseq, err := a.st.logChange(ctx, tx, canon, uid, kindExpunge, a.logLimit())
 		if err != nil {
 			return fmt.Errorf("expunge: %w", err)
 		}
@@ -827,6 +944,7 @@ func (a *Account) Rescan(ctx context.Context, mailbox string) error {
 func (a *Account) rebuildLocked(ctx context.Context, remove bool) error {
 	a.store.log.Warn("rebuilding account index", "user", a.addr.String())
 	a.idxMu.Lock()
+	a.st.close()
 	a.idx.Close()
 	if remove {
 		if err := removeIndexFiles(a.idxPath); err != nil {
@@ -840,7 +958,11 @@ func (a *Account) rebuildLocked(ctx context.Context, remove bool) error {
 		a.idxMu.Unlock()
 		return fmt.Errorf("rebuild index: %w", err)
 	}
-	a.idx = idx
+	if err := a.setIndex(idx); err != nil {
+		idx.Close()
+		a.idxMu.Unlock()
+		return fmt.Errorf("rebuild index: %w", err)
+	}
 	a.idxMu.Unlock()
 	return a.rescanAllLocked(ctx)
 }
@@ -898,12 +1020,12 @@ func (a *Account) cleanTmp(dir string, cutoff time.Time) {
 }
 
 // Usage returns the total size in bytes of all indexed messages in all
-// mailboxes.
+// mailboxes (one row: usageSchema).
 func (a *Account) Usage(ctx context.Context) (int64, error) {
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
-	var n int64
-	if err := a.idx.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM messages`).Scan(&n); err != nil {
+	var n, count int64
+	if err := a.st.usage.QueryRowContext(ctx).Scan(&n, &count); err != nil {
 		return 0, fmt.Errorf("usage of %q: %w", a.addr, err)
 	}
 	return n, nil

@@ -20,7 +20,8 @@ const (
 	MessageExpunged
 )
 
-// Change is one change to a mailbox, published to the Observer.
+// Change is one change to a mailbox, published to the Observer and
+// returned by Poll and Changes.
 type Change struct {
 	User    Address
 	Mailbox string

@@ -226,7 +226,7 @@ func (a *Account) indexBatch(batch []*deliverReq) error {
 		if err := savepoint(`SAVEPOINT deliver`); err != nil {
 			return fmt.Errorf("index: %w", err)
 		}
-		if err := indexDelivered(ctx, tx, r, u.next, a.logLimit()); err != nil {
+		if err := a.st.indexDelivered(ctx, tx, r, u.next, a.logLimit()); err != nil {
 			r.err = fmt.Errorf("index: %w", err)
 			if err := savepoint(`ROLLBACK TO deliver`); err != nil {
 				return fmt.Errorf("index: roll back %q: %w", r.m.Key, err)
@@ -242,7 +242,7 @@ func (a *Account) indexBatch(batch []*deliverReq) error {
 		if u.next == u.first {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ? WHERE name = ?`, u.next, mailbox); err != nil {
+		if _, err := tx.StmtContext(ctx, a.st.setUIDNext).ExecContext(ctx, u.next, mailbox); err != nil {
 			return fmt.Errorf("index: %w", err)
 		}
 	}
@@ -256,16 +256,16 @@ func (a *Account) indexBatch(batch []*deliverReq) error {
 // if a rescan (of another process) already indexed the file, updates
 // that row and takes its UID (and a new MODSEQ if the flags differ). It
 // sets r.m.UID, r.m.ModSeq and r.inserted.
-func indexDelivered(ctx context.Context, tx *sql.Tx, r *deliverReq, uid uint32, limit uint64) error {
+func (st *indexStmts) indexDelivered(ctx context.Context, tx *sql.Tx, r *deliverReq, uid uint32, limit uint64) error {
 	m := r.m
 	var old uint32
 	var oldFlags string
 	var modseq uint64
-	err := tx.QueryRowContext(ctx, `SELECT uid, flags, modseq FROM messages WHERE mailbox = ? AND key = ?`, r.mailbox, m.Key).Scan(&old, &oldFlags, &modseq)
+	err := tx.StmtContext(ctx, st.messageByKey).QueryRowContext(ctx, r.mailbox, m.Key).Scan(&old, &oldFlags, &modseq)
 	switch {
 	case err == nil:
 		if joinFlags(m.Flags) != oldFlags {
-			if modseq, err = logChange(ctx, tx, r.mailbox, old, kindFlags, limit); err != nil {
+			if modseq, err = st.logChange(ctx, tx, r.mailbox, old, kindFlags, limit); err != nil {
 				return err
 			}
 		}
@@ -275,11 +275,11 @@ func indexDelivered(ctx context.Context, tx *sql.Tx, r *deliverReq, uid uint32, 
 		}
 		r.m.UID, r.m.ModSeq, r.inserted = old, modseq, false
 	case errors.Is(err, sql.ErrNoRows):
-		if modseq, err = logChange(ctx, tx, r.mailbox, uid, kindNew, limit); err != nil {
+		if modseq, err = st.logChange(ctx, tx, r.mailbox, uid, kindNew, limit); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size, modseq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.mailbox, uid, m.Key, r.rel, joinFlags(m.Flags), m.InternalDate.UnixNano(), m.Size, modseq); err != nil {
+		if _, err := tx.StmtContext(ctx, st.insertMessage).ExecContext(ctx, r.mailbox, uid, m.Key, r.rel, joinFlags(m.Flags),
+			m.InternalDate.UnixNano(), m.Size, modseq); err != nil {
 			return err
 		}
 		r.m.UID, r.m.ModSeq, r.inserted = uid, modseq, true

@@ -41,10 +41,25 @@
 // takes its mailbox's next MODSEQ (RFC 7162), recorded on the message,
 // as the mailbox's HIGHESTMODSEQ and as a changelog row, in the index
 // transaction of the change, whichever process or path makes it
-// (Deliver, Copy, SetFlags/StoreFlags, Expunge, a rescan). Changes
-// reads it; nobody keeps a second copy of mailbox state (modseq.go).
-// Index version 3 added it; versions 1 and 2 are migrated in place
-// (existing messages get modseq 1).
+// (Deliver, Copy, SetFlags/StoreFlags/UpdateFlags, Expunge, a rescan
+// by Refresh, Rescan or mailctl verify --repair, mailctl import), and
+// RenameMailbox carries a mailbox's log to its new name while
+// DeleteMailbox drops it with the mailbox. IMAP sessions keep only their
+// sequence-number→UID view and the last MODSEQ they reported and read
+// the rest here: Poll (one indexed row when nothing changed; the changes
+// with each message's flags, MODSEQ, size, date and path otherwise),
+// ChangedSince (CHANGEDSINCE through the log: only changed rows),
+// MessageRange and MessagesByUIDs. Nobody keeps a second copy of
+// mailbox state (modseq.go). The statements of these paths are
+// prepared once per index (stmts.go). Index version 3 added the log;
+// versions 1 and 2 are migrated in place (existing messages get modseq
+// 1). Version 4 added the \Recent mark (recent.go: ClaimRecent gives
+// each new UID to exactly one session, across processes; Status.Recent
+// counts the unclaimed) and the usage totals (quota.go: a row kept by
+// triggers, so Quota and the delivery quota check read one row); it is
+// migrated in place from every older version by migrateIndex. A
+// restored backup is moved past every UID and MODSEQ clients may have
+// seen (MarkRestored, restored.go).
 //
 // Durability: Deliver writes to tmp/, fsyncs the file, renames it into
 // new/ (or cur/), and fsyncs the directories before it records the message
@@ -82,6 +97,10 @@
 // throttles failures per client address and per (address, account), never
 // per account alone, so a guesser cannot lock the owner out. Its tables
 // are capped and pruned (failures.go).
+//
+// Subscriptions live in the Maildir root's "subscriptions" file, as
+// Dovecot keeps them; a name stays subscribed when its mailbox is
+// deleted (RFC 3501 §6.3.6) and moves with RenameMailbox.
 //
 // Removing a user removes only its directory entry; its Maildir stays on
 // disk until an operator deletes it, and adding the same user again

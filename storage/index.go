@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS mailboxes (
 	uidvalidity INTEGER NOT NULL,
 	uidnext     INTEGER NOT NULL,
 	highestmodseq INTEGER NOT NULL DEFAULT 1, -- RFC 7162 HIGHESTMODSEQ (modseq.go)
-	logfloor    INTEGER NOT NULL DEFAULT 1 -- highest MODSEQ no longer in changelog
+	logfloor    INTEGER NOT NULL DEFAULT 1, -- highest MODSEQ no longer in changelog
+	recentuid   INTEGER NOT NULL DEFAULT 0 -- UIDs up to here are no longer \Recent (recent.go)
 );
 CREATE TABLE IF NOT EXISTS messages (
 	mailbox       TEXT NOT NULL,
@@ -46,13 +47,14 @@ CREATE TABLE IF NOT EXISTS messages (
 	PRIMARY KEY (mailbox, uid),
 	UNIQUE (mailbox, key)
 );
-` + changelogSchema + `
-PRAGMA user_version = 3;
+` + changelogSchema + usageSchema + `
+PRAGMA user_version = 4;
 `
 
 // indexVersion is the version of indexSchema: 3 added the change log
-// (modseq.go), migrated in place from 1 and 2 by migrateModSeq.
-const indexVersion = 3
+// (modseq.go), 4 the \Recent mark (recent.go) and the usage totals
+// (quota.go); older indexes are migrated in place by migrateIndex.
+const indexVersion = 4
 
 // sizesVersion is the index version from which every size is the size of
 // the one stored form (canonical.go). A version 1 index may hold the file
@@ -145,7 +147,7 @@ func (s *Store) tryOpenIndex(path string) (*sql.DB, bool, error) {
 		}
 	} else if version < indexVersion {
 		// The one other write at open, once per index.
-		if err := migrateModSeq(db, version); err != nil {
+		if err := migrateIndex(db, version); err != nil {
 			db.Close()
 			if isCorrupt(err) {
 				return nil, false, fmt.Errorf("%w: %w", errIndexCorrupt, err)
@@ -196,7 +198,7 @@ func (a *Account) nextUIDValidity() (uint32, error) {
 // ensureMailboxRow returns the mailbox's UIDVALIDITY and UIDNEXT,
 // creating the row if needed.
 func (a *Account) ensureMailboxRow(ctx context.Context, tx *sql.Tx, name string) (uidValidity, uidNext uint32, err error) {
-	err = tx.QueryRowContext(ctx, `SELECT uidvalidity, uidnext FROM mailboxes WHERE name = ?`, name).Scan(&uidValidity, &uidNext)
+	err = tx.StmtContext(ctx, a.st.mailboxRow).QueryRowContext(ctx, name).Scan(&uidValidity, &uidNext)
 	if err == nil {
 		return uidValidity, uidNext, nil
 	}
@@ -349,10 +351,10 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 	slices.SortFunc(moved, func(x, y update) int { return cmp.Compare(x.uid, y.uid) })
 	limit := a.logLimit()
 	for _, uid := range gone {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox = ? AND uid = ?`, name, uid); err != nil {
+		if _, err := tx.StmtContext(ctx, a.st.deleteMessage).ExecContext(ctx, name, uid); err != nil {
 			return err
 		}
-		modseq, err := logChange(ctx, tx, name, uid, kindExpunge, limit)
+		modseq, err := a.st.logChange(ctx, tx, name, uid, kindExpunge, limit)
 		if err != nil {
 			return err
 		}
@@ -362,12 +364,11 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		modseq := u.r.modseq
 		changed := joinFlags(u.flags) != u.r.flags
 		if changed {
-			if modseq, err = logChange(ctx, tx, name, u.uid, kindFlags, limit); err != nil {
+			if modseq, err = a.st.logChange(ctx, tx, name, u.uid, kindFlags, limit); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET filename = ?, flags = ?, modseq = ? WHERE mailbox = ? AND uid = ?`,
-			u.rel, joinFlags(u.flags), modseq, name, u.uid); err != nil {
+		if _, err := tx.StmtContext(ctx, a.st.updateFlags).ExecContext(ctx, u.rel, joinFlags(u.flags), modseq, name, u.uid); err != nil {
 			return err
 		}
 		if changed {
@@ -393,15 +394,10 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		}
 		return strings.Compare(x.key, y.key)
 	})
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size, modseq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer insert.Close()
+	insert := tx.StmtContext(ctx, a.st.insertMessage)
 	for _, f := range added {
 		flags, _ := normalizeFlags(f.flags)
-		modseq, err := logChange(ctx, tx, name, uidNext, kindNew, limit)
+		modseq, err := a.st.logChange(ctx, tx, name, uidNext, kindNew, limit)
 		if err != nil {
 			return err
 		}
@@ -414,7 +410,7 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		uidNext++
 	}
 	if len(added) > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ? WHERE name = ?`, uidNext, name); err != nil {
+		if _, err := tx.StmtContext(ctx, a.st.setUIDNext).ExecContext(ctx, uidNext, name); err != nil {
 			return err
 		}
 	}

@@ -29,7 +29,12 @@ func (a *Account) Message(ctx context.Context, mailbox string, uid uint32) (Mess
 // DeleteMailbox removes a folder and its messages. Subfolders stay (they
 // are separate Maildir++ folders). INBOX cannot be deleted. The folder is
 // first renamed out of the way, so a crash never leaves half a folder
-// under its name.
+// under its name. Its index row, messages and change log go in one
+// transaction: a session that had it selected gets ErrNotFound from its
+// next Poll or Changes (and ends the selection), and a folder created
+// under the name later gets a new UIDVALIDITY and a new log, so no
+// client can mistake one for the other (RFC 3501 §2.3.1.1). A
+// subscription to the name stays (RFC 3501 §6.3.6).
 func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
 	canon, dir, err := a.mailboxDir(name)
 	if err != nil {
@@ -61,12 +66,26 @@ func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete mailbox %q: %w", canon, err)
 	}
-	return a.setSubscribedLocked(canon, false)
+	// The subscription stays: RFC 3501 §6.3.6, the server must not
+	// remove a name from the subscription list because its mailbox is
+	// gone (LSUB lists it, LIST-EXTENDED marks it \NonExistent, RFC
+	// 5258 §3).
+	return nil
 }
 
 // RenameMailbox renames a folder and its subfolders, keeping UIDs and
 // UIDVALIDITY. Renaming INBOX moves its messages into a new folder and
 // leaves INBOX empty (RFC 3501 §6.3.5).
+//
+// The change log goes with the folder: the renamed mailbox keeps its
+// rows, HIGHESTMODSEQ, log floor and \Recent mark under the new name,
+// in the transaction that renames the rows. That is what UIDVALIDITY
+// allows (RFC 3501 §6.3.5 keeps it, as the UIDs do), and a client that
+// QRESYNCs the new name with the UIDVALIDITY and MODSEQ it knew from the
+// old gets exactly the changes since. A session that had the old name
+// selected gets ErrNotFound from its next Poll. Rows of an earlier
+// folder left under the new name are dropped first. Subscriptions to
+// the old names move to the new ones.
 func (a *Account) RenameMailbox(ctx context.Context, from, to string) error {
 	src, srcDir, err := a.mailboxDir(from)
 	if err != nil {

@@ -71,8 +71,9 @@ var kindOf = map[string]ChangeKind{kindNew: MessageAdded, kindFlags: MessageFlag
 
 // changelogSchema is the change log table, part of indexSchema and added
 // to older indexes by migrateModSeq. There is no index on
-// messages.modseq: Changes reads the log, and each secondary index is one
-// more page written by every flag change.
+// messages.modseq: Changes and ChangedSince read the log, and each
+// secondary index is one more page written by every flag change
+// (measured in ChangedSince's comment).
 const changelogSchema = `
 CREATE TABLE IF NOT EXISTS changelog (
 	mailbox TEXT NOT NULL,
@@ -83,34 +84,25 @@ CREATE TABLE IF NOT EXISTS changelog (
 ) WITHOUT ROWID;
 `
 
-// migrateModSeq brings an index of version 1 or 2 to the change log
-// schema in one transaction: it adds mailboxes.highestmodseq and
-// logfloor and messages.modseq (1 for existing rows) and the changelog
-// table. It is idempotent, so a version 1 index (whose size recount
-// sets the version later) can be opened again before that. A version 2
-// index becomes indexVersion.
-func migrateModSeq(db *sql.DB, version int) error {
+// migrateIndex brings an index of version 1, 2 or 3 to indexSchema in
+// one transaction: the change log (migrateModSeq), the \Recent mark
+// (migrateRecent) and the usage totals (usageSchema). Each step is
+// idempotent, so a version 1 index (whose size recount sets the version
+// later) can be opened again before that. An index of version 2 or 3
+// becomes indexVersion.
+func migrateIndex(db *sql.DB, version int) error {
 	tx, err := db.Begin()
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	for _, c := range []struct{ table, column, def string }{
-		{"mailboxes", "highestmodseq", "INTEGER NOT NULL DEFAULT 1"},
-		{"mailboxes", "logfloor", "INTEGER NOT NULL DEFAULT 1"},
-		{"messages", "modseq", "INTEGER NOT NULL DEFAULT 1"},
-	} {
-		var n int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			if _, err := tx.Exec(`ALTER TABLE ` + c.table + ` ADD COLUMN ` + c.column + ` ` + c.def); err != nil {
-				return err
-			}
-		}
+	if err := migrateModSeq(tx); err != nil {
+		return err
 	}
-	if _, err := tx.Exec(changelogSchema); err != nil {
+	if err := migrateRecent(tx); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(usageSchema); err != nil {
 		return err
 	}
 	if version >= sizesVersion {
@@ -121,26 +113,58 @@ func migrateModSeq(db *sql.DB, version int) error {
 	return tx.Commit()
 }
 
+// addColumn adds a column to table unless it is there, and reports
+// whether it added it.
+func addColumn(tx *sql.Tx, table, column, def string) (bool, error) {
+	var n int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, table, column).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.Exec(`ALTER TABLE ` + table + ` ADD COLUMN ` + column + ` ` + def); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// migrateModSeq brings an index of version 1 or 2 to the change log
+// schema: it adds mailboxes.highestmodseq and logfloor and
+// messages.modseq (1 for existing rows) and the changelog table. It is
+// idempotent.
+func migrateModSeq(tx *sql.Tx) error {
+	for _, c := range []struct{ table, column, def string }{
+		{"mailboxes", "highestmodseq", "INTEGER NOT NULL DEFAULT 1"},
+		{"mailboxes", "logfloor", "INTEGER NOT NULL DEFAULT 1"},
+		{"messages", "modseq", "INTEGER NOT NULL DEFAULT 1"},
+	} {
+		if _, err := addColumn(tx, c.table, c.column, c.def); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(changelogSchema)
+	return err
+}
+
 // logChange gives the change the mailbox's next MODSEQ, writes its log
 // row and returns the MODSEQ. It runs in the transaction of the change
-// (the mailbox row exists) and drops the oldest rows beyond limit.
-func logChange(ctx context.Context, tx *sql.Tx, mailbox string, uid uint32, kind string, limit uint64) (uint64, error) {
+// (the mailbox row exists) and drops the oldest rows beyond limit. The
+// statements are prepared once per index (stmts.go).
+func (st *indexStmts) logChange(ctx context.Context, tx *sql.Tx, mailbox string, uid uint32, kind string, limit uint64) (uint64, error) {
 	var modseq, floor uint64
-	err := tx.QueryRowContext(ctx, `UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE name = ?
-		RETURNING highestmodseq, logfloor`, mailbox).Scan(&modseq, &floor)
-	if err != nil {
+	if err := tx.StmtContext(ctx, st.bumpModSeq).QueryRowContext(ctx, mailbox).Scan(&modseq, &floor); err != nil {
 		return 0, fmt.Errorf("next modseq of %q: %w", mailbox, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO changelog (mailbox, modseq, uid, kind) VALUES (?, ?, ?, ?)`,
-		mailbox, modseq, uid, kind); err != nil {
+	if _, err := tx.StmtContext(ctx, st.insertLog).ExecContext(ctx, mailbox, modseq, uid, kind); err != nil {
 		return 0, fmt.Errorf("log change of %q: %w", mailbox, err)
 	}
 	if modseq-floor > limit+limit/changeLogSlack {
 		floor = modseq - limit
-		if _, err := tx.ExecContext(ctx, `DELETE FROM changelog WHERE mailbox = ? AND modseq <= ?`, mailbox, floor); err != nil {
+		if _, err := tx.StmtContext(ctx, st.trimLog).ExecContext(ctx, mailbox, floor); err != nil {
 			return 0, fmt.Errorf("trim change log of %q: %w", mailbox, err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET logfloor = ? WHERE name = ?`, floor, mailbox); err != nil {
+		if _, err := tx.StmtContext(ctx, st.setFloor).ExecContext(ctx, floor, mailbox); err != nil {
 			return 0, fmt.Errorf("trim change log of %q: %w", mailbox, err)
 		}
 	}
@@ -158,60 +182,152 @@ func (a *Account) logLimit() uint64 {
 // HighestModSeq returns the mailbox's HIGHESTMODSEQ (RFC 7162 §3.1.2.1):
 // the MODSEQ of its latest change, 1 if it never changed.
 func (a *Account) HighestModSeq(ctx context.Context, mailbox string) (uint64, error) {
-	canon, _, err := a.ensureIndexed(ctx, mailbox)
+	_, _, s, err := a.mailboxState(ctx, mailbox)
 	if err != nil {
 		return 0, fmt.Errorf("highestmodseq: %w", err)
 	}
-	a.idxMu.RLock()
-	defer a.idxMu.RUnlock()
-	var n uint64
-	if err := a.idx.QueryRowContext(ctx, `SELECT highestmodseq FROM mailboxes WHERE name = ?`, canon).Scan(&n); err != nil {
-		return 0, fmt.Errorf("highestmodseq of %q: %w", canon, err)
+	return s.HighestModSeq, nil
+}
+
+// logState is a mailbox row's identity and log position.
+type logState struct {
+	UIDValidity, UIDNext uint32
+	HighestModSeq        uint64
+	floor                uint64
+}
+
+// mailboxState reads the mailbox's row: one prepared, indexed read when
+// the mailbox is indexed (every session poll), ensureIndexed first when
+// it is not. It does not look at the directory: a folder removed by
+// another tool is noticed by Refresh (a rescan), not here.
+func (a *Account) mailboxState(ctx context.Context, mailbox string) (canon, dir string, s logState, err error) {
+	canon, dir, err = a.mailboxDir(mailbox)
+	if err != nil {
+		return "", "", s, err
 	}
-	return n, nil
+	read := func() error {
+		a.idxMu.RLock()
+		defer a.idxMu.RUnlock()
+		return a.st.modseqState.QueryRowContext(ctx, canon).Scan(&s.UIDValidity, &s.UIDNext, &s.HighestModSeq, &s.floor)
+	}
+	err = read()
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, _, err = a.ensureIndexed(ctx, canon); err != nil {
+			return "", "", s, err
+		}
+		err = read()
+	}
+	if err != nil {
+		return "", "", s, fmt.Errorf("mailbox %q: %w", canon, err)
+	}
+	return canon, dir, s, nil
+}
+
+// Poll is what a selected IMAP session reads after each command
+// (Account.Poll).
+type Poll struct {
+	// UIDValidity and UIDNext of the mailbox now. A UIDVALIDITY other
+	// than the session's means the index was rebuilt: the session's
+	// UIDs mean nothing any more and it ends with BYE (RFC 3501
+	// §2.3.1.1).
+	UIDValidity, UIDNext uint32
+	// HighestModSeq is the MODSEQ up to which Changes reports: the
+	// session keeps it and passes it as since next time.
+	HighestModSeq uint64
+	// Changes are the changes after since, as Changes returns them.
+	Changes []Change
+}
+
+// Poll returns the mailbox's changes after since together with its
+// identity, for a session that keeps only its sequence-number→UID view
+// and the last MODSEQ it reported. When nothing changed (since is the
+// HIGHESTMODSEQ) it is one indexed row read of a prepared statement;
+// otherwise one more query reads the changed log rows joined with their
+// messages, so each Change carries what FETCH (FLAGS MODSEQ) and EXISTS
+// need (Change.Message: UID, Flags, ModSeq, Size, InternalDate, Path,
+// Key) without further queries. Errors are those of Changes; since above
+// the mailbox's HIGHESTMODSEQ (the index went back: a rebuild) is
+// ErrChangesExpired too. With ErrChangesExpired the Poll still carries
+// UIDValidity, UIDNext and HighestModSeq: the session compares
+// UIDVALIDITY (BYE if it changed), else resynchronises its view from
+// MessageRange and continues from HighestModSeq.
+func (a *Account) Poll(ctx context.Context, mailbox string, since uint64) (Poll, error) {
+	canon, dir, s, err := a.mailboxState(ctx, mailbox)
+	if err != nil {
+		return Poll{}, fmt.Errorf("changes: %w", err)
+	}
+	p := Poll{UIDValidity: s.UIDValidity, UIDNext: s.UIDNext, HighestModSeq: s.HighestModSeq}
+	switch {
+	case since > s.HighestModSeq:
+		return p, fmt.Errorf("changes of %q since %d (highest is %d): %w", canon, since, s.HighestModSeq, ErrChangesExpired)
+	case since < s.floor:
+		return p, fmt.Errorf("changes of %q since %d (log starts after %d): %w", canon, since, s.floor, ErrChangesExpired)
+	case since == s.HighestModSeq:
+		return p, nil
+	}
+	p.Changes, p.HighestModSeq, err = a.changes(ctx, canon, dir, since, s.HighestModSeq)
+	if err != nil {
+		return Poll{}, err
+	}
+	if last, ok := lastAdded(p.Changes); ok && last >= p.UIDNext {
+		p.UIDNext = last + 1 // added after the row was read
+	}
+	return p, nil
+}
+
+func lastAdded(cs []Change) (uint32, bool) {
+	for i := len(cs) - 1; i >= 0; i-- {
+		if cs[i].Kind == MessageAdded {
+			return cs[i].UID, true
+		}
+	}
+	return 0, false
 }
 
 // Changes returns the changes to mailbox with a MODSEQ above since, in
 // MODSEQ order, whichever process made them. MessageAdded and
 // MessageFlags carry the message as it is now (Flags, Message.ModSeq):
 // a message expunged since is left out there and reported by its
-// MessageExpunged entry; of several flag changes of one message only the
-// last is reported. MessageExpunged entries are the tombstones QRESYNC's
-// VANISHED (EARLIER) needs (RFC 7162 §3.2.5.1, §3.2.10.1). Change.ModSeq is the
-// MODSEQ of the logged change. If the log no longer reaches back to
-// since (since is below the mailbox's log floor, 1 after a migration,
+// MessageExpunged entry (a session ignores expunges of UIDs it never
+// had); of several flag changes of one message only the last is
+// reported. MessageExpunged entries are the tombstones QRESYNC's
+// VANISHED (EARLIER) needs (RFC 7162 §3.2.5.1, §3.2.10.1). Change.ModSeq
+// is the MODSEQ of the logged change. If the log no longer reaches back
+// to since (since is below the mailbox's log floor, 1 after a migration,
 // higher after maxChangeLog changes), the error is ErrChangesExpired and
-// the caller resynchronises fully.
+// the caller resynchronises fully. When nothing changed it costs one
+// indexed row read (see Poll, which also returns the HIGHESTMODSEQ the
+// changes reach).
 func (a *Account) Changes(ctx context.Context, mailbox string, since uint64) ([]Change, error) {
-	canon, dir, err := a.ensureIndexed(ctx, mailbox)
-	if err != nil {
-		return nil, fmt.Errorf("changes: %w", err)
+	p, err := a.Poll(ctx, mailbox, since)
+	if errors.Is(err, ErrChangesExpired) && since > p.HighestModSeq && p.UIDValidity != 0 {
+		return nil, nil // nothing after since; Poll tells a session more
 	}
+	return p.Changes, err
+}
+
+// changes reads the log rows above since joined with their messages.
+// highest is the HIGHESTMODSEQ read before; it returns the MODSEQ the
+// rows reach (at least highest).
+func (a *Account) changes(ctx context.Context, canon, dir string, since, highest uint64) ([]Change, uint64, error) {
 	a.idxMu.RLock()
 	defer a.idxMu.RUnlock()
 	// One statement: the log rows and the messages' state are one snapshot.
-	rows, err := a.idx.QueryContext(ctx, `SELECT c.modseq, c.uid, c.kind,
-			m.key, m.filename, m.flags, m.internal_date, m.size, m.modseq
-		FROM changelog c LEFT JOIN messages m ON m.mailbox = c.mailbox AND m.uid = c.uid
-		WHERE c.mailbox = ? AND c.modseq > ? ORDER BY c.modseq`, canon, since)
+	rows, err := a.st.changes.QueryContext(ctx, canon, since)
 	if err != nil {
-		return nil, fmt.Errorf("changes of %q: %w", canon, err)
+		return nil, 0, fmt.Errorf("changes of %q: %w", canon, err)
 	}
 	defer rows.Close()
-	type entry struct {
-		c       Change
-		present bool
-	}
-	var log []entry
+	var log []logEntry
 	last := make(map[uint32]uint64) // UID → MODSEQ of its last change
 	for rows.Next() {
-		var e entry
+		var e logEntry
 		var kind string
 		var key, rel, flags sql.NullString
 		var date, size sql.NullInt64
 		var modseq sql.NullInt64
 		if err := rows.Scan(&e.c.ModSeq, &e.c.UID, &kind, &key, &rel, &flags, &date, &size, &modseq); err != nil {
-			return nil, fmt.Errorf("changes of %q: %w", canon, err)
+			return nil, 0, fmt.Errorf("changes of %q: %w", canon, err)
 		}
 		e.c.User, e.c.Mailbox, e.c.Kind = a.addr, canon, kindOf[kind]
 		if e.present = key.Valid; e.present {
@@ -221,20 +337,42 @@ func (a *Account) Changes(ctx context.Context, mailbox string, since uint64) ([]
 				Size: size.Int64, Path: filepath.Join(dir, rel.String), ModSeq: uint64(modseq.Int64)}
 		}
 		last[e.c.UID] = e.c.ModSeq
+		highest = max(highest, e.c.ModSeq)
 		log = append(log, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("changes of %q: %w", canon, err)
+		return nil, 0, fmt.Errorf("changes of %q: %w", canon, err)
 	}
-	// The floor only rises: read after the rows, a floor at or below since
-	// means no row above since was dropped before they were read.
-	var floor uint64
-	if err := a.idx.QueryRowContext(ctx, `SELECT logfloor FROM mailboxes WHERE name = ?`, canon).Scan(&floor); err != nil {
-		return nil, fmt.Errorf("changes of %q: %w", canon, err)
+	rows.Close()
+	// Trimming drops the oldest rows only, so if the row right after
+	// since is there, none above since was dropped: the common case
+	// needs no further read. Otherwise read the floor: it only rises, so
+	// read after the rows, a floor at or below since means no row above
+	// since was dropped before they were read.
+	if len(log) > 0 && log[0].c.ModSeq == since+1 {
+		return settle(log, last), highest, nil
 	}
-	if since < floor {
-		return nil, fmt.Errorf("changes of %q since %d (log starts after %d): %w", canon, since, floor, ErrChangesExpired)
+	var s logState
+	if err := a.st.modseqState.QueryRowContext(ctx, canon).Scan(&s.UIDValidity, &s.UIDNext, &s.HighestModSeq, &s.floor); err != nil {
+		return nil, 0, fmt.Errorf("changes of %q: %w", canon, err)
 	}
+	if since < s.floor {
+		return nil, 0, fmt.Errorf("changes of %q since %d (log starts after %d): %w", canon, since, s.floor, ErrChangesExpired)
+	}
+	return settle(log, last), highest, nil
+}
+
+// logEntry is a change log row with the message as it is now, if it
+// still exists.
+type logEntry struct {
+	c       Change
+	present bool
+}
+
+// settle keeps of the log the changes a reader acts on: every expunge,
+// additions of messages still there, and of several flag changes of one
+// message the last (last maps each UID to its last MODSEQ).
+func settle(log []logEntry, last map[uint32]uint64) []Change {
 	out := make([]Change, 0, len(log))
 	for _, e := range log {
 		switch e.c.Kind {
@@ -249,6 +387,69 @@ func (a *Account) Changes(ctx context.Context, mailbox string, since uint64) ([]
 			}
 		}
 		out = append(out, e.c)
+	}
+	return out
+}
+
+// ChangedSince returns the messages of mailbox whose MODSEQ is above
+// since, ordered by UID, as they are now: FETCH ... (CHANGEDSINCE since)
+// and SEARCH MODSEQ (RFC 7162 §3.1.4, §3.1.5). It reads only the changed
+// rows: the log's rows above since (a primary-key range) name them, and
+// each message is read by its key, so Thunderbird's steady-state
+// `UID FETCH 1:* (FLAGS) (CHANGEDSINCE n)` on a 10,000-message mailbox
+// with 10 changes reads about 10 rows (BenchmarkChangedSince). When since
+// is below the log floor (a client far behind, or since 0) the log
+// cannot name them all and every message with a MODSEQ above since is
+// read instead — the same answer, at the cost of the whole mailbox.
+//
+// There is no index on messages(mailbox, modseq). Measured on the
+// 2-core test machine (10,000 messages, 10 changed): with one, a flag
+// change cost 280-475 µs alone and 77-188 µs per message in a STORE of
+// 100, without it 206-363 µs and 99-131 µs (the same within the noise,
+// though every flag change then writes an index page more), and this
+// query read the 10 rows in 62-285 µs through the index against
+// 170-330 µs through the log. The log answers the common case without
+// the index's write; only a client below the log floor pays the scan
+// (1.1-1.5 ms here).
+func (a *Account) ChangedSince(ctx context.Context, mailbox string, since uint64) ([]Message, error) {
+	canon, dir, s, err := a.mailboxState(ctx, mailbox)
+	if err != nil {
+		return nil, fmt.Errorf("changed since: %w", err)
+	}
+	if since >= s.HighestModSeq {
+		return nil, nil
+	}
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	var rows *sql.Rows
+	if since < s.floor {
+		rows, err = a.idx.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE mailbox = ? AND modseq > ? ORDER BY uid`, canon, since)
+	} else {
+		rows, err = a.st.changedSince.QueryContext(ctx, canon, since)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("changed since %d in %q: %w", since, canon, err)
+	}
+	out, err := scanMessages(rows, dir)
+	if err != nil {
+		return nil, fmt.Errorf("changed since %d in %q: %w", since, canon, err)
+	}
+	if since >= s.floor {
+		// A trim between the two reads could have dropped rows the
+		// query needed: then answer from the messages themselves.
+		var f logState
+		if err := a.st.modseqState.QueryRowContext(ctx, canon).Scan(&f.UIDValidity, &f.UIDNext, &f.HighestModSeq, &f.floor); err != nil {
+			return nil, fmt.Errorf("changed since %d in %q: %w", since, canon, err)
+		}
+		if since < f.floor {
+			rows, err = a.idx.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE mailbox = ? AND modseq > ? ORDER BY uid`, canon, since)
+			if err != nil {
+				return nil, fmt.Errorf("changed since %d in %q: %w", since, canon, err)
+			}
+			if out, err = scanMessages(rows, dir); err != nil {
+				return nil, fmt.Errorf("changed since %d in %q: %w", since, canon, err)
+			}
+		}
 	}
 	return out, nil
 }
@@ -275,7 +476,7 @@ func (a *Account) StoreFlags(ctx context.Context, mailbox string, uid uint32, fl
 	if err != nil {
 		return 0, fmt.Errorf("set flags: %w", err)
 	}
-	m, err := a.storeFlags(ctx, mailbox, uid, func([]string) []string { return norm }, opts)
+	m, err := a.storeOne(ctx, mailbox, uid, func([]string) []string { return norm }, opts)
 	return m.ModSeq, err
 }
 
@@ -295,26 +496,11 @@ type UpdateResult struct {
 // writes the new ones, so a concurrent change by another process is
 // never lost. Each message changed takes its own MODSEQ; UIDs that do
 // not exist are skipped; with opts.Conditional, messages modified after
-// opts.UnchangedSince are left alone and listed in Modified. update must
-// not call back into the account.
+// opts.UnchangedSince are left alone and listed in Modified. The whole
+// set is one index transaction with one fsync of cur/ (see storeFlags).
+// update must not call back into the account.
 func (a *Account) UpdateFlags(ctx context.Context, mailbox string, uids []uint32, update func(old []string) []string, opts StoreOptions) (UpdateResult, error) {
-	var res UpdateResult
-	if _, _, err := a.ensureIndexed(ctx, mailbox); err != nil {
-		return res, fmt.Errorf("set flags: %w", err)
-	}
-	for _, uid := range uids {
-		m, err := a.storeFlags(ctx, mailbox, uid, update, opts)
-		switch {
-		case errors.Is(err, ErrModified):
-			res.Modified = append(res.Modified, uid)
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
-			return res, err
-		default:
-			res.Messages = append(res.Messages, m)
-		}
-	}
-	return res, nil
+	return a.storeFlags(ctx, mailbox, uids, update, opts)
 }
 
 // forgetMailbox drops a mailbox's index rows, its messages and its

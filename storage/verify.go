@@ -316,7 +316,7 @@ func (a *Account) recountSizesLocked(ctx context.Context) {
 		err = a.fixSizesLocked(ctx, boxes)
 		if err == nil {
 			// PRAGMA takes no bound parameters; indexVersion is a
-			// constant. The schema is already current (migrateModSeq).
+			// constant. The schema is already current (migrateIndex).
 			_, err = a.idx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, indexVersion))
 		}
 		a.idxMu.RUnlock()
@@ -384,8 +384,12 @@ func ReconcileMaildir(ctx context.Context, root string) error {
 	if err != nil {
 		return fmt.Errorf("reconcile %q: %w", root, err)
 	}
-	defer idx.Close()
-	a := &Account{store: s, dir: root, idxPath: idxPath, idx: idx, stamps: map[string]dirStamp{}}
+	a := &Account{store: s, dir: root, idxPath: idxPath, stamps: map[string]dirStamp{}}
+	if err := a.setIndex(idx); err != nil {
+		idx.Close()
+		return fmt.Errorf("reconcile %q: %w", root, err)
+	}
+	defer a.close()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err := a.rescanAllLocked(ctx); err != nil {

@@ -27,6 +27,14 @@
 // (storage.ReconcileMaildir, a rescan), so the backed-up index matches the
 // backed-up Maildir exactly.
 //
+// # Restore
+//
+// Restore copies into an empty data directory only, then moves every
+// restored mailbox past any UID and MODSEQ a client can have seen after
+// the backup (storage.MarkRestored): UIDVALIDITY and the restored UIDs
+// stay, new mail never reuses a UID, and every IMAP client
+// resynchronises its flags and expunges once.
+//
 // # Incremental
 //
 // When DIR holds an earlier backup, message and spool files it already

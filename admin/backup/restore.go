@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"yubin/storage"
 )
 
 // RestoreOptions configures Restore.
@@ -95,6 +97,21 @@ func Restore(ctx context.Context, opts RestoreOptions) (Report, error) {
 			if err := checkDB(ctx, filepath.Join(data, filepath.FromSlash(e.Path))); err != nil {
 				return rep, err
 			}
+		}
+	}
+	// The restored state may be older than what clients saw: move every
+	// mailbox past it (UIDs, MODSEQs), so no UID is given twice and
+	// every IMAP client resynchronises once (storage.MarkRestored).
+	for _, e := range dirs {
+		if !strings.HasPrefix(e.Path, "mail/") || strings.Count(e.Path, "/") != 2 {
+			continue
+		}
+		root := filepath.Join(data, filepath.FromSlash(e.Path))
+		if _, err := os.Stat(filepath.Join(root, storage.IndexFileName)); err != nil {
+			continue // no index: maild builds a fresh one, new UIDVALIDITYs
+		}
+		if err := storage.MarkRestored(ctx, root); err != nil {
+			return rep, err
 		}
 	}
 	rep.Elapsed = time.Since(start)

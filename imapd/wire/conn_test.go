@@ -99,7 +99,7 @@ func BenchmarkReadFetch(b *testing.B) {
 		for range 100 {
 			_, name, err := r.ReadCommand()
 			if err == nil {
-				err = readArgs(r, name)
+				err = readArgs(b, r, name)
 			}
 			if err == nil {
 				err = r.ReadCRLF()

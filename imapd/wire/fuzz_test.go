@@ -11,7 +11,10 @@ import (
 
 // readArgs reads the arguments of the commands a server would parse with
 // this package, so the fuzzer reaches every grammar.
-func readArgs(r *Reader, name string) error {
+func readArgs(t testing.TB, r *Reader, name string) error {
+	if handled, err := readExtArgs(t, r, name); handled {
+		return err
+	}
 	sp := func(read ...func() error) error {
 		for _, f := range read {
 			if err := r.ReadSP(); err != nil {
@@ -28,16 +31,6 @@ func readArgs(r *Reader, name string) error {
 	switch name {
 	case "LOGIN":
 		return sp(astring, astring)
-	case "SELECT", "EXAMINE", "CREATE", "DELETE", "SUBSCRIBE":
-		return sp(mailbox)
-	case "RENAME":
-		return sp(mailbox, mailbox)
-	case "LIST":
-		return sp(mailbox, func() error { _, err := r.ReadListMailbox(); return err })
-	case "STATUS":
-		return sp(mailbox, func() error {
-			return r.ReadList(func() error { _, err := r.ReadAtom(); return err })
-		})
 	case "APPEND":
 		if err := sp(mailbox); err != nil {
 			return err
@@ -57,7 +50,7 @@ func readArgs(r *Reader, name string) error {
 				return err
 			}
 		}
-	case "FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE":
+	case "FETCH", "STORE", "COPY", "MOVE", "SEARCH":
 		return readUIDArgs(r, name, false)
 	case "UID":
 		if err := r.ReadSP(); err != nil {
@@ -79,17 +72,28 @@ func readArgs(r *Reader, name string) error {
 		}
 		_, err := r.ReadLine()
 		return err
-	case "ENABLE":
-		return sp(astring)
-	case "NOOP", "CAPABILITY", "LOGOUT", "IDLE", "CLOSE", "UNSELECT":
+	case "NOOP", "CAPABILITY", "LOGOUT", "IDLE", "CLOSE", "UNSELECT", "EXPUNGE", "NAMESPACE", "CHECK":
 		return nil
 	}
 	return syntaxErr("unknown command")
 }
 
 func readUIDArgs(r *Reader, name string, uid bool) error {
-	if name == "SEARCH" {
+	switch name {
+	case "SEARCH":
 		_, err := r.ReadSearch()
+		return err
+	case "SORT":
+		_, err := r.ReadSort()
+		return err
+	case "THREAD":
+		_, err := r.ReadThread()
+		return err
+	case "EXPUNGE":
+		if !uid {
+			return syntaxErr("unknown command")
+		}
+		_, err := r.ReadUIDExpungeArgs()
 		return err
 	}
 	if err := r.ReadSP(); err != nil {
@@ -97,9 +101,6 @@ func readUIDArgs(r *Reader, name string, uid bool) error {
 	}
 	if _, err := r.ReadNumSet(uid); err != nil {
 		return err
-	}
-	if name == "EXPUNGE" {
-		return nil
 	}
 	if err := r.ReadSP(); err != nil {
 		return err
@@ -142,7 +143,7 @@ func sessionFrom(t *testing.T, in io.Reader, opts Options, size int) (commands i
 	for i := 0; i <= size; i++ {
 		_, name, err := r.ReadCommand()
 		if err == nil {
-			if err = readArgs(r, name); err == nil && name != "AUTHENTICATE" {
+			if err = readArgs(t, r, name); err == nil && name != "AUTHENTICATE" {
 				err = r.ReadCRLF()
 			}
 		}
@@ -176,6 +177,8 @@ var fuzzSeeds = []string{
 	"a11 LOGIN {999999999}\r\nb NOOP\r\n",
 	"a12 AUTHENTICATE PLAIN\r\ndGVzdA==\r\n",
 	"a13 SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338\r\n",
+	"a14 UID SORT RETURN (COUNT) (REVERSE ARRIVAL) UTF-8 UNSEEN\r\na15 ID (\"name\" \"x\")\r\n",
+	"a16 SELECT INBOX (QRESYNC (1 2 1:9 (1:2 5,7)))\r\na17 UID EXPUNGE 1:3\r\na18 SETACL INBOX bob +lr\r\n",
 }
 
 // FuzzReadCommand feeds any bytes to a reading session: no panic, no
@@ -232,7 +235,7 @@ func TestSessionSeeds(t *testing.T) {
 		t.Fatalf("read %d commands, want 9", n)
 	}
 	n = session(t, []byte(strings.Join(fuzzSeeds[9:], "")), Options{})
-	if n != 3 { // b NOOP, a12, a13
-		t.Fatalf("read %d commands after a11, want 3", n)
+	if n != 8 { // b NOOP, a12 .. a18
+		t.Fatalf("read %d commands after a11, want 8", n)
 	}
 }

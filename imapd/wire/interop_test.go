@@ -17,7 +17,7 @@ type parsed struct {
 	fetch  *imap.FetchOptions
 	search *Search
 	store  *imap.StoreFlags
-	sopts  *imap.StoreOptions
+	sopts  *StoreModifiers
 	login  [2]string
 	err    error
 }
@@ -203,7 +203,11 @@ func TestInteropGoIMAPClient(t *testing.T) {
 		if err := <-errc; err != nil {
 			t.Fatalf("store %d: %v", i, err)
 		}
-		if !reflect.DeepEqual(p.store, s.flags) || !reflect.DeepEqual(p.sopts, s.opts) {
+		var want StoreModifiers
+		if s.opts.UnchangedSince != 0 {
+			want.UnchangedSince = &s.opts.UnchangedSince
+		}
+		if !reflect.DeepEqual(p.store, s.flags) || !reflect.DeepEqual(*p.sopts, want) {
 			t.Errorf("store %d: got %+v %+v, want %+v %+v", i, p.store, p.sopts, s.flags, s.opts)
 		}
 	}

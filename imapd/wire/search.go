@@ -94,21 +94,30 @@ func (r *Reader) ReadSearch() (*Search, error) {
 			return s, err
 		}
 	}
+	if err := r.readSearchKeys(s.Criteria); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// readSearchKeys reads search-key *(SP search-key), ANDed into c. It
+// stops before anything that is not SP (the CRLF).
+func (r *Reader) readSearchKeys(c *imap.SearchCriteria) error {
 	for {
 		k, err := r.readSearchKey()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		and(s.Criteria, k)
-		c, err := r.peek()
+		and(c, k)
+		b, err := r.peek()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if c != ' ' {
-			return s, nil
+		if b != ' ' {
+			return nil
 		}
 		if _, err := r.readByte(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 }

@@ -101,28 +101,37 @@ func TestReadStore(t *testing.T) {
 	tests := []struct {
 		in   string
 		want *imap.StoreFlags // nil: want *SyntaxError
-		opts imap.StoreOptions
+		opts StoreModifiers
 	}{
 		// RFC 9051 §6.4.6 example.
-		{"+FLAGS (\\Deleted)", &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, imap.StoreOptions{}},
-		{"-flags.silent \\seen $Junk", &imap.StoreFlags{Op: imap.StoreFlagsDel, Silent: true, Flags: []imap.Flag{imap.FlagSeen, imap.FlagJunk}}, imap.StoreOptions{}},
-		{"FLAGS ()", &imap.StoreFlags{Op: imap.StoreFlagsSet}, imap.StoreOptions{}},
+		{"+FLAGS (\\Deleted)", &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, StoreModifiers{}},
+		{"-flags.silent \\seen $Junk", &imap.StoreFlags{Op: imap.StoreFlagsDel, Silent: true, Flags: []imap.Flag{imap.FlagSeen, imap.FlagJunk}}, StoreModifiers{}},
+		{"FLAGS ()", &imap.StoreFlags{Op: imap.StoreFlagsSet}, StoreModifiers{}},
 		// RFC 7162 §3.1.3 example.
 		{"(UNCHANGEDSINCE 320162338) +FLAGS.SILENT (\\Deleted)", &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true,
-			Flags: []imap.Flag{imap.FlagDeleted}}, imap.StoreOptions{UnchangedSince: 320162338}},
+			Flags: []imap.Flag{imap.FlagDeleted}}, StoreModifiers{UnchangedSince: ptr(uint64(320162338))}},
 
-		{"FLAGS", nil, imap.StoreOptions{}},
-		{"+FLAGS", nil, imap.StoreOptions{}},
-		{"*FLAGS (\\Seen)", nil, imap.StoreOptions{}},
-		{"+-FLAGS (\\Seen)", nil, imap.StoreOptions{}},
-		{"+FLAGS.LOUD (\\Seen)", nil, imap.StoreOptions{}},
-		{"+FLAGS (\\Recent)", nil, imap.StoreOptions{}},
-		{"+FLAGS (\\*)", nil, imap.StoreOptions{}},
-		{"+FLAGS (\\Seen", nil, imap.StoreOptions{}},
-		{"+FLAGS \\Seen ", nil, imap.StoreOptions{}},
-		{"() +FLAGS \\Seen", nil, imap.StoreOptions{}},
-		{"(UNCHANGEDSINCE x) +FLAGS \\Seen", nil, imap.StoreOptions{}},
-		{"(FOO 1) +FLAGS \\Seen", nil, imap.StoreOptions{}},
+		// RFC 7162 §3.1.3: mod-sequence-valzer, 0 is valid (it fails for
+		// every message) and must not read as "no condition".
+		{"(UNCHANGEDSINCE 0) +FLAGS \\Seen", &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}},
+			StoreModifiers{UnchangedSince: ptr(uint64(0))}},
+		{"(unchangedsince 9223372036854775807) FLAGS ()", &imap.StoreFlags{Op: imap.StoreFlagsSet},
+			StoreModifiers{UnchangedSince: ptr(uint64(1<<63 - 1))}},
+
+		{"(UNCHANGEDSINCE 9223372036854775808) FLAGS ()", nil, StoreModifiers{}},
+		{"(UNCHANGEDSINCE 1 UNCHANGEDSINCE 2) FLAGS ()", nil, StoreModifiers{}},
+		{"FLAGS", nil, StoreModifiers{}},
+		{"+FLAGS", nil, StoreModifiers{}},
+		{"*FLAGS (\\Seen)", nil, StoreModifiers{}},
+		{"+-FLAGS (\\Seen)", nil, StoreModifiers{}},
+		{"+FLAGS.LOUD (\\Seen)", nil, StoreModifiers{}},
+		{"+FLAGS (\\Recent)", nil, StoreModifiers{}},
+		{"+FLAGS (\\*)", nil, StoreModifiers{}},
+		{"+FLAGS (\\Seen", nil, StoreModifiers{}},
+		{"+FLAGS \\Seen ", nil, StoreModifiers{}},
+		{"() +FLAGS \\Seen", nil, StoreModifiers{}},
+		{"(UNCHANGEDSINCE x) +FLAGS \\Seen", nil, StoreModifiers{}},
+		{"(FOO 1) +FLAGS \\Seen", nil, StoreModifiers{}},
 	}
 	for _, tt := range tests {
 		r := newTestReader(tt.in + "\r\n")
@@ -140,8 +149,10 @@ func TestReadStore(t *testing.T) {
 			t.Errorf("%q: %v", tt.in, err)
 			continue
 		}
-		if !reflect.DeepEqual(got, tt.want) || *opts != tt.opts {
+		if !reflect.DeepEqual(got, tt.want) || !reflect.DeepEqual(*opts, tt.opts) {
 			t.Errorf("%q: got %+v %+v, want %+v %+v", tt.in, got, opts, tt.want, tt.opts)
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -6,6 +6,16 @@ import (
 	"github.com/emersion/go-imap/v2"
 )
 
+// StoreModifiers holds the STORE modifiers (RFC 4466 §2.5).
+type StoreModifiers struct {
+	// UnchangedSince is the UNCHANGEDSINCE modifier (RFC 7162 §3.1.3), nil
+	// when absent. 0 is a valid value that no message passes: every
+	// message has a mod-sequence of at least 1, so each one fails the
+	// condition and is reported in [MODIFIED ...]. (go-imap's
+	// imap.StoreOptions cannot carry it: there 0 means absent.)
+	UnchangedSince *uint64
+}
+
 // ReadStore reads the arguments of STORE (or UID STORE) after the
 // sequence set and its SP, up to, not including, the CRLF (RFC 9051
 // §6.4.6, RFC 4466 §2.5 modifiers, RFC 7162 §3.1.3 UNCHANGEDSINCE):
@@ -14,8 +24,8 @@ import (
 //	[ "+" / "-" ] "FLAGS" [ ".SILENT" ] SP ( flag-list / flag *(SP flag) )
 //
 // \Recent cannot be stored (RFC 3501 §9 "flag") and is refused.
-func (r *Reader) ReadStore() (*imap.StoreFlags, *imap.StoreOptions, error) {
-	opts := &imap.StoreOptions{}
+func (r *Reader) ReadStore() (*imap.StoreFlags, *StoreModifiers, error) {
+	opts := &StoreModifiers{}
 	c, err := r.peek()
 	if err != nil {
 		return nil, nil, err
@@ -37,15 +47,13 @@ func (r *Reader) ReadStore() (*imap.StoreFlags, *imap.StoreOptions, error) {
 			if err := r.ReadSP(); err != nil {
 				return err
 			}
-			// mod-sequence-valzer: 0 is allowed and matches only messages
-			// never modified; go-imap's StoreOptions cannot tell it from
-			// "absent", so 0 is refused here until it can.
+			// mod-sequence-valzer: 0 is allowed (RFC 7162 §3.1.3).
 			n, err := r.ReadModSeq()
-			if err == nil && n == 0 {
-				err = syntaxErr("UNCHANGEDSINCE 0 is not supported")
+			if err != nil {
+				return err
 			}
-			opts.UnchangedSince = n
-			return err
+			opts.UnchangedSince = &n
+			return nil
 		})
 		if err != nil {
 			return nil, nil, err

@@ -8,7 +8,7 @@ import (
 // APPEND: RFC 3501 §6.3.11; RFC 4315 §3 (APPENDUID).
 func appendGroup() group {
 	return group{name: "append", checks: []check{
-		{"APPEND answers OK [APPENDUID validity uid] with UIDPLUS", "RFC 4315 §3", func(e *env) error {
+		{name: "APPEND answers OK [APPENDUID validity uid] with UIDPLUS", rfc: "RFC 4315 §3", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -26,7 +26,7 @@ func appendGroup() group {
 			}
 			return nil
 		}},
-		{"APPEND keeps flags and the internal date", "RFC 3501 §6.3.11", func(e *env) error {
+		{name: "APPEND keeps flags and the internal date", rfc: "RFC 3501 §6.3.11", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -52,7 +52,7 @@ func appendGroup() group {
 			}
 			return nil
 		}},
-		{"APPEND to a missing mailbox: NO [TRYCREATE]", "RFC 3501 §6.3.11", func(e *env) error {
+		{name: "APPEND to a missing mailbox: NO [TRYCREATE]", rfc: "RFC 3501 §6.3.11", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -63,7 +63,7 @@ func appendGroup() group {
 			}
 			return nil
 		}},
-		{"APPEND to the selected mailbox announces * n EXISTS", "RFC 3501 §6.3.11, §7.3.1", func(e *env) error {
+		{name: "APPEND to the selected mailbox announces * n EXISTS", rfc: "RFC 3501 §6.3.11, §7.3.1", run: func(e *env) error {
 			c, box, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -77,7 +77,7 @@ func appendGroup() group {
 			}
 			return nil
 		}},
-		{"APPEND of an exact size is stored byte for byte", "RFC 3501 §6.3.11, §7.4.2 (RFC822.SIZE)", func(e *env) error {
+		{name: "APPEND of an exact size is stored byte for byte", rfc: "RFC 3501 §6.3.11, §7.4.2 (RFC822.SIZE)", run: func(e *env) error {
 			c, box, err := e.selected(msgMIME)
 			if err != nil {
 				return err
@@ -91,7 +91,7 @@ func appendGroup() group {
 			}
 			return nil
 		}},
-		{"APPEND with a keyword adds it to FLAGS", "RFC 3501 §6.3.11, §7.2.6", func(e *env) error {
+		{name: "APPEND with a keyword adds it to FLAGS", rfc: "RFC 3501 §6.3.11, §7.2.6", run: func(e *env) error {
 			c, box, err := e.selected(msgPlain)
 			if err != nil {
 				return err

@@ -8,7 +8,7 @@ import (
 // capability, NOOP, LOGOUT: RFC 3501 §6.1.
 func capabilityGroup() group {
 	return group{name: "capability", checks: []check{
-		{"greeting is untagged OK or PREAUTH", "RFC 3501 §7.1.1, §7.1.4", func(e *env) error {
+		{name: "greeting is untagged OK or PREAUTH", rfc: "RFC 3501 §7.1.1, §7.1.4", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err
@@ -18,7 +18,7 @@ func capabilityGroup() group {
 			}
 			return nil
 		}},
-		{"CAPABILITY lists IMAP4rev1 in one untagged CAPABILITY", "RFC 3501 §6.1.1, §7.2.1", func(e *env) error {
+		{name: "CAPABILITY lists IMAP4rev1 in one untagged CAPABILITY", rfc: "RFC 3501 §6.1.1, §7.2.1", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err
@@ -32,7 +32,7 @@ func capabilityGroup() group {
 			}
 			return nil
 		}},
-		{"NOOP answers OK before and after login", "RFC 3501 §6.1.2", func(e *env) error {
+		{name: "NOOP answers OK before and after login", rfc: "RFC 3501 §6.1.2", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err
@@ -45,7 +45,7 @@ func capabilityGroup() group {
 			}
 			return must(c.do("NOOP"), "NOOP (authenticated)")
 		}},
-		{"CAPABILITY after LOGIN still lists IMAP4rev1", "RFC 3501 §6.1.1", func(e *env) error {
+		{name: "CAPABILITY after LOGIN still lists IMAP4rev1", rfc: "RFC 3501 §6.1.1", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -55,7 +55,7 @@ func capabilityGroup() group {
 			}
 			return nil
 		}},
-		{"LOGOUT sends BYE before tagged OK, then closes", "RFC 3501 §6.1.3", func(e *env) error {
+		{name: "LOGOUT sends BYE before tagged OK, then closes", rfc: "RFC 3501 §6.1.3", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err

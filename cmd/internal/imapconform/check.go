@@ -10,6 +10,13 @@ import (
 type group struct {
 	name   string
 	checks []check
+	// needs names capabilities (upper case) the server must advertise
+	// after login for the group to run; without them every check is
+	// "not advertised", which is neither a pass nor a failure.
+	needs []string
+	// big marks a slow group (a large mailbox) that runs only with -big
+	// or when -group names it.
+	big bool
 }
 
 // check is one requirement from an RFC's text. run drives the server
@@ -18,12 +25,39 @@ type check struct {
 	name string
 	rfc  string // "RFC 3501 §6.3.1"
 	run  func(e *env) error
+	// needs, like group.needs, for one check.
+	needs []string
+	// unless makes the check not applicable (reported like "not
+	// advertised", with unlessWhy) on a server that advertises it: for
+	// behaviour an extension's RFC changes.
+	unless, unlessWhy string
+	// exempt, when set, says why the reference server (Dovecot) may
+	// fail this check: where it deviates from the RFC, with the section.
+	// A failure there is then "exempt"; on any other server it is a
+	// failure.
+	exempt string
 }
 
 // target is a server under test: any IMAP server on a plaintext port
 // with a user whose password is known.
 type target struct {
 	name, addr, user, pass string
+	// reference is the server checks are validated against (Dovecot):
+	// only there does a check's exempt apply.
+	reference bool
+	// caps is what the server advertises after LOGIN (upper case).
+	caps map[string]bool
+}
+
+// advertises reports whether t lists every capability in needs, and the
+// first one missing.
+func (t target) advertises(needs []string) (bool, string) {
+	for _, n := range needs {
+		if !t.caps[n] {
+			return false, n
+		}
+	}
+	return true, ""
 }
 
 // env is what a check gets: the target, a log of the exchanges it made
@@ -130,21 +164,48 @@ func (e *env) close() {
 	}
 }
 
+// state is a check's outcome on one server.
+type state string
+
+const (
+	statePass   state = "pass"
+	stateFail   state = "fail"
+	stateExempt state = "exempt" // failed on the reference, with a documented reason
+	stateNA     state = "not advertised"
+)
+
 // result of one check on one server.
 type result struct {
 	group, check, rfc string
+	state             state
 	err               error
+	note              string  // why not advertised, or the exemption
 	exch              []*resp // the exchanges that show the failure, last one decisive
 }
 
 func runGroup(t target, g group, seq *atomic.Int64) []result {
 	var out []result
 	for _, ch := range g.checks {
+		res := result{group: g.name, check: ch.name, rfc: ch.rfc}
+		if ok, miss := t.advertises(append(append([]string{}, g.needs...), ch.needs...)); !ok {
+			res.state, res.note = stateNA, miss+" not advertised"
+			out = append(out, res)
+			continue
+		}
+		if ch.unless != "" && t.caps[ch.unless] {
+			res.state, res.note = stateNA, ch.unless+" advertised: "+ch.unlessWhy
+			out = append(out, res)
+			continue
+		}
 		e := &env{t: t, group: g.name, seq: seq}
 		err := safeRun(ch.run, e)
-		res := result{group: g.name, check: ch.name, rfc: ch.rfc, err: err}
+		res.err, res.state = err, statePass
 		if err != nil {
+			res.state = stateFail
 			res.exch = evidence(e.log, err)
+			if t.reference && ch.exempt != "" {
+				res.state, res.note = stateExempt, ch.exempt
+			}
 		}
 		e.close()
 		out = append(out, res)

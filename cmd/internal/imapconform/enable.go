@@ -2,18 +2,20 @@ package main
 
 // ENABLE: RFC 5161.
 func enableGroup() group {
-	return group{name: "enable", checks: []check{
-		{"ENABLE is advertised", "RFC 5161 §3.1", func(e *env) error {
-			c, err := e.login()
-			if err != nil {
-				return err
-			}
-			if !caps(c)["ENABLE"] {
-				return fail(nil, "ENABLE not in CAPABILITY")
-			}
-			return nil
-		}},
-		{"ENABLE of an advertised extension answers * ENABLED with it", "RFC 5161 §3.1, §3.2", func(e *env) error {
+	return group{name: "enable", needs: []string{"ENABLE"}, checks: []check{
+		{name: "ENABLE without a capability: BAD, connection kept", rfc: "RFC 5161 §4 (\"ENABLE\" 1*(SP capability))",
+			exempt: "Dovecot 2.3 answers OK to a bare ENABLE; RFC 5161 §4's grammar needs at least one capability, so it is a syntax error (BAD, RFC 3501 §7.1.3)", run: func(e *env) error {
+				c, err := e.login()
+				if err != nil {
+					return err
+				}
+				r := c.do("ENABLE")
+				if r.status != "BAD" {
+					return fail(r, "want BAD, got %s", orNone(r.status))
+				}
+				return must(c.do("NOOP"), "NOOP afterwards")
+			}},
+		{name: "ENABLE of an advertised extension answers * ENABLED with it", rfc: "RFC 5161 §3.1, §3.2", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -30,7 +32,7 @@ func enableGroup() group {
 			}
 			return nil // nothing ENABLE-able advertised
 		}},
-		{"ENABLE of an unknown extension is OK and not listed as enabled", "RFC 5161 §3.1", func(e *env) error {
+		{name: "ENABLE of an unknown extension is OK and not listed as enabled", rfc: "RFC 5161 §3.1", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -41,7 +43,7 @@ func enableGroup() group {
 			}
 			return must(r, "ENABLE")
 		}},
-		{"ENABLE before LOGIN enables nothing", "RFC 5161 §3.1", func(e *env) error {
+		{name: "ENABLE before LOGIN enables nothing", rfc: "RFC 5161 §3.1", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err

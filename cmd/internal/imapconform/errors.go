@@ -25,8 +25,8 @@ func errorsGroup() group {
 		}
 	}
 	return group{name: "errors", checks: []check{
-		{"unknown command: BAD, never BYE", "RFC 3501 §7.1.3, §7.1.5", bad("XYZZY", false)},
-		{"unknown command before login: BAD, never BYE", "RFC 3501 §7.1.3, §7.1.5", func(e *env) error {
+		{name: "unknown command: BAD, never BYE", rfc: "RFC 3501 §7.1.3, §7.1.5", run: bad("XYZZY", false)},
+		{name: "unknown command before login: BAD, never BYE", rfc: "RFC 3501 §7.1.3, §7.1.5", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err
@@ -37,14 +37,17 @@ func errorsGroup() group {
 			}
 			return must(c.do("NOOP"), "NOOP afterwards")
 		}},
-		{"a tag with no command: BAD", "RFC 3501 §7.1.3, §9 (command = tag SP ...)", bad("", false)},
-		{"unclosed parenthesis: BAD", "RFC 3501 §7.1.3, §9", bad("FETCH 1 (FLAGS", true)},
-		{"FETCH 0: BAD (nz-number)", "RFC 3501 §9 (seq-number = nz-number / \"*\")", bad("FETCH 0 FLAGS", true)},
-		{"unknown FETCH item: BAD", "RFC 3501 §6.4.5, §9", bad("FETCH 1 (FLAGS XYZZY)", true)},
-		{"unknown SEARCH key: BAD", "RFC 3501 §6.4.4, §9", bad("SEARCH XYZZY", true)},
-		{"STORE with an unknown data item: BAD", "RFC 3501 §6.4.6, §9", bad(`STORE 1 XFLAGS (\Seen)`, true)},
-		{"SELECT without a mailbox name: BAD", "RFC 3501 §6.3.1, §9", bad("SELECT", false)},
-		{"LOGIN in the authenticated state is refused, not BYE", "RFC 3501 §6.2.3, §3", func(e *env) error {
+		{name: "unknown command in the selected state: BAD, never BYE", rfc: "RFC 3501 §7.1.3, §7.1.5", run: bad("XYZZY 1", true)},
+		{name: "UID with an unknown command: BAD", rfc: "RFC 3501 §6.4.8, §9", run: bad("UID XYZZY 1", true)},
+		{name: "SEARCH with an unclosed parenthesis: BAD", rfc: "RFC 3501 §6.4.4, §9", run: bad("SEARCH (SEEN", true)},
+		{name: "a tag with no command: BAD", rfc: "RFC 3501 §7.1.3, §9 (command = tag SP ...)", run: bad("", false)},
+		{name: "unclosed parenthesis: BAD", rfc: "RFC 3501 §7.1.3, §9", run: bad("FETCH 1 (FLAGS", true)},
+		{name: "FETCH 0: BAD (nz-number)", rfc: "RFC 3501 §9 (seq-number = nz-number / \"*\")", run: bad("FETCH 0 FLAGS", true)},
+		{name: "unknown FETCH item: BAD", rfc: "RFC 3501 §6.4.5, §9", run: bad("FETCH 1 (FLAGS XYZZY)", true)},
+		{name: "unknown SEARCH key: BAD", rfc: "RFC 3501 §6.4.4, §9", run: bad("SEARCH XYZZY", true)},
+		{name: "STORE with an unknown data item: BAD", rfc: "RFC 3501 §6.4.6, §9", run: bad(`STORE 1 XFLAGS (\Seen)`, true)},
+		{name: "SELECT without a mailbox name: BAD", rfc: "RFC 3501 §6.3.1, §9", run: bad("SELECT", false)},
+		{name: "LOGIN in the authenticated state is refused, not BYE", rfc: "RFC 3501 §6.2.3, §3", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -55,7 +58,7 @@ func errorsGroup() group {
 			}
 			return must(c.do("NOOP"), "NOOP afterwards")
 		}},
-		{"mailbox name that is not modified UTF-7: refused", "RFC 3501 §5.1.3", func(e *env) error {
+		{name: "mailbox name that is not modified UTF-7: refused", rfc: "RFC 3501 §5.1.3", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -66,7 +69,7 @@ func errorsGroup() group {
 			}
 			return must(c.do("NOOP"), "NOOP afterwards")
 		}},
-		{"FETCH in the authenticated state is refused, connection kept", "RFC 3501 §6.4", func(e *env) error {
+		{name: "FETCH in the authenticated state is refused, connection kept", rfc: "RFC 3501 §6.4", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -77,7 +80,7 @@ func errorsGroup() group {
 			}
 			return must(c.do("NOOP"), "NOOP afterwards")
 		}},
-		{"FETCH beyond the last message: BAD or NO, no SERVERBUG", "RFC 3501 §6.4.5, §9", func(e *env) error {
+		{name: "FETCH beyond the last message: BAD or NO, no SERVERBUG", rfc: "RFC 3501 §6.4.5, §9", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain)
 			if err != nil {
 				return err

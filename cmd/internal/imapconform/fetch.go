@@ -48,30 +48,30 @@ func fetchGroup() group {
 		}
 	}
 	return group{name: "fetch", checks: []check{
-		{"ENVELOPE date is the Date field's value as written", "RFC 3501 §7.4.2 (ENVELOPE: date), RFC 9051 §7.5.2", contains("ENVELOPE", msgPlain,
+		{name: "ENVELOPE date is the Date field's value as written", rfc: "RFC 3501 §7.4.2 (ENVELOPE: date), RFC 9051 §7.5.2", run: contains("ENVELOPE", msgPlain,
 			`ENVELOPE ("Mon, 7 Dec 2026 10:00:00 +0000" `)},
-		{"ENVELOPE addresses, a display name with a comma", "RFC 3501 §7.4.2 (ENVELOPE)", contains("ENVELOPE", msgPlain,
+		{name: "ENVELOPE addresses, a display name with a comma", rfc: "RFC 3501 §7.4.2 (ENVELOPE)", run: contains("ENVELOPE", msgPlain,
 			`"plain one" (("Doe, John" NIL "john" "example.org")) (("Doe, John" NIL "john" "example.org")) (("Doe, John" NIL "john" "example.org")) (("Mary" NIL "mary" "example.net")) NIL NIL NIL "<plain1@example.org>")`)},
-		{"ENVELOPE with RFC 5322 groups (start and end markers)", "RFC 3501 §7.4.2 (ENVELOPE), RFC 5322 §3.4", contains("ENVELOPE", msgGroups,
+		{name: "ENVELOPE with RFC 5322 groups (start and end markers)", rfc: "RFC 3501 §7.4.2 (ENVELOPE), RFC 5322 §3.4", run: contains("ENVELOPE", msgGroups,
 			`((NIL NIL "Team" NIL)(NIL NIL "a" "example.com")(NIL NIL "b" "example.com")(NIL NIL NIL NIL)) ((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL))`)},
-		{"ENVELOPE of an angle-addr, a comment and a quoted-pair name", "RFC 3501 §7.4.2 (ENVELOPE), RFC 5322 §3.4", matches("ENVELOPE", msgForms,
+		{name: "ENVELOPE of an angle-addr, a comment and a quoted-pair name", rfc: "RFC 3501 §7.4.2 (ENVELOPE), RFC 5322 §3.4", run: matches("ENVELOPE", msgForms,
 			`"forms" \(\(NIL NIL "angle" "example\.org"\)\) \(\((NIL|"Comment Person") NIL "plain" "example\.org"\)\) \(\(("Quoted \\"Name\\""|\{13\}\r\nQuoted "Name") NIL "quoted" "example\.org"\)\) \(\(NIL NIL "mary" "example\.net"\)\) NIL NIL NIL "<forms1@example\.org>"\)`,
 			`(NIL NIL "angle" "example.org"), sender "plain" "example.org", reply-to ("Quoted \"Name\"" NIL "quoted" "example.org")`)},
-		{"BODYSTRUCTURE of a multipart with an empty part", "RFC 3501 §7.4.2 (BODYSTRUCTURE)", matches("BODYSTRUCTURE", msgMIME,
+		{name: "BODYSTRUCTURE of a multipart with an empty part", rfc: "RFC 3501 §7.4.2 (BODYSTRUCTURE)", run: matches("BODYSTRUCTURE", msgMIME,
 			`(?i)BODYSTRUCTURE \(\("text" "plain" \("charset" "us-ascii"\) NIL NIL "7bit" \d+ \d+ NIL NIL NIL( NIL)?\)\("text" "plain" \("charset" "us-ascii"\) NIL NIL "7bit" 0 0 NIL NIL NIL( NIL)?\)\("application" "octet-stream" NIL NIL NIL "base64" 12 NIL NIL NIL( NIL)?\) "mixed" \("boundary" "b1"\) NIL NIL( NIL)?\)`,
 			`("text" "plain" ... n n)("text" "plain" ... 0 0)("application" "octet-stream" ... "base64" 12) "mixed" ("boundary" "b1")`)},
-		{"BODY[1] is the first part's text", "RFC 3501 §6.4.5", matches("BODY.PEEK[1]", msgMIME,
+		{name: "BODY[1] is the first part's text", rfc: "RFC 3501 §6.4.5", run: matches("BODY.PEEK[1]", msgMIME,
 			`BODY\[1\] (\{14\}\r\n|")Part one body\.`, `BODY[1] "Part one body."`)},
-		{"BODY[2] of an empty part is an empty string", "RFC 3501 §6.4.5, §7.4.2", matches("BODY.PEEK[2]", msgMIME,
+		{name: "BODY[2] of an empty part is an empty string", rfc: "RFC 3501 §6.4.5, §7.4.2", run: matches("BODY.PEEK[2]", msgMIME,
 			`BODY\[2\] (""|\{0\}\r\n)`, `BODY[2] "" (or {0})`)},
-		{"BODY[]<0.5> answers BODY[]<0> with 5 octets", "RFC 3501 §6.4.5, §7.4.2", matches("BODY.PEEK[]<0.5>", msgPlain,
+		{name: "BODY[]<0.5> answers BODY[]<0> with 5 octets", rfc: "RFC 3501 §6.4.5, §7.4.2", run: matches("BODY.PEEK[]<0.5>", msgPlain,
 			`BODY\[\]<0> (\{5\}\r\nFrom:|"From:")`, `BODY[]<0> {5} From:`)},
-		{"BODY[HEADER.FIELDS (SUBJECT)] is that field and a blank line", "RFC 3501 §6.4.5", matches("BODY.PEEK[HEADER.FIELDS (SUBJECT)]", msgPlain,
+		{name: "BODY[HEADER.FIELDS (SUBJECT)] is that field and a blank line", rfc: "RFC 3501 §6.4.5", run: matches("BODY.PEEK[HEADER.FIELDS (SUBJECT)]", msgPlain,
 			`(?i)BODY\[HEADER\.FIELDS \("?SUBJECT"?\)\] \{22\}\r\nSubject: plain one\r\n\r\n`, `{22} Subject: plain one CRLF CRLF`)},
-		{"BODY[TEXT] is the body", "RFC 3501 §6.4.5", matches("BODY.PEEK[TEXT]", msgPlain,
+		{name: "BODY[TEXT] is the body", rfc: "RFC 3501 §6.4.5", run: matches("BODY.PEEK[TEXT]", msgPlain,
 			`BODY\[TEXT\] (\{14\}\r\n|")Hello world\.`, `BODY[TEXT] Hello world.`)},
-		{"RFC822.SIZE is the octet count", "RFC 3501 §7.4.2 (RFC822.SIZE)", contains("RFC822.SIZE", msgPlain, "RFC822.SIZE "+itoa(len(msgPlain)))},
-		{"BINARY[3] is the decoded part", "RFC 3516 §4.2", func(e *env) error {
+		{name: "RFC822.SIZE is the octet count", rfc: "RFC 3501 §7.4.2 (RFC822.SIZE)", run: contains("RFC822.SIZE", msgPlain, "RFC822.SIZE "+itoa(len(msgPlain)))},
+		{name: "BINARY[3] is the decoded part", rfc: "RFC 3516 §4.2", run: func(e *env) error {
 			r, u, err := fetchOne(e, msgMIME, "BINARY.PEEK[3]")
 			if err != nil {
 				return err
@@ -81,12 +81,12 @@ func fetchGroup() group {
 			}
 			return nil
 		}},
-		{"BINARY partial answers with its origin, BINARY[1]<0>", "RFC 3516 §4.2, RFC 3501 §7.4.2", matches("BINARY.PEEK[1]<0.4>", msgMIME,
+		{name: "BINARY partial answers with its origin, BINARY[1]<0>", rfc: "RFC 3516 §4.2, RFC 3501 §7.4.2", run: matches("BINARY.PEEK[1]<0.4>", msgMIME,
 			`BINARY\[1\]<0> (~?\{4\}\r\nPart|"Part")`, `BINARY[1]<0> {4} Part`)},
-		{"BINARY.SIZE[3] is the decoded size", "RFC 3516 §4.3", contains("BINARY.SIZE[3]", msgMIME, "BINARY.SIZE[3] 8")},
-		{"BINARY of an empty part", "RFC 3516 §4.2", matches("BINARY.PEEK[2]", msgMIME,
+		{name: "BINARY.SIZE[3] is the decoded size", rfc: "RFC 3516 §4.3", run: contains("BINARY.SIZE[3]", msgMIME, "BINARY.SIZE[3] 8")},
+		{name: "BINARY of an empty part", rfc: "RFC 3516 §4.2", run: matches("BINARY.PEEK[2]", msgMIME,
 			`BINARY\[2\] (""|~?\{0\}\r\n)`, `BINARY[2] "" (or {0})`)},
-		{"FETCH BODY[] sets \\Seen, BODY.PEEK[] does not", "RFC 3501 §6.4.5", func(e *env) error {
+		{name: "FETCH BODY[] sets \\Seen, BODY.PEEK[] does not", rfc: "RFC 3501 §6.4.5", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -99,7 +99,7 @@ func fetchGroup() group {
 			}
 			return nil
 		}},
-		{"UID FETCH includes UID in every FETCH response", "RFC 3501 §6.4.8", func(e *env) error {
+		{name: "UID FETCH includes UID in every FETCH response", rfc: "RFC 3501 §6.4.8", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -110,7 +110,7 @@ func fetchGroup() group {
 			}
 			return nil
 		}},
-		{"UID FETCH n:* with n above every UID still returns the last message", "RFC 3501 §6.4.8, §9 (seq-range)", func(e *env) error {
+		{name: "UID FETCH n:* with n above every UID still returns the last message", rfc: "RFC 3501 §6.4.8, §9 (seq-range)", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -121,9 +121,9 @@ func fetchGroup() group {
 			}
 			return must(r, "UID FETCH")
 		}},
-		{"BODY[1.MIME] is the part's MIME header", "RFC 3501 §6.4.5", contains("BODY.PEEK[1.MIME]", msgMIME,
+		{name: "BODY[1.MIME] is the part's MIME header", rfc: "RFC 3501 §6.4.5", run: contains("BODY.PEEK[1.MIME]", msgMIME,
 			"BODY[1.MIME] {46}\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n")},
-		{"BODY[HEADER] ends with the blank line", "RFC 3501 §6.4.5", func(e *env) error {
+		{name: "BODY[HEADER] ends with the blank line", rfc: "RFC 3501 §6.4.5", run: func(e *env) error {
 			r, u, err := fetchOne(e, msgPlain, "BODY.PEEK[HEADER]")
 			if err != nil {
 				return err
@@ -134,5 +134,10 @@ func fetchGroup() group {
 			}
 			return nil
 		}},
+		{name: "ENVELOPE subject keeps RFC 2047 encoded-words as written", rfc: "RFC 3501 §7.4.2 (ENVELOPE: fields are not decoded)", run: contains("ENVELOPE", msgEncoded,
+			`"=?UTF-8?Q?gr=C3=BC=C3=9Fe?=" (("=?UTF-8?Q?J=C3=B6rg_M=C3=BCller?=" NIL "joerg" "example.com"))`)},
+		{name: "a partial fetch of an empty part is empty, with its origin", rfc: "RFC 3501 §6.4.5, §7.4.2", run: matches("BODY.PEEK[2]<0.10>", msgMIME,
+			`BODY\[2\]<0> (""|\{0\}\r\n)`, `BODY[2]<0> ""`)},
+		{name: "BINARY.SIZE of an empty part is 0", rfc: "RFC 3516 §4.3", run: contains("BINARY.SIZE[2]", msgMIME, "BINARY.SIZE[2] 0")},
 	}}
 }

@@ -37,8 +37,8 @@ func idleWait(e *env, c *conn, change func() error, want string) error {
 
 // IDLE: RFC 2177.
 func idleGroup() group {
-	return group{name: "idle", checks: []check{
-		{"IDLE gets a continuation; DONE ends it with OK", "RFC 2177 §3", func(e *env) error {
+	return group{name: "idle", needs: []string{"IDLE"}, checks: []check{
+		{name: "IDLE gets a continuation; DONE ends it with OK", rfc: "RFC 2177 §3", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -50,7 +50,7 @@ func idleGroup() group {
 			}
 			return must(c.raw("DONE\r\n", t), "DONE")
 		}},
-		{"a message appended elsewhere arrives as * n EXISTS during IDLE", "RFC 2177 §3", func(e *env) error {
+		{name: "a message appended elsewhere arrives as * n EXISTS during IDLE", rfc: "RFC 2177 §3", run: func(e *env) error {
 			a, box, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -63,7 +63,7 @@ func idleGroup() group {
 				return must(b.withLiteral("APPEND "+box+" ", []byte(msgGroups), ""), "APPEND")
 			}, `^\* 2 EXISTS$`)
 		}},
-		{"a flag change elsewhere arrives as * n FETCH during IDLE", "RFC 2177 §3", func(e *env) error {
+		{name: "a flag change elsewhere arrives as * n FETCH during IDLE", rfc: "RFC 2177 §3", run: func(e *env) error {
 			a, box, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -77,7 +77,7 @@ func idleGroup() group {
 				return must(b.do(`STORE 1 +FLAGS.SILENT (\Flagged)`), "STORE")
 			}, `^\* 1 FETCH .*\\Flagged`)
 		}},
-		{"an expunge elsewhere arrives as * n EXPUNGE during IDLE", "RFC 2177 §3", func(e *env) error {
+		{name: "an expunge elsewhere arrives as * n EXPUNGE during IDLE", rfc: "RFC 2177 §3", run: func(e *env) error {
 			a, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err

@@ -8,11 +8,11 @@ import (
 // LOGIN and AUTHENTICATE: RFC 3501 §6.2, RFC 4616 (PLAIN).
 func loginGroup() group {
 	return group{name: "login", checks: []check{
-		{"LOGIN with the right password: OK", "RFC 3501 §6.2.3", func(e *env) error {
+		{name: "LOGIN with the right password: OK", rfc: "RFC 3501 §6.2.3", run: func(e *env) error {
 			_, err := e.login()
 			return err
 		}},
-		{"LOGIN with a wrong password: NO", "RFC 3501 §6.2.3", func(e *env) error {
+		{name: "LOGIN with a wrong password: NO", rfc: "RFC 3501 §6.2.3", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err
@@ -23,14 +23,14 @@ func loginGroup() group {
 			}
 			return nil
 		}},
-		{"LOGIN with the user name as a literal", "RFC 3501 §6.2.3, §4.3", func(e *env) error {
+		{name: "LOGIN with the user name as a literal", rfc: "RFC 3501 §6.2.3, §4.3", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err
 			}
 			return must(c.withLiteral("LOGIN ", []byte(e.t.user), " "+quote(e.t.pass)), "LOGIN {literal}")
 		}},
-		{"AUTHENTICATE PLAIN after a continuation", "RFC 3501 §6.2.2, RFC 4616 §2", func(e *env) error {
+		{name: "AUTHENTICATE PLAIN after a continuation", rfc: "RFC 3501 §6.2.2, RFC 4616 §2", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err
@@ -43,7 +43,7 @@ func loginGroup() group {
 			cred := base64.StdEncoding.EncodeToString([]byte("\x00" + e.t.user + "\x00" + e.t.pass))
 			return must(c.raw(cred+"\r\n", t), "AUTHENTICATE PLAIN")
 		}},
-		{"AUTHENTICATE cancelled with * gets BAD", "RFC 3501 §6.2.2", func(e *env) error {
+		{name: "AUTHENTICATE cancelled with * gets BAD", rfc: "RFC 3501 §6.2.2", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err
@@ -59,7 +59,7 @@ func loginGroup() group {
 			}
 			return nil
 		}},
-		{"AUTHENTICATE with an unknown mechanism: NO", "RFC 3501 §6.2.2", func(e *env) error {
+		{name: "AUTHENTICATE with an unknown mechanism: NO", rfc: "RFC 3501 §6.2.2", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err
@@ -70,7 +70,7 @@ func loginGroup() group {
 			}
 			return nil
 		}},
-		{"SELECT before LOGIN is refused, connection kept", "RFC 3501 §3, §6.3.1", func(e *env) error {
+		{name: "SELECT before LOGIN is refused, connection kept", rfc: "RFC 3501 §3, §6.3.1", run: func(e *env) error {
 			c, err := e.dial()
 			if err != nil {
 				return err

@@ -5,7 +5,7 @@ import "strings"
 // \Recent and RECENT: RFC 3501 §2.3.2, §7.3.2, §6.3.2.
 func recentGroup() group {
 	return group{name: "recent", checks: []check{
-		{"the first session to select sees * n RECENT and \\Recent", "RFC 3501 §2.3.2, §7.3.2", func(e *env) error {
+		{name: "the first session to select sees * n RECENT and \\Recent", rfc: "RFC 3501 §2.3.2, §7.3.2", run: func(e *env) error {
 			c, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -17,7 +17,7 @@ func recentGroup() group {
 			}
 			return nil
 		}},
-		{"SELECT reports the recent count", "RFC 3501 §6.3.1, §7.3.2", func(e *env) error {
+		{name: "SELECT reports the recent count", rfc: "RFC 3501 §6.3.1, §7.3.2", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -31,7 +31,7 @@ func recentGroup() group {
 			}
 			return nil
 		}},
-		{"a second session does not see the messages as recent", "RFC 3501 §2.3.2", func(e *env) error {
+		{name: "a second session does not see the messages as recent", rfc: "RFC 3501 §2.3.2", run: func(e *env) error {
 			_, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -49,7 +49,7 @@ func recentGroup() group {
 			}
 			return nil
 		}},
-		{"STATUS RECENT is 0 once a session has selected the mailbox", "RFC 3501 §2.3.2, §6.3.10", func(e *env) error {
+		{name: "STATUS RECENT is 0 once a session has selected the mailbox", rfc: "RFC 3501 §2.3.2, §6.3.10", run: func(e *env) error {
 			_, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -63,7 +63,7 @@ func recentGroup() group {
 			}
 			return nil
 		}},
-		{"EXAMINE does not take \\Recent away", "RFC 3501 §6.3.2", func(e *env) error {
+		{name: "EXAMINE does not take \\Recent away", rfc: "RFC 3501 §6.3.2", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -83,7 +83,7 @@ func recentGroup() group {
 			}
 			return nil
 		}},
-		{"a new message while selected: * n EXISTS, * n RECENT and \\Recent", "RFC 3501 §7.3.1, §7.3.2", func(e *env) error {
+		{name: "a new message while selected: * n EXISTS, * n RECENT and \\Recent", rfc: "RFC 3501 §7.3.1, §7.3.2", run: func(e *env) error {
 			a, box, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -101,6 +101,69 @@ func recentGroup() group {
 			}
 			if r := a.do("FETCH 2 FLAGS"); !strings.Contains(r.find(`^\* 2 FETCH`), `\Recent`) {
 				return fail(r, `want \Recent on the new message`)
+			}
+			return nil
+		}},
+		{name: "a delivery while two sessions have the mailbox selected is recent in exactly one", rfc: "RFC 3501 §2.3.2, §7.3.2", run: func(e *env) error {
+			a, box, err := e.selected(msgPlain)
+			if err != nil {
+				return err
+			}
+			b, err := e.login()
+			if err != nil {
+				return err
+			}
+			if err := must(b.do("SELECT "+box), "SELECT by the second session"); err != nil {
+				return err
+			}
+			d, err := e.login()
+			if err != nil {
+				return err
+			}
+			if err := must(d.withLiteral("APPEND "+box+" ", []byte(msgGroups), ""), "APPEND"); err != nil {
+				return err
+			}
+			var recent []*resp
+			seen := 0
+			for _, c := range []*conn{a, b} {
+				n := c.do("NOOP")
+				if count(n, "EXISTS") != 2 {
+					return fail(n, "want * 2 EXISTS")
+				}
+				f := c.do("FETCH 2 (FLAGS)")
+				if f.has(`^\* 2 FETCH .*\\Recent`) {
+					seen++
+				}
+				// A session that sees \Recent must have been told * 1 RECENT
+				// (or more), the other * 0 RECENT or nothing.
+				if f.has(`\\Recent`) != (count(n, "RECENT") >= 1) {
+					return fail(n, "\\Recent on message 2 and the * n RECENT count disagree")
+				}
+				recent = append(recent, f)
+			}
+			if seen != 1 {
+				return fail(recent[1], "\\Recent seen by %d sessions, want exactly 1", seen)
+			}
+			return nil
+		}},
+		{name: "STATUS RECENT counts a delivery no session has seen yet", rfc: "RFC 3501 §6.3.10, §2.3.2", run: func(e *env) error {
+			c, err := e.login()
+			if err != nil {
+				return err
+			}
+			box, err := e.fresh(c, msgPlain)
+			if err != nil {
+				return err
+			}
+			c.do("SELECT " + box)
+			if err := must(c.do("CLOSE"), "CLOSE"); err != nil {
+				return err
+			}
+			if err := must(c.withLiteral("APPEND "+box+" ", []byte(msgGroups), ""), "APPEND"); err != nil {
+				return err
+			}
+			if r := c.do("STATUS " + box + " (RECENT MESSAGES)"); statusItem(r, "RECENT") != 1 || statusItem(r, "MESSAGES") != 2 {
+				return fail(r, "want RECENT 1 MESSAGES 2")
 			}
 			return nil
 		}},

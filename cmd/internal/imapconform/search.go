@@ -18,12 +18,15 @@ func searchGroup() group {
 		}
 	}
 	return group{name: "search", checks: []check{
-		{"SEARCH ALL", "RFC 3501 §6.4.4", find("ALL", " 1 2 3 4")},
-		{"SEARCH FROM a display name with a comma", "RFC 3501 §6.4.4", find(`FROM "Doe"`, " 1")},
-		{"SEARCH FROM the local part of a name-addr", "RFC 3501 §6.4.4", find(`FROM "john"`, " 1 4")},
-		{"SEARCH FROM a bare addr-spec", "RFC 3501 §6.4.4", find(`FROM "mary@example.net"`, " 2")},
-		{"SEARCH FROM the domain", "RFC 3501 §6.4.4", find(`FROM "example.com"`, " 3")},
-		{"SEARCH CHARSET UTF-8 FROM a decoded RFC 2047 name", "RFC 3501 §6.4.4, RFC 2047", func(e *env) error {
+		{name: "SEARCH ALL", rfc: "RFC 3501 §6.4.4", run: find("ALL", " 1 2 3 4")},
+		{name: "SEARCH FROM a display name with a comma", rfc: "RFC 3501 §6.4.4", run: find(`FROM "Doe"`, " 1")},
+		{name: "SEARCH FROM the local part of a name-addr", rfc: "RFC 3501 §6.4.4", run: find(`FROM "john"`, " 1 4")},
+		{name: "SEARCH FROM a bare addr-spec", rfc: "RFC 3501 §6.4.4", run: find(`FROM "mary@example.net"`, " 2")},
+		{name: "SEARCH FROM the domain", rfc: "RFC 3501 §6.4.4", run: find(`FROM "example.com"`, " 3")},
+		{name: "SEARCH FROM a whole display name with its comma", rfc: "RFC 3501 §6.4.4", run: find(`FROM "Doe, John"`, " 1")},
+		{name: "SEARCH FROM a whole address in a name-addr and in a bare addr-spec", rfc: "RFC 3501 §6.4.4", run: find(`FROM "john@example.org"`, " 1 4")},
+		{name: "SEARCH FROM an ASCII piece of a decoded RFC 2047 name (space, not the encoded underscore)", rfc: "RFC 3501 §6.4.4, RFC 2047 §4.2", run: find(`FROM "g M"`, " 3")},
+		{name: "SEARCH CHARSET UTF-8 FROM a decoded RFC 2047 name", rfc: "RFC 3501 §6.4.4, RFC 2047", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain, msgGroups, msgEncoded, msgMIME)
 			if err != nil {
 				return err
@@ -34,7 +37,7 @@ func searchGroup() group {
 			}
 			return nil
 		}},
-		{"SEARCH FROM a bare angle-addr", "RFC 3501 §6.4.4", func(e *env) error {
+		{name: "SEARCH FROM a bare angle-addr", rfc: "RFC 3501 §6.4.4", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain, msgForms)
 			if err != nil {
 				return err
@@ -47,7 +50,7 @@ func searchGroup() group {
 			}
 			return nil
 		}},
-		{"SEARCH HEADER Sender finds an addr-spec with a comment", "RFC 3501 §6.4.4", func(e *env) error {
+		{name: "SEARCH HEADER Sender finds an addr-spec with a comment", rfc: "RFC 3501 §6.4.4", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain, msgForms)
 			if err != nil {
 				return err
@@ -57,13 +60,13 @@ func searchGroup() group {
 			}
 			return nil
 		}},
-		{"SEARCH TO a group member", "RFC 3501 §6.4.4", find(`TO "b@example.com"`, " 2")},
-		{"SEARCH SUBJECT, case-insensitive substring", "RFC 3501 §6.4.4", find(`SUBJECT "PLAIN"`, " 1")},
-		{"SEARCH BODY", "RFC 3501 §6.4.4", find(`BODY "group mail"`, " 2")},
-		{"SEARCH HEADER Message-ID", "RFC 3501 §6.4.4", find(`HEADER Message-ID "<mime1@example.org>"`, " 4")},
-		{"SEARCH OR and NOT", "RFC 3501 §6.4.4", find(`OR SUBJECT groups SUBJECT mime NOT FROM mary`, " 4")},
-		{"SEARCH with a sequence set and UNSEEN", "RFC 3501 §6.4.4", find(`2:3 UNSEEN`, " 2 3")},
-		{"UID SEARCH answers UIDs", "RFC 3501 §6.4.8", func(e *env) error {
+		{name: "SEARCH TO a group member", rfc: "RFC 3501 §6.4.4", run: find(`TO "b@example.com"`, " 2")},
+		{name: "SEARCH SUBJECT, case-insensitive substring", rfc: "RFC 3501 §6.4.4", run: find(`SUBJECT "PLAIN"`, " 1")},
+		{name: "SEARCH BODY", rfc: "RFC 3501 §6.4.4", run: find(`BODY "group mail"`, " 2")},
+		{name: "SEARCH HEADER Message-ID", rfc: "RFC 3501 §6.4.4", run: find(`HEADER Message-ID "<mime1@example.org>"`, " 4")},
+		{name: "SEARCH OR and NOT", rfc: "RFC 3501 §6.4.4", run: find(`OR SUBJECT groups SUBJECT mime NOT FROM mary`, " 4")},
+		{name: "SEARCH with a sequence set and UNSEEN", rfc: "RFC 3501 §6.4.4", run: find(`2:3 UNSEEN`, " 2 3")},
+		{name: "UID SEARCH answers UIDs", rfc: "RFC 3501 §6.4.8", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -75,7 +78,7 @@ func searchGroup() group {
 			}
 			return nil
 		}},
-		{"SEARCH with an unknown charset: NO [BADCHARSET]", "RFC 3501 §6.4.4, §7.1", func(e *env) error {
+		{name: "SEARCH with an unknown charset: NO [BADCHARSET]", rfc: "RFC 3501 §6.4.4, §7.1", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain)
 			if err != nil {
 				return err

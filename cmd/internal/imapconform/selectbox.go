@@ -4,7 +4,7 @@ package main
 // RFC 3691; RFC 7162 §3.2.11 ([CLOSED]).
 func selectGroup() group {
 	return group{name: "select", checks: []check{
-		{"SELECT sends FLAGS, EXISTS, RECENT, UIDVALIDITY, UIDNEXT, PERMANENTFLAGS, READ-WRITE", "RFC 3501 §6.3.1", func(e *env) error {
+		{name: "SELECT sends FLAGS, EXISTS, RECENT, UIDVALIDITY, UIDNEXT, PERMANENTFLAGS, READ-WRITE", rfc: "RFC 3501 §6.3.1", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -27,7 +27,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"EXAMINE answers OK [READ-ONLY]", "RFC 3501 §6.3.2", func(e *env) error {
+		{name: "EXAMINE answers OK [READ-ONLY]", rfc: "RFC 3501 §6.3.2", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -42,7 +42,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"SELECT of a missing mailbox: NO", "RFC 3501 §6.3.1", func(e *env) error {
+		{name: "SELECT of a missing mailbox: NO", rfc: "RFC 3501 §6.3.1", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -52,7 +52,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"a failed SELECT leaves no mailbox selected", "RFC 3501 §6.3.1", func(e *env) error {
+		{name: "a failed SELECT leaves no mailbox selected", rfc: "RFC 3501 §6.3.1", run: func(e *env) error {
 			c, box, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -64,7 +64,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"CLOSE expunges \\Deleted silently", "RFC 3501 §6.4.2", func(e *env) error {
+		{name: "CLOSE expunges \\Deleted silently", rfc: "RFC 3501 §6.4.2", run: func(e *env) error {
 			c, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -84,7 +84,7 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"CLOSE after EXAMINE removes nothing", "RFC 3501 §6.4.2", func(e *env) error {
+		{name: "CLOSE after EXAMINE removes nothing", rfc: "RFC 3501 §6.4.2", run: func(e *env) error {
 			c, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
@@ -103,13 +103,10 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"UNSELECT keeps \\Deleted messages and leaves the selected state", "RFC 3691 §2", func(e *env) error {
+		{name: "UNSELECT keeps \\Deleted messages and leaves the selected state", rfc: "RFC 3691 §2", needs: []string{"UNSELECT"}, run: func(e *env) error {
 			c, box, err := e.selected(msgPlain, msgGroups)
 			if err != nil {
 				return err
-			}
-			if !caps(c)["UNSELECT"] {
-				return nil // not advertised: nothing to check
 			}
 			c.do(`STORE 1 +FLAGS.SILENT (\Deleted)`)
 			if err := must(c.do("UNSELECT"), "UNSELECT"); err != nil {
@@ -123,13 +120,10 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"[CLOSED] after ENABLE QRESYNC when a mailbox is replaced", "RFC 7162 §3.2.11", func(e *env) error {
+		{name: "[CLOSED] after ENABLE QRESYNC when a mailbox is replaced", rfc: "RFC 7162 §3.2.11", needs: []string{"QRESYNC"}, run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
-			}
-			if !caps(c)["QRESYNC"] {
-				return nil
 			}
 			box, err := e.fresh(c, msgPlain)
 			if err != nil {
@@ -145,13 +139,10 @@ func selectGroup() group {
 			}
 			return nil
 		}},
-		{"[CLOSED] after ENABLE IMAP4rev2 when a mailbox is replaced", "RFC 9051 §6.3.1, §7.1", func(e *env) error {
+		{name: "[CLOSED] after ENABLE IMAP4rev2 when a mailbox is replaced", rfc: "RFC 9051 §6.3.1, §7.1", needs: []string{"IMAP4REV2"}, run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
-			}
-			if !caps(c)["IMAP4REV2"] {
-				return nil
 			}
 			box, err := e.fresh(c, msgPlain)
 			if err != nil {
@@ -167,5 +158,28 @@ func selectGroup() group {
 			}
 			return nil
 		}},
+		// Issue 16 asks for [CLOSED] only after ENABLE QRESYNC or
+		// IMAP4rev2. No RFC forbids it to others (RFC 3501 §7.1: clients
+		// ignore codes they do not know), and RFC 7162 §3.2.11 has a
+		// QRESYNC server send it on every implicit close, as Dovecot does
+		// to every client: so the check applies only to servers without
+		// QRESYNC, whose IMAP4rev1 sessions have no use for it.
+		{name: "no [CLOSED] for an IMAP4rev1 client when QRESYNC is not offered and IMAP4rev2 not enabled", rfc: "RFC 3501 §7.1 (no CLOSED in IMAP4rev1), RFC 9051 §7.1 (CLOSED is IMAP4rev2's), issue 16",
+			unless: "QRESYNC", unlessWhy: "RFC 7162 §3.2.11 has a QRESYNC server send [CLOSED] on every implicit close", run: func(e *env) error {
+				c, err := e.login()
+				if err != nil {
+					return err
+				}
+				box, err := e.fresh(c, msgPlain)
+				if err != nil {
+					return err
+				}
+				c.do("SELECT " + box)
+				r := c.do("EXAMINE " + box)
+				if r.has(`\[CLOSED\]`) {
+					return fail(r, "[CLOSED] sent to a client that did not enable QRESYNC or IMAP4rev2")
+				}
+				return must(r, "EXAMINE")
+			}},
 	}}
 }

@@ -137,6 +137,53 @@ func startYubin() (target, func(), error) {
 	return target{name: "yubin", addr: a, user: confUser, pass: confPass}, stop, nil
 }
 
+// dovecotExtensions turns on what Dovecot ships but does not load by
+// default, so that the extension groups have a reference: QUOTA (a
+// Maildir++ quota of 1 GiB, like a Yubin user's), ACL (RFC 4314; the
+// owner has every right; "anyone" allowed), COMPRESS=DEFLATE, and special-use mailboxes
+// (RFC 6154) as Yubin creates them for every user.
+const dovecotExtensions = `# A test instance: no fsync per message, so that the 10,000-message
+# mailbox of -big fills in seconds.
+mail_fsync = never
+# and no delay after a wrong password (the login group tries one).
+auth_failure_delay = 0
+mail_plugins = $mail_plugins quota acl zlib
+protocol imap {
+  mail_plugins = $mail_plugins imap_quota imap_acl imap_zlib
+}
+plugin {
+  quota = maildir:User quota
+  quota_rule = *:storage=1G
+  acl = vfile
+  # RFC 4314 §2: "anyone" is a standard identifier (Dovecot refuses it
+  # unless told).
+  acl_anyone = allow
+}
+namespace inbox {
+  inbox = yes
+  mailbox Drafts {
+    special_use = \Drafts
+    auto = create
+  }
+  mailbox Sent {
+    special_use = \Sent
+    auto = create
+  }
+  mailbox Trash {
+    special_use = \Trash
+    auto = create
+  }
+  mailbox Junk {
+    special_use = \Junk
+    auto = create
+  }
+  mailbox Archive {
+    special_use = \Archive
+    auto = create
+  }
+}
+`
+
 // startDovecot starts a private Dovecot (testpeers; needs root) on an
 // empty Maildir owned by nobody.
 func startDovecot() (target, func(), error) {
@@ -152,11 +199,11 @@ func startDovecot() (target, func(), error) {
 		os.RemoveAll(dir)
 		return target{}, nil, fmt.Errorf("chown Maildir: %v\n%s", err, out)
 	}
-	d, err := testpeers.StartDovecot(testpeers.DovecotOptions{Maildir: md, IMAP: true, Password: confPass})
+	d, err := testpeers.StartDovecot(testpeers.DovecotOptions{Maildir: md, IMAP: true, Password: confPass, Config: dovecotExtensions})
 	if err != nil {
 		os.RemoveAll(dir)
 		return target{}, nil, err
 	}
 	stop := func() { d.Stop(); os.RemoveAll(dir) }
-	return target{name: "dovecot", addr: d.Addr(), user: "conform", pass: confPass}, stop, nil
+	return target{name: "dovecot", addr: d.Addr(), user: "conform", pass: confPass, reference: true}, stop, nil
 }

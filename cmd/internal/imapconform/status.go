@@ -3,7 +3,7 @@ package main
 // STATUS: RFC 3501 §6.3.10, §7.2.4.
 func statusGroup() group {
 	return group{name: "status", checks: []check{
-		{"STATUS MESSAGES UNSEEN UIDNEXT UIDVALIDITY", "RFC 3501 §6.3.10", func(e *env) error {
+		{name: "STATUS MESSAGES UNSEEN UIDNEXT UIDVALIDITY", rfc: "RFC 3501 §6.3.10", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -21,7 +21,7 @@ func statusGroup() group {
 			}
 			return must(r, "STATUS")
 		}},
-		{"STATUS RECENT counts appended messages no session has seen", "RFC 3501 §6.3.10, §2.3.2", func(e *env) error {
+		{name: "STATUS RECENT counts appended messages no session has seen", rfc: "RFC 3501 §6.3.10, §2.3.2", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -35,7 +35,7 @@ func statusGroup() group {
 			}
 			return nil
 		}},
-		{"STATUS of a missing mailbox: NO", "RFC 3501 §6.3.10", func(e *env) error {
+		{name: "STATUS of a missing mailbox: NO", rfc: "RFC 3501 §6.3.10", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -45,7 +45,7 @@ func statusGroup() group {
 			}
 			return nil
 		}},
-		{"STATUS with an unknown item: BAD", "RFC 3501 §6.3.10, §9 (status-att)", func(e *env) error {
+		{name: "STATUS with an unknown item: BAD", rfc: "RFC 3501 §6.3.10, §9 (status-att)", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err

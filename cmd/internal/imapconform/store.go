@@ -20,7 +20,7 @@ func index(r *resp, pattern string) int {
 // STORE, flags and keywords: RFC 3501 §6.4.6, §2.3.2, §7.2.6.
 func storeGroup() group {
 	return group{name: "store", checks: []check{
-		{"STORE +FLAGS answers with the new FLAGS", "RFC 3501 §6.4.6", func(e *env) error {
+		{name: "STORE +FLAGS answers with the new FLAGS", rfc: "RFC 3501 §6.4.6", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -31,7 +31,7 @@ func storeGroup() group {
 			}
 			return must(r, "STORE")
 		}},
-		{"STORE -FLAGS removes a flag", "RFC 3501 §6.4.6", func(e *env) error {
+		{name: "STORE -FLAGS removes a flag", rfc: "RFC 3501 §6.4.6", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -44,7 +44,7 @@ func storeGroup() group {
 			}
 			return nil
 		}},
-		{"STORE FLAGS.SILENT sends no FETCH for the change", "RFC 3501 §6.4.6", func(e *env) error {
+		{name: "STORE FLAGS.SILENT sends no FETCH for the change", rfc: "RFC 3501 §6.4.6", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -58,7 +58,7 @@ func storeGroup() group {
 			}
 			return nil
 		}},
-		{"a new keyword appears in FLAGS (and PERMANENTFLAGS) before any FETCH shows it", "RFC 3501 §7.2.6, §7.1 (PERMANENTFLAGS)", func(e *env) error {
+		{name: "a new keyword appears in FLAGS (and PERMANENTFLAGS) before any FETCH shows it", rfc: "RFC 3501 §7.2.6, §7.1 (PERMANENTFLAGS)", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -73,7 +73,7 @@ func storeGroup() group {
 			}
 			return nil
 		}},
-		{"another session learns a new keyword by FLAGS before its FETCH", "RFC 3501 §7.2.6, §5.2", func(e *env) error {
+		{name: "another session learns a new keyword by FLAGS before its FETCH", rfc: "RFC 3501 §7.2.6, §5.2", run: func(e *env) error {
 			a, box, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -91,9 +91,29 @@ func storeGroup() group {
 			if f < 0 || x < 0 || f > x {
 				return fail(r, "want * FLAGS with cfOtherKw before * 1 FETCH with it")
 			}
+			if p := index(r, `^\* OK \[PERMANENTFLAGS `); p >= 0 && p > x {
+				return fail(r, "PERMANENTFLAGS update after the FETCH")
+			}
 			return nil
 		}},
-		{"a keyword named NIL is a flag like any other", "RFC 3501 §9 (flag-keyword = atom)", func(e *env) error {
+		{name: "a later SELECT lists a keyword in use in FLAGS", rfc: "RFC 3501 §6.3.1, §7.2.6", run: func(e *env) error {
+			a, box, err := e.selected(msgPlain)
+			if err != nil {
+				return err
+			}
+			if err := must(a.do(`STORE 1 +FLAGS.SILENT (cfSelKw)`), "STORE"); err != nil {
+				return err
+			}
+			b, err := e.login()
+			if err != nil {
+				return err
+			}
+			if r := b.do("SELECT " + box); !r.has(`^\* FLAGS \(.*\bcfSelKw\b`) {
+				return fail(r, "want cfSelKw in * FLAGS")
+			}
+			return nil
+		}},
+		{name: "a keyword named NIL is a flag like any other", rfc: "RFC 3501 §9, RFC 9051 §9 (flag-keyword = atom; NIL is an atom, and flag-list holds flags, not nstrings)", run: func(e *env) error {
 			c, _, err := e.selected(msgPlain)
 			if err != nil {
 				return err
@@ -110,7 +130,7 @@ func storeGroup() group {
 			}
 			return nil
 		}},
-		{"STORE in a mailbox opened by EXAMINE changes nothing", "RFC 3501 §6.3.2, §6.4.6", func(e *env) error {
+		{name: "STORE in a mailbox opened by EXAMINE changes nothing", rfc: "RFC 3501 §6.3.2, §6.4.6", run: func(e *env) error {
 			c, err := e.login()
 			if err != nil {
 				return err
@@ -128,7 +148,7 @@ func storeGroup() group {
 			}
 			return nil
 		}},
-		{"a flag change by another session arrives as * n FETCH", "RFC 3501 §7.4.2, §5.2", func(e *env) error {
+		{name: "a flag change by another session arrives as * n FETCH", rfc: "RFC 3501 §7.4.2, §5.2", run: func(e *env) error {
 			a, box, err := e.selected(msgPlain)
 			if err != nil {
 				return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
@@ -138,10 +139,33 @@ func clip(s string, n int) string {
 type conn struct {
 	nc       net.Conn
 	r        *bufio.Reader
+	w        io.Writer // nc, or a deflate writer after COMPRESS
+	flush    func() error
 	greeting string
 	n        int
 	log      *[]*resp // the check's exchanges, for the report
 	timeout  time.Duration
+}
+
+// send writes data to the server (compressed after COMPRESS) and flushes.
+func (c *conn) send(data []byte) error {
+	if _, err := c.w.Write(data); err != nil {
+		return err
+	}
+	if c.flush != nil {
+		return c.flush()
+	}
+	return nil
+}
+
+// compress switches the connection to DEFLATE both ways, as after a
+// tagged OK to COMPRESS DEFLATE. RFC 4978 §3, §4
+func (c *conn) compress() {
+	fw, _ := flate.NewWriter(c.nc, flate.DefaultCompression)
+	c.w, c.flush = fw, fw.Flush
+	// Bytes the server sent after the OK are already compressed; the
+	// buffered reader holds none (the OK ended a response), so wrap it.
+	c.r = bufio.NewReader(flate.NewReader(c.r))
 }
 
 func dial(addr string, log *[]*resp) (*conn, error) {
@@ -149,7 +173,7 @@ func dial(addr string, log *[]*resp) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{nc: nc, r: bufio.NewReader(nc), log: log, timeout: 10 * time.Second}
+	c := &conn{nc: nc, r: bufio.NewReader(nc), w: nc, log: log, timeout: 10 * time.Second}
 	nc.SetDeadline(time.Now().Add(c.timeout))
 	c.greeting, err = readResponse(c.r)
 	if err != nil {
@@ -174,7 +198,7 @@ func (c *conn) do(cmd string) *resp {
 	r := &resp{cmd: t + " " + cmd}
 	*c.log = append(*c.log, r)
 	c.nc.SetDeadline(time.Now().Add(c.timeout))
-	if _, r.err = io.WriteString(c.nc, r.cmd+"\r\n"); r.err != nil {
+	if r.err = c.send([]byte(r.cmd + "\r\n")); r.err != nil {
 		return r
 	}
 	c.finish(r, t)
@@ -214,7 +238,7 @@ func (c *conn) withLiteral(before string, lit []byte, after string) *resp {
 	r := &resp{cmd: head + "\r\n" + clip(string(lit), 60) + after}
 	*c.log = append(*c.log, r)
 	c.nc.SetDeadline(time.Now().Add(c.timeout))
-	if _, r.err = io.WriteString(c.nc, head+"\r\n"); r.err != nil {
+	if r.err = c.send([]byte(head + "\r\n")); r.err != nil {
 		return r
 	}
 	line, err := readResponse(c.r)
@@ -234,7 +258,7 @@ func (c *conn) withLiteral(before string, lit []byte, after string) *resp {
 		c.finish(r, t)
 		return r
 	}
-	if _, r.err = c.nc.Write(append(append([]byte{}, lit...), after+"\r\n"...)); r.err != nil {
+	if r.err = c.send(append(append([]byte{}, lit...), after+"\r\n"...)); r.err != nil {
 		return r
 	}
 	c.finish(r, t)
@@ -247,7 +271,7 @@ func (c *conn) raw(data, tag string) *resp {
 	r := &resp{cmd: strings.TrimSuffix(data, "\r\n")}
 	*c.log = append(*c.log, r)
 	c.nc.SetDeadline(time.Now().Add(c.timeout))
-	if _, r.err = io.WriteString(c.nc, data); r.err != nil {
+	if r.err = c.send([]byte(data)); r.err != nil {
 		return r
 	}
 	if tag == "" {

@@ -53,3 +53,26 @@ func TestReadResponseLongLine(t *testing.T) {
 		t.Fatalf("long line: len %d, %v", len(got), err)
 	}
 }
+
+// FuzzReadResponse: any server output gives a response or an error,
+// never a panic, and never more than maxResponse bytes.
+func FuzzReadResponse(f *testing.F) {
+	for _, s := range []string{
+		"* OK hi\r\n", "* 1 FETCH (BODY[] {5}\r\nab\r\nc)\r\n", "* X ~{3}\r\n\x00\x01\x02)\r\n",
+		"* X {99999999999}\r\n", "* X {2+}\r\nab\r\n", "{0}\r\n\r\n", "* {1}\r\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r := bufio.NewReaderSize(strings.NewReader(in), 16)
+		for i := 0; i < 100; i++ {
+			got, err := readResponse(r)
+			if len(got) > maxResponse+2 {
+				t.Fatalf("response of %d bytes", len(got))
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}
