@@ -355,10 +355,13 @@ func (s *session) fetchOne(it item, m *storage.Message, o *imap.FetchOptions, mo
 		item("MODSEQ").BeginList().Number64(m.ModSeq).EndList()
 	}
 	if o.Envelope {
-		writeEnvelope(item("ENVELOPE"), env)
+		writeEnvelope(item("ENVELOPE"), env.imapEnvelope())
 	}
 	if o.BodyStructure != nil {
-		bs := fm.bodyStructure()
+		bs, err := fm.bodyStructure()
+		if err != nil {
+			return err
+		}
 		if mods.Body {
 			writeBodyStructure(item("BODY"), bs, false)
 		}
@@ -444,21 +447,6 @@ func (fm *fetchMessage) header() ([]byte, error) {
 		fm.hdr = h
 	}
 	return fm.hdr, nil
-}
-
-// writeEnvelope writes ENVELOPE from the message's envelope fields. It is
-// the one place that turns header fields into an envelope: go-imap's
-// extraction for now, Yubin's own (envelope.go) when it lands.
-func writeEnvelope(w *wire.Writer, c *cachedHeader) {
-	env := *c.envelope()
-	// RFC 9051 §7.5.2: a missing Sender or Reply-To is the From.
-	if len(env.Sender) == 0 {
-		env.Sender = env.From
-	}
-	if len(env.ReplyTo) == 0 {
-		env.ReplyTo = env.From
-	}
-	w.Envelope(&env)
 }
 
 // envCache is the selected mailbox's header cache, shared by the

@@ -178,17 +178,15 @@ func (fm *fetchMessage) stream(w *wire.Writer, start, size int64, p *imap.Sectio
 	w.LiteralFrom(r, n, false)
 }
 
-// bodyStructure parses the message's MIME structure.
-func (fm *fetchMessage) bodyStructure() imap.BodyStructure {
-	r, done := fm.reader()
-	defer done()
-	return imapserver.ExtractBodyStructure(r)
-}
-
-// writeBodyStructure writes BODY or BODYSTRUCTURE: go-imap's extraction
-// for now, Yubin's own (bodystructure.go) when it lands.
-func writeBodyStructure(w *wire.Writer, bs imap.BodyStructure, extended bool) {
-	w.BodyStructure(bs, extended)
+// bodyStructure parses the message's MIME structure (bodystructure.go).
+// Sizes are of the file as stored, which is the wire form for every
+// message Yubin wrote.
+func (fm *fetchMessage) bodyStructure() (*bodyPart, error) {
+	st, err := fm.f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return parseBodyStructure(fm.f, st.Size())
 }
 
 // fetchBinary is a decoded BINARY part, or nil data for a missing part.

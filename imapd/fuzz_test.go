@@ -175,7 +175,9 @@ func FuzzFetchBody(f *testing.F) {
 				fm.writeBinary(&imap.FetchItemBinarySection{Part: part}, b)
 			}
 		}
-		fm.bodyStructure()
+		if _, err := fm.bodyStructure(); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := fm.f.Seek(0, io.SeekStart); err != nil {
 			t.Fatal(err)
 		}

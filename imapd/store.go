@@ -60,7 +60,7 @@ func (s *session) cmdStore(r *request) error {
 	if seqs, ok := set.(imap.SeqSet); ok && !v.seqInRange(seqs) {
 		return bad(imap.ResponseCodeClientBug, "Message sequence number out of range")
 	}
-	conditional := opts != nil && opts.UnchangedSince != 0
+	conditional := opts != nil && opts.UnchangedSince != nil
 	if conditional {
 		s.enabled["CONDSTORE"] = true // RFC 7162 §3.1: a CONDSTORE-enabling command
 	}
@@ -75,7 +75,7 @@ func (s *session) cmdStore(r *request) error {
 	update := func(cur []string) []string { return applyStore(cur, sf.Op, change) }
 	sopts := storage.StoreOptions{}
 	if conditional {
-		sopts = storage.StoreOptions{Conditional: true, UnchangedSince: opts.UnchangedSince}
+		sopts = storage.StoreOptions{Conditional: true, UnchangedSince: *opts.UnchangedSince}
 	}
 	res, err := s.acct.UpdateFlags(s.ctx(), v.name, uids, update, sopts)
 	if err != nil {
