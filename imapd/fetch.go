@@ -153,13 +153,13 @@ func wantsSeen(o *imap.FetchOptions, mods *wire.FetchModifiers) bool {
 	return false
 }
 
-// maxRanges is how many separate index queries one FETCH makes before it
-// reads the whole UID span of the set in one.
+// maxRanges is how many separate index queries (one per range) one FETCH
+// makes before it asks for the set's UIDs in one.
 const maxRanges = 4
 
 // loadMessages reads the index entries of items (in ascending sequence
-// order) with one query per run of consecutive messages, or one for the
-// whole span when the set is scattered. Entries the index no longer has
+// order) with one query per run of consecutive messages, or one listing
+// the UIDs when the set is scattered. Entries the index no longer has
 // (expunged, not yet told to this client) are nil.
 func (s *session) loadMessages(items []item) ([]*storage.Message, error) {
 	type span struct{ first, last uint32 }
@@ -171,11 +171,22 @@ func (s *session) loadMessages(items []item) ([]*storage.Message, error) {
 		}
 		spans = append(spans, span{it.uid, it.uid})
 	}
-	if len(spans) > maxRanges {
-		spans = []span{{items[0].uid, items[len(items)-1].uid}}
-	}
 	var rows []storage.Message
+	if len(spans) > maxRanges {
+		// A scattered set: one query for just its rows.
+		uids := make([]uint32, len(items))
+		for i, it := range items {
+			uids[i] = it.uid
+		}
+		var err error
+		if rows, err = s.acct.MessagesByUIDs(s.ctx(), s.sel.name, uids); err != nil {
+			return nil, mailboxError(err)
+		}
+	}
 	for _, sp := range spans {
+		if len(spans) > maxRanges {
+			break
+		}
 		part, err := s.acct.MessageRange(s.ctx(), s.sel.name, sp.first, sp.last)
 		if err != nil {
 			return nil, mailboxError(err)
@@ -196,40 +207,23 @@ func (s *session) loadMessages(items []item) ([]*storage.Message, error) {
 }
 
 // loadChanged is loadMessages for CHANGEDSINCE (RFC 7162 §3.1.4.1): it
-// keeps the items changed after since, read from the change log, so a
-// client resynchronising a large mailbox costs what changed, not the
-// mailbox. When the log no longer reaches back that far, every item is
-// read and compared.
+// keeps the items changed after since, which storage reads from the
+// change log, so a client resynchronising a large mailbox costs what
+// changed, not the mailbox.
 func (s *session) loadChanged(items []item, since uint64) ([]item, []*storage.Message, error) {
-	changes, err := s.acct.Changes(s.ctx(), s.sel.name, since)
-	if errors.Is(err, storage.ErrChangesExpired) {
-		msgs, err := s.loadMessages(items)
-		if err != nil {
-			return nil, nil, err
-		}
-		var keep []item
-		var kept []*storage.Message
-		for i, m := range msgs {
-			if m != nil && m.ModSeq > since {
-				keep, kept = append(keep, items[i]), append(kept, m)
-			}
-		}
-		return keep, kept, nil
-	}
+	changed, err := s.acct.ChangedSince(s.ctx(), s.sel.name, since)
 	if err != nil {
 		return nil, nil, mailboxError(err)
 	}
-	changed := make(map[uint32]*storage.Message, len(changes))
-	for i := range changes {
-		if c := &changes[i]; c.Kind != storage.MessageExpunged {
-			changed[c.UID] = &c.Message
-		}
-	}
 	var keep []item
 	var kept []*storage.Message
+	j := 0
 	for _, it := range items {
-		if m := changed[it.uid]; m != nil && m.ModSeq > since {
-			keep, kept = append(keep, it), append(kept, m)
+		for j < len(changed) && changed[j].UID < it.uid {
+			j++
+		}
+		if j < len(changed) && changed[j].UID == it.uid && changed[j].ModSeq > since {
+			keep, kept = append(keep, it), append(kept, &changed[j])
 		}
 	}
 	return keep, kept, nil
