@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"regexp"
 	"slices"
@@ -311,5 +312,32 @@ func TestFetchVanished(t *testing.T) {
 	}
 	if _, st := c.cmd("B", "FETCH 1 (FLAGS) (CHANGEDSINCE 1 VANISHED)"); !strings.HasPrefix(st, "BAD") {
 		t.Errorf("FETCH (not UID) with VANISHED: %s, want BAD", st)
+	}
+}
+
+// TestFetchScattered: a set of many separate numbers is answered in
+// order, each message once (read in one query by UID list).
+func TestFetchScattered(t *testing.T) {
+	t.Parallel()
+	ts := startTestServer(t)
+	ts.deliver(t, "INBOX", 12)
+	c := ts.loginWire(t)
+	c.cmd("S", "EXAMINE INBOX")
+	for cmd, want := range map[string]string{
+		"UID FETCH 11,1,3,5,7,9,3 (UID)": "1 3 5 7 9 11",
+		"FETCH 2,4,6,8,10,12:11 (UID)":   "2 4 6 8 10 11 12",
+	} {
+		untagged, st := c.cmd("A", cmd)
+		var got []string
+		for _, l := range untagged {
+			var seq, uid int
+			if _, err := fmt.Sscanf(l, "* %d FETCH (UID %d)", &seq, &uid); err != nil || seq != uid {
+				t.Errorf("%s: %q", cmd, l)
+			}
+			got = append(got, strconv.Itoa(uid))
+		}
+		if !strings.HasPrefix(st, "OK") || strings.Join(got, " ") != want {
+			t.Errorf("%s = %v %s, want %s", cmd, got, st, want)
+		}
 	}
 }
