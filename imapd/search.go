@@ -84,7 +84,11 @@ func (s *session) search(c *imap.SearchCriteria) (*searchResult, error) {
 	if len(v.uids) == 0 {
 		return res, nil
 	}
-	msgs, err := s.acct.MessageRange(s.ctx(), v.name, v.uids[0], v.maxUID())
+	lo, hi := searchSpan(v, c)
+	if lo > hi {
+		return res, nil
+	}
+	msgs, err := s.acct.MessageRange(s.ctx(), v.name, lo, hi)
 	if err != nil {
 		return nil, mailboxError(err)
 	}
@@ -115,6 +119,38 @@ func (s *session) search(c *imap.SearchCriteria) (*searchResult, error) {
 		res.modseq = max(res.modseq, m.ModSeq)
 	}
 	return res, nil
+}
+
+// searchSpan is the UID range the top-level sequence and UID sets of c
+// (resolved by staticCriteria) leave to be read: "UID SEARCH UID 9000:*"
+// reads only those index rows.
+func searchSpan(v *view, c *imap.SearchCriteria) (lo, hi uint32) {
+	lo, hi = v.uids[0], v.maxUID()
+	n := uint32(len(v.uids))
+	for _, set := range c.UID {
+		if len(set) == 0 {
+			return 1, 0
+		}
+		smin, smax := uint32(set[0].Start), uint32(set[0].Stop)
+		for _, r := range set {
+			smin, smax = min(smin, uint32(r.Start)), max(smax, uint32(r.Stop))
+		}
+		lo, hi = max(lo, smin), min(hi, smax)
+	}
+	for _, set := range c.SeqNum {
+		if len(set) == 0 {
+			return 1, 0
+		}
+		smin, smax := set[0].Start, set[0].Stop
+		for _, r := range set {
+			smin, smax = min(smin, r.Start), max(smax, r.Stop)
+		}
+		if smin > n {
+			return 1, 0
+		}
+		lo, hi = max(lo, v.uids[smin-1]), min(hi, v.uids[min(smax, n)-1])
+	}
+	return lo, hi
 }
 
 // saved is what RETURN (SAVE) keeps as "$", as UIDs: the MIN and/or MAX
