@@ -105,7 +105,7 @@ c.logout()
 	for _, want := range []string{
 		"IMAP4rev2", "MOVE", "UIDPLUS", "SPECIAL-USE", "IDLE", "NAMESPACE", "APPENDLIMIT=",
 		`LIST (\HasNoChildren \Sent) "/" "Sent"`, `\Trash) "/" "Trash"`, `\Junk) "/" "Junk"`, `\Drafts) "/" "Drafts"`, `\Archive) "/" "Archive"`,
-		"EXISTS 3", "SUBJECTS From: sender0@remote.test Subject: hello 0|From: sender1@remote.test Subject: hello 1", "BODY1 1", `FLAGS1 1 (UID 1 FLAGS (\Seen))`,
+		"EXISTS 3", "SUBJECTS From: sender0@remote.test Subject: hello 0|From: sender1@remote.test Subject: hello 1", "BODY1 1", `FLAGS1 1 (FLAGS (\Seen \Recent))`,
 		"UNSEEN 3", "SEARCHSUBJ 3", "SEARCHBODY 2", `TRASH "Trash" (MESSAGES 1 UIDNEXT 2 UNSEEN 1 SIZE `, "SENT 1", "SENTBODY True",
 	} {
 		if !strings.Contains(out, want) {
