@@ -14,11 +14,11 @@ import (
 func (s *session) cmdCopy(r *request) error {
 	set, dst, err := s.readCopyArgs(r)
 	if err != nil {
-		return err
+		return s.refuse("copy", err)
 	}
 	code, _, err := s.copy(set, dst)
 	if err != nil {
-		return err
+		return s.refuse("copy", err)
 	}
 	return ok(code, r.name+" completed")
 }
@@ -30,14 +30,14 @@ func (s *session) cmdCopy(r *request) error {
 func (s *session) cmdMove(r *request) error {
 	set, dst, err := s.readCopyArgs(r)
 	if err != nil {
-		return err
+		return s.refuse("move", err)
 	}
 	if s.sel.readOnly {
-		return errReadOnly
+		return s.refuse("move", errReadOnly)
 	}
 	code, copied, err := s.copy(set, dst)
 	if err != nil {
-		return err
+		return s.refuse("move", err)
 	}
 	if code != "" {
 		s.w.Status("", imap.StatusResponseTypeOK, code, "Moved")

@@ -27,9 +27,9 @@ func (s *session) cmdExpunge(r *request) error {
 		return err
 	}
 	if s.sel.readOnly {
-		return errReadOnly
+		return s.refuse("expunge", errReadOnly)
 	}
-	return s.expungeDeleted(s.sel, set)
+	return s.refuse("expunge", s.expungeDeleted(s.sel, set))
 }
 
 // expungeDeleted removes the messages of the view marked \Deleted (only

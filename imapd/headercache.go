@@ -97,8 +97,6 @@ type headerCache interface {
 type openBoxes struct {
 	mu    sync.Mutex
 	boxes map[boxKey]*openBox
-	// recentMarks is the \Recent high-water mark per mailbox (recent.go).
-	recentMarks map[boxKey]recentMark
 }
 
 // openBox is one selected mailbox of one UIDVALIDITY.
@@ -110,7 +108,7 @@ type openBox struct {
 }
 
 func newOpenBoxes() *openBoxes {
-	return &openBoxes{boxes: map[boxKey]*openBox{}, recentMarks: map[boxKey]recentMark{}}
+	return &openBoxes{boxes: map[boxKey]*openBox{}}
 }
 
 // acquire returns the mailbox's shared state, with a reference the caller

@@ -51,6 +51,9 @@ func (s *session) cmdIdle(r *request) error {
 			if err := s.w.Flush(); err != nil {
 				return err
 			}
+			if s.state == stateLogout {
+				return errHandled // BYE sent: UIDVALIDITY changed
+			}
 		}
 		select {
 		case <-wake:

@@ -11,135 +11,18 @@ import (
 	"yubin/storage"
 )
 
-// selectParams are the parameters of SELECT and EXAMINE (RFC 4466 §2.1;
-// RFC 7162 §3.1.8 CONDSTORE, §3.2.5 QRESYNC).
-type selectParams struct {
-	condStore bool
-	qresync   *qresyncParams
-}
-
-// qresyncParams is "QRESYNC (uidvalidity modseq [known-uids [seq-match]])".
-type qresyncParams struct {
-	validity  uint32
-	modseq    uint64
-	knownUIDs imap.UIDSet // nil: every UID
-}
-
-// readSelectParams reads [SP "(" select-param *(SP select-param) ")"].
-// It is the smallest reader SELECT needs until wire's ReadSelectParams
-// (branch wirex) reaches this branch. seq-match-data is read and not
-// used: the change log answers exactly which UIDs vanished.
-func readSelectParams(r *wire.Reader) (*selectParams, error) {
-	p := &selectParams{}
-	sp, err := r.MaybeSP()
-	if err != nil || !sp {
-		return p, err
-	}
-	n := 0
-	err = r.ReadList(func() error {
-		n++
-		a, err := r.ReadAtom()
-		if err != nil {
-			return err
-		}
-		switch strings.ToUpper(a) {
-		case "CONDSTORE":
-			p.condStore = true
-			return nil
-		case "QRESYNC":
-			if p.qresync != nil {
-				return &wire.SyntaxError{Msg: "QRESYNC twice"}
-			}
-			if err := r.ReadSP(); err != nil {
-				return err
-			}
-			p.qresync, err = readQresync(r)
-			return err
-		}
-		return &wire.SyntaxError{Msg: "Unknown select parameter " + truncate(a)}
-	})
-	if err == nil && n == 0 {
-		err = &wire.SyntaxError{Msg: "Empty select parameter list"}
-	}
-	return p, err
-}
-
-func readQresync(r *wire.Reader) (*qresyncParams, error) {
-	q := &qresyncParams{}
-	i := 0
-	err := r.ReadList(func() error {
-		var err error
-		switch i {
-		case 0:
-			q.validity, err = r.ReadNzNumber()
-		case 1:
-			q.modseq, err = r.ReadModSeq()
-			if err == nil && q.modseq == 0 {
-				err = &wire.SyntaxError{Msg: "QRESYNC mod-sequence must not be 0"}
-			}
-		case 2:
-			if c, perr := r.Peek(); perr == nil && c == '(' {
-				i++ // seq-match-data without known-uids
-				err = readSeqMatch(r)
-				break
-			}
-			var set imap.NumSet
-			set, err = r.ReadNumSet(true)
-			if err == nil {
-				if uids, ok := set.(imap.UIDSet); ok && !uids.Dynamic() {
-					q.knownUIDs = uids // "$" or "*": every UID
-				}
-			}
-		case 3:
-			err = readSeqMatch(r)
-		default:
-			err = &wire.SyntaxError{Msg: "Too many QRESYNC parameters"}
-		}
-		i++
-		return err
-	})
-	if err == nil && i < 2 {
-		err = &wire.SyntaxError{Msg: "QRESYNC needs UIDVALIDITY and a mod-sequence"}
-	}
-	return q, err
-}
-
-// readSeqMatch reads "(" sequence-set SP sequence-set ")".
-func readSeqMatch(r *wire.Reader) error {
-	i := 0
-	err := r.ReadList(func() error {
-		i++
-		if i > 2 {
-			return &wire.SyntaxError{Msg: "Bad QRESYNC seq-match-data"}
-		}
-		_, err := r.ReadNumSet(i == 2)
-		return err
-	})
-	if err == nil && i != 2 {
-		err = &wire.SyntaxError{Msg: "Bad QRESYNC seq-match-data"}
-	}
-	return err
-}
-
 // cmdSelect implements SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3;
 // RFC 7162 §3.1.8, §3.2.5).
 func (s *session) cmdSelect(r *request) error {
-	if err := s.r.ReadSP(); err != nil {
-		return err
-	}
-	name, err := s.r.ReadMailbox()
-	if err != nil {
-		return err
-	}
-	p, err := readSelectParams(s.r)
+	name, p, err := s.r.ReadSelectArgs()
 	if err != nil {
 		return err
 	}
 	if err := s.r.ReadCRLF(); err != nil {
 		return err
 	}
-	if p.qresync != nil && !s.qresync() {
-		return bad(imap.ResponseCodeClientBug, "QRESYNC must be enabled first") // RFC 7162 §3.2.5
+	if p.QResync != nil && !s.qresync() {
+		return s.refuse("select", bad(imap.ResponseCodeClientBug, "QRESYNC must be enabled first")) // RFC 7162 §3.2.5
 	}
 	readOnly := r.name == "EXAMINE"
 
@@ -150,19 +33,19 @@ func (s *session) cmdSelect(r *request) error {
 		s.sel = nil
 		s.state = stateAuth
 		if s.qresync() || s.rev2() {
-			s.w.Status("", imap.StatusResponseTypeOK, "CLOSED", "Previous mailbox is now closed") // RFC 7162 §3.2.11
+			s.w.Status("", imap.StatusResponseTypeOK, wire.CodeClosed, "Previous mailbox is now closed") // RFC 7162 §3.2.11
 		}
 	}
-	if p.condStore {
+	if p.CondStore {
 		s.enabled["CONDSTORE"] = true
 	}
 	canon, err := storage.ValidMailboxName(name)
 	if err != nil {
-		return mailboxError(err)
+		return s.refuse("select", mailboxError(err))
 	}
 	v, msgs, err := s.openView(canon, readOnly)
 	if err != nil {
-		return mailboxError(err)
+		return s.refuse("select", mailboxError(err))
 	}
 
 	s.writeMailboxFlags(v)
@@ -173,8 +56,8 @@ func (s *session) cmdSelect(r *request) error {
 	next := max(v.maxUID()+1, v.uidNext0)
 	s.w.Status("", imap.StatusResponseTypeOK, imap.ResponseCode("UIDVALIDITY "+strconv.FormatUint(uint64(v.validity), 10)), "UIDs valid")
 	s.w.Status("", imap.StatusResponseTypeOK, imap.ResponseCode("UIDNEXT "+strconv.FormatUint(uint64(next), 10)), "Predicted next UID")
-	s.w.Status("", imap.StatusResponseTypeOK, imap.ResponseCode("HIGHESTMODSEQ "+strconv.FormatUint(v.modseq, 10)), "Highest")
-	if q := p.qresync; q != nil && q.validity == v.validity {
+	s.w.Status("", imap.StatusResponseTypeOK, wire.CodeHighestModSeq(v.modseq), "Highest")
+	if q := p.QResync; q != nil && q.UIDValidity == v.validity {
 		if err := s.qresyncSelect(v, q, msgs); err != nil {
 			v.close()
 			return err
@@ -231,12 +114,8 @@ func (s *session) openView(canon string, readOnly bool) (*view, []storage.Messag
 		}
 	}
 	if !s.rev2() && len(v.uids) > 0 {
-		if readOnly {
-			if first := s.peekRecent(canon, validity); first <= v.maxUID() {
-				v.recent.AddRange(imap.UID(first), imap.UID(v.maxUID()))
-			}
-		} else if first, last := s.claimRecent(canon, validity, v.maxUID()); first != 0 {
-			v.recent.AddRange(imap.UID(first), imap.UID(last))
+		if err := s.selectRecent(v); err != nil {
+			return nil, nil, err
 		}
 	}
 	v.box = s.srv.boxes.acquire(boxKey{s.user.String(), canon}, validity)
@@ -251,18 +130,21 @@ func (s *session) openView(canon string, readOnly bool) (*view, []storage.Messag
 // longer reaches back to q.modseq, every known UID that is not in the
 // mailbox is reported (VANISHED (EARLIER) allows UIDs the client never
 // had, §3.2.10.1) and every message as changed.
-func (s *session) qresyncSelect(v *view, q *qresyncParams, msgs []storage.Message) error {
-	known := func(uid uint32) bool { return q.knownUIDs == nil || q.knownUIDs.Contains(imap.UID(uid)) }
+//
+// seq-match-data is not needed: the change log answers exactly which
+// UIDs vanished.
+func (s *session) qresyncSelect(v *view, q *wire.QResyncParams, msgs []storage.Message) error {
+	known := func(uid uint32) bool { return q.KnownUIDs == nil || q.KnownUIDs.Contains(imap.UID(uid)) }
 	var vanished []imap.UID
-	changes, err := s.acct.Changes(s.ctx(), v.name, q.modseq)
+	changes, err := s.acct.Changes(s.ctx(), v.name, q.ModSeq)
 	switch {
 	case errors.Is(err, storage.ErrChangesExpired):
 		present := make(map[uint32]bool, len(msgs))
 		for _, m := range msgs {
 			present[m.UID] = true
 		}
-		if q.knownUIDs != nil {
-			for _, r := range q.knownUIDs {
+		if q.KnownUIDs != nil {
+			for _, r := range q.KnownUIDs {
 				for u := uint32(r.Start); u <= uint32(r.Stop) && u < v.uidNext0; u++ {
 					if !present[u] {
 						vanished = append(vanished, imap.UID(u))
@@ -286,10 +168,10 @@ func (s *session) qresyncSelect(v *view, q *qresyncParams, msgs []storage.Messag
 		}
 	}
 	if len(vanished) > 0 {
-		s.w.Untagged().Atom("VANISHED").SP().Atom("(EARLIER)").SP().NumSet(compactUIDs(vanished)).CRLF()
+		s.w.Vanished(true, wire.CompactUIDs(vanished))
 	}
 	for i, m := range msgs {
-		if m.ModSeq > q.modseq && known(m.UID) {
+		if m.ModSeq > q.ModSeq && known(m.UID) {
 			s.writeFetchFlags(v, uint32(i+1), m.UID, m.Flags, m.ModSeq, true)
 		}
 	}

@@ -20,8 +20,8 @@ func (w *rawConn) mustOK(tag, command string) []string {
 	return untagged
 }
 
-// hasLine reports whether lines hold one starting with prefix.
-func hasLine(lines []string, prefix string) bool {
+// hasPrefixLine reports whether lines hold one starting with prefix.
+func hasPrefixLine(lines []string, prefix string) bool {
 	return slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix) })
 }
 
@@ -54,7 +54,7 @@ func TestSelectResponses(t *testing.T) {
 		fmt.Sprintf("* OK [HIGHESTMODSEQ %d]", hm),
 	}
 	for _, w := range want {
-		if !hasLine(untagged, w) {
+		if !hasPrefixLine(untagged, w) {
 			t.Errorf("SELECT lacks %q: %q", w, untagged)
 		}
 	}
@@ -62,7 +62,7 @@ func TestSelectResponses(t *testing.T) {
 		t.Errorf("SELECT: %s", st)
 	}
 	untagged, st = c.cmd("E", "EXAMINE INBOX")
-	if hasLine(untagged, "* OK [PERMANENTFLAGS") || hasLine(untagged, "* OK [CLOSED]") || !strings.HasPrefix(st, "OK [READ-ONLY]") {
+	if hasPrefixLine(untagged, "* OK [PERMANENTFLAGS") || hasPrefixLine(untagged, "* OK [CLOSED]") || !strings.HasPrefix(st, "OK [READ-ONLY]") {
 		t.Errorf("EXAMINE: %q %s", untagged, st)
 	}
 	if _, st := c.cmd("N", "SELECT nosuch"); !strings.HasPrefix(st, "NO [NONEXISTENT]") {
@@ -89,14 +89,14 @@ func TestSelectClosed(t *testing.T) {
 			c.mustOK("EN", "ENABLE "+tc.enable)
 		}
 		first := c.mustOK("S1", "SELECT INBOX")
-		if hasLine(first, "* OK [CLOSED]") {
+		if hasPrefixLine(first, "* OK [CLOSED]") {
 			t.Errorf("%s: [CLOSED] on the first SELECT", tc.enable)
 		}
 		again := c.mustOK("S2", "EXAMINE INBOX")
 		if got := len(again) > 0 && strings.HasPrefix(again[0], "* OK [CLOSED]"); got != tc.closed {
 			t.Errorf("ENABLE %q: second SELECT begins %q; [CLOSED] expected: %v", tc.enable, again, tc.closed)
 		}
-		if tc.enable == "IMAP4rev2" && hasLine(again, "* 0 RECENT") {
+		if tc.enable == "IMAP4rev2" && hasPrefixLine(again, "* 0 RECENT") {
 			t.Errorf("IMAP4rev2 client got RECENT: %q", again)
 		}
 	}
@@ -120,7 +120,7 @@ func TestSelectParams(t *testing.T) {
 		}
 	}
 	untagged := c.mustOK("T", "STORE 1 +FLAGS (\\Seen)")
-	if !hasLine(untagged, "* 1 FETCH (FLAGS (\\Seen \\Recent) UID 1 MODSEQ (") {
+	if !hasPrefixLine(untagged, "* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent) MODSEQ (") {
 		t.Errorf("STORE after SELECT (CONDSTORE): %q, want MODSEQ", untagged)
 	}
 	c.mustOK("E", "ENABLE QRESYNC")
@@ -130,10 +130,41 @@ func TestSelectParams(t *testing.T) {
 		{"SELECT INBOX (QRESYNC (1 1 1:5 (1:2 1:2) 7))", "BAD"},
 		{"SELECT INBOX (QRESYNC (1 1 1:5 (1:2 1:2)))", "OK"},
 		{"SELECT INBOX (QRESYNC (1 1 (1 1)))", "OK"},
-		{"SELECT INBOX (CONDSTORE QRESYNC (1 1 1:*))", "OK"},
+		{"SELECT INBOX (CONDSTORE QRESYNC (1 1 1:*))", "BAD"}, // RFC 7162 §7 known-uids: no "*"
+		{"SELECT INBOX (CONDSTORE QRESYNC (1 1 1:9))", "OK"},
 	} {
 		if _, st := c.cmd("P", tc.cmd); !strings.HasPrefix(st, tc.want) {
 			t.Errorf("%s: %s, want %s", tc.cmd, st, tc.want)
 		}
+	}
+}
+
+// TestUIDValidityChangeEndsSession: a mailbox deleted and created again
+// under a session that has it selected has a new UIDVALIDITY: the
+// client's UIDs mean nothing any more, and the session ends with BYE
+// (RFC 3501 §2.3.1.1) rather than mixing the two mailboxes' messages.
+func TestUIDValidityChangeEndsSession(t *testing.T) {
+	t.Parallel()
+	ts := startTestServer(t)
+	ctx := context.Background()
+	if err := ts.acct.CreateMailbox(ctx, "Box"); err != nil {
+		t.Fatal(err)
+	}
+	ts.deliver(t, "Box", 2)
+	c := ts.loginWire(t)
+	c.mustOK("S", "SELECT Box")
+	if err := ts.acct.DeleteMailbox(ctx, "Box"); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.mustOK("N", "NOOP"); len(got) != 0 {
+		t.Errorf("NOOP with the mailbox gone: %q", got)
+	}
+	if err := ts.acct.CreateMailbox(ctx, "Box"); err != nil {
+		t.Fatal(err)
+	}
+	ts.deliver(t, "Box", 1)
+	untagged, _ := c.cmd("N", "NOOP")
+	if !hasPrefixLine(untagged, "* BYE") || hasPrefixLine(untagged, "* 3 EXISTS") {
+		t.Errorf("NOOP after the mailbox was made anew: %q, want BYE", untagged)
 	}
 }

@@ -1,21 +1,36 @@
 package imapd
 
 import (
+	"errors"
 	"slices"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
+	"yubin/imapd/wire"
 	"yubin/storage"
 )
 
 // errReadOnly answers changes to a mailbox opened with EXAMINE.
 var errReadOnly = no(imap.ResponseCodeCannot, "Mailbox is read-only")
 
-// checkFlags refuses system flags the server does not know (RFC 9051
-// §2.3.2: only those defined by a standard; the grammar's flag-extension
-// is for future ones), which storage cannot keep.
-func checkFlags(flags []imap.Flag) error {
+// refuse logs a refusal of what the client asked (at info, with the
+// session's conn_id, remote and user) and returns it; other errors pass
+// unlogged (the session logs server faults). The mailbox branch's fail
+// does the same for its commands.
+func (s *session) refuse(op string, err error) error {
+	var ie *imap.Error
+	if errors.As(err, &ie) && ie.Type != imap.StatusResponseTypeOK {
+		s.log.Info("refused", "op", op, "reply", string(ie.Type), "code", string(ie.Code), "text", ie.Text)
+	}
+	return err
+}
+
+// checkStoreFlags refuses system flags the server does not know (RFC
+// 9051 §2.3.2: only those defined by a standard; the grammar's
+// flag-extension is for future ones), which storage cannot keep. It is
+// APPEND's checkFlags (mailbox branch); one of the two goes at the merge.
+func checkStoreFlags(flags []imap.Flag) error {
 	for _, f := range flags {
 		if !strings.HasPrefix(string(f), `\`) || strings.EqualFold(string(f), `\Recent`) {
 			continue
@@ -31,7 +46,7 @@ func checkFlags(flags []imap.Flag) error {
 // UNCHANGEDSINCE (RFC 7162 §3.1.3). The flags are changed in storage,
 // message by message, each change reading the current flags in its own
 // transaction; the replies show the flags as stored. Other sessions learn
-// of the change from the log; this one is not told twice (view.own).
+// of the change from the log; this one is not told twice (view.tell).
 func (s *session) cmdStore(r *request) error {
 	if err := s.r.ReadSP(); err != nil {
 		return err
@@ -52,13 +67,13 @@ func (s *session) cmdStore(r *request) error {
 	}
 	v := s.sel
 	if v.readOnly {
-		return errReadOnly
+		return s.refuse("store", errReadOnly)
 	}
-	if err := checkFlags(sf.Flags); err != nil {
-		return err
+	if err := checkStoreFlags(sf.Flags); err != nil {
+		return s.refuse("store", err)
 	}
 	if seqs, ok := set.(imap.SeqSet); ok && !v.seqInRange(seqs) {
-		return bad(imap.ResponseCodeClientBug, "Message sequence number out of range")
+		return s.refuse("store", bad(imap.ResponseCodeClientBug, "Message sequence number out of range"))
 	}
 	conditional := opts != nil && opts.UnchangedSince != nil
 	if conditional {
@@ -79,11 +94,11 @@ func (s *session) cmdStore(r *request) error {
 	}
 	res, err := s.acct.UpdateFlags(s.ctx(), v.name, uids, update, sopts)
 	if err != nil {
-		return mailboxError(err)
+		return s.refuse("store", mailboxError(err))
 	}
 	var all []string
 	for _, m := range res.Messages {
-		v.own[m.ModSeq] = true
+		v.tell(m.ModSeq)
 		all = append(all, m.Flags...)
 	}
 	if !sf.Silent {
@@ -111,7 +126,7 @@ func (s *session) cmdStore(r *request) error {
 			}
 			mod = ss
 		}
-		return ok(imap.ResponseCode("MODIFIED "+mod.String()), "Conditional STORE failed")
+		return ok(wire.CodeModified(mod), "Conditional STORE failed")
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func TestStoreAnnouncesKeywords(t *testing.T) {
 	want := []string{
 		`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Forwarded NewKw)`,
 		`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Forwarded NewKw \*)] Flags permitted`,
-		`* 2 FETCH (FLAGS (NewKw \Seen \Recent) UID 2)`, // A selected first: the messages are recent to A
+		`* 2 FETCH (UID 2 FLAGS (NewKw \Seen \Recent))`, // A selected first: the messages are recent to A
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("A's STORE:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -31,14 +31,14 @@ func TestStoreAnnouncesKeywords(t *testing.T) {
 		t.Errorf("A was told of its own STORE: %q", got)
 	}
 	got = b.mustOK("N", "NOOP")
-	want[2] = `* 2 FETCH (FLAGS (NewKw \Seen) UID 2)`
+	want[2] = `* 2 FETCH (UID 2 FLAGS (NewKw \Seen))`
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("B's NOOP:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// Another STORE with a known keyword needs no FLAGS; -FLAGS and
 	// FLAGS work; keywords compare without case.
 	got = b.mustOK("T", "STORE 1:2 FLAGS (newkw)")
-	if len(got) != 2 || got[0] != `* 1 FETCH (FLAGS (newkw) UID 1)` || got[1] != `* 2 FETCH (FLAGS (newkw) UID 2)` {
+	if len(got) != 2 || got[0] != `* 1 FETCH (UID 1 FLAGS (newkw))` || got[1] != `* 2 FETCH (UID 2 FLAGS (newkw))` {
 		t.Errorf("B's STORE FLAGS: %q", got)
 	}
 	got = b.mustOK("T", "UID STORE 2 -FLAGS.SILENT (NEWKW)")
@@ -46,7 +46,7 @@ func TestStoreAnnouncesKeywords(t *testing.T) {
 		t.Errorf("B's STORE .SILENT: %q", got)
 	}
 	got = a.mustOK("N", "NOOP")
-	if len(got) != 2 || got[0] != `* 1 FETCH (FLAGS (newkw \Recent) UID 1)` || got[1] != `* 2 FETCH (FLAGS (\Recent) UID 2)` {
+	if len(got) != 2 || got[0] != `* 1 FETCH (UID 1 FLAGS (newkw \Recent))` || got[1] != `* 2 FETCH (UID 2 FLAGS (\Recent))` {
 		t.Errorf("A after B's STOREs: %q", got)
 	}
 }
@@ -70,10 +70,12 @@ func TestStoreRefused(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tc.cmd, st, tc.want)
 		}
 	}
+	ts.logs.wait(t, "refused", "op=store", "reply=BAD", "code=CLIENTBUG", "user="+testUser)
 	c.mustOK("E", "EXAMINE INBOX")
 	if _, st := c.cmd("T", `STORE 1 +FLAGS (\Seen)`); !strings.HasPrefix(st, "NO [CANNOT]") {
 		t.Errorf("STORE in EXAMINE: %s", st)
 	}
+	ts.logs.wait(t, "refused", "op=store", "reply=NO", "code=CANNOT")
 }
 
 // TestStoreUnchangedSince: STORE (UNCHANGEDSINCE m) changes the messages
@@ -94,7 +96,7 @@ func TestStoreUnchangedSince(t *testing.T) {
 		t.Errorf("STORE UNCHANGEDSINCE: %s", st)
 	}
 	after, _ := ts.acct.Message(ctx, "INBOX", uids[0])
-	if len(untagged) != 1 || untagged[0] != fmt.Sprintf(`* 1 FETCH (FLAGS (\Flagged \Recent) UID 1 MODSEQ (%d))`, after.ModSeq) {
+	if len(untagged) != 1 || untagged[0] != fmt.Sprintf(`* 1 FETCH (UID 1 FLAGS (\Flagged \Recent) MODSEQ (%d))`, after.ModSeq) {
 		t.Errorf("STORE UNCHANGEDSINCE untagged: %q", untagged)
 	}
 	untagged, st = c.cmd("T", fmt.Sprintf(`UID STORE 1:2 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\Seen)`, m2.ModSeq))
@@ -102,6 +104,10 @@ func TestStoreUnchangedSince(t *testing.T) {
 		t.Errorf("UID STORE UNCHANGEDSINCE: %s", st)
 	}
 	after2, _ := ts.acct.Message(ctx, "INBOX", uids[1])
+	// RFC 7162 §3.1.3: UNCHANGEDSINCE 0 fails for every message.
+	if untagged, st := c.cmd("T", `STORE 1:2 (UNCHANGEDSINCE 0) -FLAGS (\Flagged)`); st != "OK [MODIFIED 1:2] Conditional STORE failed" || len(untagged) != 0 {
+		t.Errorf("UNCHANGEDSINCE 0: %q %s", untagged, st)
+	}
 	if len(untagged) != 1 || untagged[0] != fmt.Sprintf(`* 2 FETCH (UID 2 MODSEQ (%d))`, after2.ModSeq) {
 		t.Errorf(".SILENT with CONDSTORE: %q", untagged)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"yubin/imapd/wire"
 	"yubin/storage"
 )
 
@@ -33,6 +34,7 @@ func (s *session) qresync() bool { return s.enabled["QRESYNC"] }
 type delta struct {
 	gone  []uint32          // expunged, known to the client
 	added []uint32          // new, ascending
+	kws   []string          // the new messages' keywords
 	flags []storage.Message // flags changed by others, for messages the client knows
 	top   uint64            // the log position after these changes
 }
@@ -47,43 +49,44 @@ func (s *session) updates(allowExpunge bool) error {
 		return nil
 	}
 	ctx := s.ctx()
-	// One cheap query when nothing changed.
-	hm, err := s.acct.HighestModSeq(ctx, v.name)
+	// One indexed row when nothing changed.
+	p, err := s.acct.Poll(ctx, v.name, v.modseq)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil // deleted under the session: nothing more to tell
 	}
-	if err != nil {
-		return err
+	if (err == nil || errors.Is(err, storage.ErrChangesExpired)) && p.UIDValidity != v.validity {
+		// The index was rebuilt or the mailbox made anew: the client's
+		// UIDs mean nothing any more (RFC 3501 §2.3.1.1).
+		s.w.Status("", imap.StatusResponseTypeBye, "", "Mailbox UIDVALIDITY changed; select it again")
+		s.state = stateLogout
+		return nil
 	}
-	if hm <= v.modseq {
+	var d delta
+	switch {
+	case errors.Is(err, storage.ErrChangesExpired):
+		if d, err = s.fullDelta(v, p.HighestModSeq); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case len(p.Changes) == 0:
+		v.modseq = max(v.modseq, p.HighestModSeq)
 		if allowExpunge {
 			s.flushGone(v)
 		}
 		return nil
-	}
-	d, err := s.readDelta(v, hm)
-	if err != nil {
-		return err
+	default:
+		d = v.delta(p.Changes, p.HighestModSeq)
 	}
 	s.emit(v, d, allowExpunge)
 	return nil
 }
 
-// readDelta reads the changes after v.modseq from the log or, when the
-// log no longer reaches back that far, by comparing the mailbox with the
-// view (storage/modseq.go ErrChangesExpired). hm is the HIGHESTMODSEQ
-// read before.
-func (s *session) readDelta(v *view, hm uint64) (delta, error) {
-	ctx := s.ctx()
-	d := delta{top: v.modseq}
+// delta sorts the log's changes after v.modseq into what the client is
+// to be told.
+func (v *view) delta(changes []storage.Change, top uint64) delta {
+	d := delta{top: max(top, v.modseq)}
 	last := v.maxUID()
-	changes, err := s.acct.Changes(ctx, v.name, v.modseq)
-	if errors.Is(err, storage.ErrChangesExpired) {
-		return s.fullDelta(v, hm)
-	}
-	if err != nil {
-		return d, err
-	}
 	for _, c := range changes {
 		d.top = max(d.top, c.ModSeq)
 		switch c.Kind {
@@ -94,6 +97,7 @@ func (s *session) readDelta(v *view, hm uint64) (delta, error) {
 		case storage.MessageAdded:
 			if c.UID > last {
 				d.added = append(d.added, c.UID)
+				d.kws = appendKeywords(d.kws, c.Flags)
 				last = c.UID
 			}
 		case storage.MessageFlags:
@@ -103,18 +107,20 @@ func (s *session) readDelta(v *view, hm uint64) (delta, error) {
 			d.flags = append(d.flags, c.Message)
 		}
 	}
-	return d, nil
+	return d
 }
 
-// fullDelta compares the whole mailbox with the view: messages missing
-// are gone, those above the view's last UID are new, those whose MODSEQ
-// is above the view's position changed.
+// fullDelta compares the whole mailbox with the view when the log no
+// longer reaches back to the client's position (storage/modseq.go
+// ErrChangesExpired): messages missing are gone, those above the view's
+// last UID are new, those whose MODSEQ is above the view's position
+// changed. hm is the HIGHESTMODSEQ read before the messages.
 func (s *session) fullDelta(v *view, hm uint64) (delta, error) {
 	msgs, err := s.acct.Messages(s.ctx(), v.name)
 	if err != nil {
 		return delta{}, err
 	}
-	d := delta{top: max(hm, v.modseq)}
+	d := delta{top: hm}
 	last := v.maxUID()
 	present := make(map[uint32]bool, len(msgs))
 	for _, m := range msgs {
@@ -122,6 +128,7 @@ func (s *session) fullDelta(v *view, hm uint64) (delta, error) {
 		switch {
 		case m.UID > last:
 			d.added = append(d.added, m.UID)
+			d.kws = appendKeywords(d.kws, m.Flags)
 		case m.ModSeq > v.modseq && !v.own[m.ModSeq] && v.seqOf(m.UID) != 0:
 			d.flags = append(d.flags, m)
 		}
@@ -151,11 +158,17 @@ func (s *session) emit(v *view, d delta, allowExpunge bool) {
 		s.flushGone(v)
 	}
 	if len(d.added) > 0 {
+		// A new message may bring a keyword (APPEND with flags, a copy):
+		// FLAGS first (RFC 3501 §7.2.6).
+		s.announceKeywords(v, d.kws)
 		v.uids = append(v.uids, d.added...)
 		s.w.Untagged().Number(uint32(len(v.uids))).SP().Atom("EXISTS").CRLF()
 		if !s.rev2() {
 			if !v.readOnly {
-				if first, last := s.claimRecent(v.name, v.validity, d.added[len(d.added)-1]); first != 0 {
+				first, last, err := s.acct.ClaimRecent(s.ctx(), v.name, d.added[len(d.added)-1])
+				if err != nil {
+					s.log.Warn("claim recent", "mailbox", v.name, "err", err)
+				} else if first != 0 {
 					v.recent.AddRange(imap.UID(first), imap.UID(last))
 				}
 			}
@@ -172,7 +185,9 @@ func (s *session) emit(v *view, d delta, allowExpunge bool) {
 			s.writeFetchFlags(v, v.seqOf(m.UID), m.UID, m.Flags, m.ModSeq, true)
 		}
 	}
-	v.modseq = max(v.modseq, d.top)
+	// After an index rebuild the log may start below the old position:
+	// the view follows the mailbox.
+	v.modseq = d.top
 	for ms := range v.own {
 		if ms <= v.modseq {
 			delete(v.own, ms)
@@ -193,7 +208,7 @@ func (s *session) flushGone(v *view) {
 		for u := range v.gone {
 			uids = append(uids, imap.UID(u))
 		}
-		s.w.Untagged().Atom("VANISHED").SP().NumSet(compactUIDs(uids)).CRLF()
+		s.w.Vanished(false, wire.CompactUIDs(uids))
 	} else {
 		for i := len(v.uids) - 1; i >= 0; i-- {
 			if v.gone[v.uids[i]] {
@@ -205,19 +220,14 @@ func (s *session) flushGone(v *view) {
 	v.gone = nil
 }
 
-// compactUIDs returns uids as the shortest UID set (1,2,3,5 gives
-// 1:3,5). uids is sorted in place.
-func compactUIDs(uids []imap.UID) imap.UIDSet {
-	slices.Sort(uids)
-	var set imap.UIDSet
-	for _, u := range uids {
-		if n := len(set); n > 0 && u <= set[n-1].Stop+1 {
-			set[n-1].Stop = max(set[n-1].Stop, u)
-			continue
+// appendKeywords adds the keywords of flags to kws.
+func appendKeywords(kws, flags []string) []string {
+	for _, f := range flags {
+		if !strings.HasPrefix(f, `\`) {
+			kws = append(kws, f)
 		}
-		set = append(set, imap.UIDRange{Start: u, Stop: u})
 	}
-	return set
+	return kws
 }
 
 // recentCount is the number of messages in the view that are \Recent in
@@ -234,7 +244,8 @@ func (v *view) recentCount() uint32 {
 
 // announceKeywords sends FLAGS (and PERMANENTFLAGS) when flags hold a
 // keyword the client has not been told of: a FETCH must not show one the
-// last FLAGS did not list (RFC 3501 §7.2.6).
+// last FLAGS did not list (RFC 3501 §7.2.6). Every command that writes
+// FETCH FLAGS calls it first.
 func (s *session) announceKeywords(v *view, flags []string) {
 	fresh := false
 	for _, f := range flags {
@@ -280,21 +291,22 @@ func (s *session) writeMailboxFlags(v *view) {
 	}
 }
 
-// writeFetchFlags writes "* seq FETCH (FLAGS (...) UID n [MODSEQ (m)])",
+// writeFetchFlags writes "* seq FETCH (UID n FLAGS (...) [MODSEQ (m)])",
 // \Recent added for a recent message. flagsItem false leaves FLAGS out
-// (STORE .SILENT with CONDSTORE).
+// (STORE .SILENT with CONDSTORE). UID goes first, as the old server wrote
+// it and clients' transcripts show it.
 func (s *session) writeFetchFlags(v *view, seq, uid uint32, flags []string, modseq uint64, flagsItem bool) {
 	s.w.Untagged().Number(seq).SP().Atom("FETCH").SP().BeginList()
+	s.w.Atom("UID").SP().Number(uid)
 	if flagsItem {
 		fl := imapFlags(flags)
 		if !s.rev2() && v.isRecent(uid) {
 			fl = append(fl, `\Recent`)
 		}
-		s.w.Atom("FLAGS").SP().Flags(fl).SP()
+		s.w.SP().Atom("FLAGS").SP().Flags(fl)
 	}
-	s.w.Atom("UID").SP().Number(uid)
 	if s.condstore() {
-		s.w.SP().Atom("MODSEQ").SP().BeginList().Number64(modseq).EndList()
+		s.w.SP().FetchModSeq(modseq)
 	}
 	s.w.EndList().CRLF()
 }

@@ -33,8 +33,9 @@ type view struct {
 	// their lower-cased form (RFC 3501 §7.2.6: a FETCH must not show a
 	// keyword the last FLAGS did not list).
 	keywords map[string]string
-	// own are the MODSEQs of this session's STOREs: their FETCH replies
-	// told the client already, so updates skips them in the change log.
+	// own are MODSEQs whose flags the client has seen already in a
+	// command's reply (its own STORE, a FETCH that set \Seen): updates
+	// skips them in the change log. See view.tell.
 	own map[uint64]bool
 	// recent are the messages \Recent in this session (RFC 3501 §2.3.2).
 	recent imap.UIDSet
@@ -51,6 +52,15 @@ func (v *view) close() {
 	if v.box != nil {
 		v.boxes.release(v.box)
 		v.box = nil
+	}
+}
+
+// tell records that a reply showed a message's flags as of modseq, so
+// the change log's entry for it is not sent again as an unsolicited
+// FETCH. STORE and FETCH call it for each FETCH response with FLAGS.
+func (v *view) tell(modseq uint64) {
+	if modseq > v.modseq {
+		v.own[modseq] = true
 	}
 }
 

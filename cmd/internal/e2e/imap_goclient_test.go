@@ -205,7 +205,9 @@ func TestIMAPGoClient(t *testing.T) {
 	idle.Wait()
 	mu.Lock()
 	defer mu.Unlock()
-	if len(events) != 2 || events[0] != "exists 1" || events[1] != `fetch 1 [\Answered]` {
+	// The watcher selected first: the new message is \Recent to it (RFC
+	// 3501 §2.3.2).
+	if len(events) != 2 || events[0] != "exists 1" || events[1] != `fetch 1 [\Answered \Recent]` {
 		t.Errorf("IDLE events = %q", events)
 	}
 }

@@ -56,7 +56,7 @@ while True:
         break
 a.logout()
 `)
-	for _, want := range []string{"IDLING", "PUSH * 2 EXISTS", `PUSH * 1 FETCH (UID 1 FLAGS (\Flagged))`, "DONE"} {
+	for _, want := range []string{"IDLING", "PUSH * 2 EXISTS", `PUSH * 1 FETCH (UID 1 FLAGS (\Flagged \Recent))`, "DONE"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
