@@ -19,7 +19,10 @@ import (
 // items read only the header, and BODY[] and BODY[TEXT] stream from the
 // file into the connection's buffer without holding the message.
 
-func (s *session) cmdFetch(r *request) error {
+// cmdFetch answers FETCH and UID FETCH; refusals are logged.
+func (s *session) cmdFetch(r *request) error { return s.refuse("fetch", s.fetch(r)) }
+
+func (s *session) fetch(r *request) error {
 	if err := s.r.ReadSP(); err != nil {
 		return err
 	}

@@ -168,7 +168,7 @@ func TestFetchItems(t *testing.T) {
 // with its code, never [SERVERBUG], and the session goes on.
 func TestFetchRefused(t *testing.T) {
 	t.Parallel()
-	_, c := fetchServer(t, true)
+	ts, c := fetchServer(t, true)
 	cases := []struct{ cmd, want string }{
 		{"FETCH 0 FLAGS", "BAD"},
 		{"FETCH 3 FLAGS", "BAD"},
@@ -187,6 +187,13 @@ func TestFetchRefused(t *testing.T) {
 		_, st := c.cmdFull("R", tc.cmd)
 		if !strings.HasPrefix(st, tc.want) {
 			t.Errorf("%s: %s, want %s", tc.cmd, st, tc.want)
+		}
+	}
+	// Refusals are logged with the session's fields.
+	line := ts.logs.wait(t, "refused", "op=fetch", "code=UNKNOWN-CTE")
+	for _, attr := range []string{"conn_id=", "remote=127.0.0.1", "user=" + testUser} {
+		if !strings.Contains(line, attr) {
+			t.Errorf("log line %q lacks %s", line, attr)
 		}
 	}
 }

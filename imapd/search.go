@@ -19,7 +19,10 @@ import (
 // either way).
 const searchCharsets = "UTF-8 US-ASCII"
 
-func (s *session) cmdSearch(r *request) error {
+// cmdSearch answers SEARCH and UID SEARCH; refusals are logged.
+func (s *session) cmdSearch(r *request) error { return s.refuse("search", s.searchCommand(r)) }
+
+func (s *session) searchCommand(r *request) error {
 	srch, err := s.r.ReadSearch()
 	if err != nil {
 		return err

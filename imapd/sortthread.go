@@ -16,7 +16,10 @@ import (
 // a mailbox sorted twice reads its files once. Package thread does the
 // ordering and threading.
 
-func (s *session) cmdSort(r *request) error {
+// cmdSort answers SORT and UID SORT; refusals are logged.
+func (s *session) cmdSort(r *request) error { return s.refuse("sort", s.sortCommand(r)) }
+
+func (s *session) sortCommand(r *request) error {
 	srt, err := s.r.ReadSort()
 	if err != nil {
 		return err
@@ -73,7 +76,10 @@ func (s *session) cmdSort(r *request) error {
 	return s.w.Err()
 }
 
-func (s *session) cmdThread(r *request) error {
+// cmdThread answers THREAD and UID THREAD; refusals are logged.
+func (s *session) cmdThread(r *request) error { return s.refuse("thread", s.threadCommand(r)) }
+
+func (s *session) threadCommand(r *request) error {
 	thr, err := s.r.ReadThread()
 	if err != nil {
 		return err
