@@ -21,6 +21,7 @@ var authCaps = []string{
 	"MULTIAPPEND", "QUOTA", "QUOTA=RES-STORAGE",
 	"COMPRESS=DEFLATE",
 	"ACL", "RIGHTS=texk", // RFC 4314 §2.2 and formal syntax: the rights beyond RFC 2086 (acl.go)
+	"SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESORT",
 }
 
 // enableable are the capabilities ENABLE turns on (RFC 5161).

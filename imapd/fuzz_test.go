@@ -2,15 +2,19 @@ package imapd
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 
+	"yubin/imapd/wire"
 	"yubin/storage"
 )
 
@@ -110,4 +114,87 @@ func FuzzMessage(f *testing.F) {
 			t.Fatalf("TEXT %q: fresh matcher %v, reused matcher %v", needle, a, b)
 		}
 	})
+}
+
+// FuzzFetchBody feeds arbitrary bytes, as a message file, to the FETCH
+// body items: every section kind of the top level and of a part path
+// chosen by the fuzzer, BINARY, BINARY.SIZE, BODY and BODYSTRUCTURE. It
+// checks that nothing panics and that BODY[HEADER] followed by BODY[TEXT]
+// is BODY[], the message as IMAP sends it.
+func FuzzFetchBody(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s), uint8(1), uint8(2))
+	}
+	f.Add([]byte(fetchMultipart), uint8(4), uint8(1))
+	f.Add([]byte(fetchMultipart), uint8(2), uint8(0))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, msg []byte, p1, p2 uint8) {
+		if len(msg) > maxFuzzMessage {
+			t.Skip()
+		}
+		path := filepath.Join(dir, "msg")
+		if err := os.WriteFile(path, msg, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		file, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer file.Close()
+		wireMsg, err := io.ReadAll(storage.CanonicalReader(bytes.NewReader(msg), false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		s := &session{w: wire.NewWriter(&out), log: slog.New(slog.DiscardHandler), sel: &view{name: "INBOX"}}
+		fm := &fetchMessage{s: s, m: &storage.Message{UID: 1, Size: int64(len(wireMsg))}, f: file}
+		section := func(bs *imap.FetchItemBodySection) string {
+			out.Reset()
+			fm.writeBodySection(bs)
+			if err := s.w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			return out.String()
+		}
+		whole := section(&imap.FetchItemBodySection{})
+		if want := fmt.Sprintf("BODY[] {%d}\r\n%s", len(wireMsg), wireMsg); whole != want {
+			t.Fatalf("BODY[] = %q, want %q", whole, want)
+		}
+		hdr := strings.TrimPrefix(section(&imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader}), "BODY[HEADER] ")
+		text := strings.TrimPrefix(section(&imap.FetchItemBodySection{Specifier: imap.PartSpecifierText}), "BODY[TEXT] ")
+		if got := literalData(t, hdr) + literalData(t, text); got != string(wireMsg) {
+			t.Fatalf("HEADER + TEXT = %q, want %q", got, wireMsg)
+		}
+		parts := [][]int{{int(p1%5) + 1}, {int(p1%5) + 1, int(p2%3) + 1}}
+		for _, part := range parts {
+			for _, spec := range []imap.PartSpecifier{imap.PartSpecifierNone, imap.PartSpecifierHeader, imap.PartSpecifierText, imap.PartSpecifierMIME} {
+				section(&imap.FetchItemBodySection{Part: part, Specifier: spec, Partial: &imap.SectionPartial{Offset: int64(p2), Size: 10}})
+			}
+			section(&imap.FetchItemBodySection{Part: part, Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Subject"}})
+			if b, err := fm.decodePart(part); err == nil {
+				fm.writeBinary(&imap.FetchItemBinarySection{Part: part}, b)
+			}
+		}
+		if _, err := fm.bodyStructure(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fm.f.Seek(0, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// literalData returns the data of a response "{n}\r\n" data, checking n.
+func literalData(t *testing.T, s string) string {
+	t.Helper()
+	i := strings.Index(s, "}\r\n")
+	if !strings.HasPrefix(s, "{") || i < 0 {
+		t.Fatalf("not a literal: %q", s)
+	}
+	n, err := strconv.Atoi(s[1:i])
+	data := s[i+3:]
+	if err != nil || n != len(data) {
+		t.Fatalf("literal announces %s bytes, has %d", s[1:i], len(data))
+	}
+	return data
 }

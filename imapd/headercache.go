@@ -31,10 +31,22 @@ type cachedHeader struct {
 	hdr  textproto.Header
 	once sync.Once
 	env  *imap.Envelope
+	// raw is the envelope fields as written, in header order, until
+	// imapEnvelope parses them into own.
+	raw     []byte
+	ownOnce sync.Once
+	own     *envelope
 }
 
 func newCachedHeader(full *textproto.Header) *cachedHeader {
 	c := &cachedHeader{}
+	for fields := full.Fields(); fields.Next(); {
+		if isEnvelopeField(fields.Key()) {
+			if raw, err := fields.Raw(); err == nil {
+				c.raw = append(c.raw, raw...)
+			}
+		}
+	}
 	for _, k := range envelopeFields {
 		var values []string
 		for fields := full.FieldsByKey(k); fields.Next(); {
@@ -49,6 +61,18 @@ func newCachedHeader(full *textproto.Header) *cachedHeader {
 	return c
 }
 
+// imapEnvelope is the message's ENVELOPE as FETCH sends it
+// (envelope.go: the fields' text as written), parsed once.
+func (c *cachedHeader) imapEnvelope() *envelope {
+	c.ownOnce.Do(func() {
+		c.own = parseEnvelope(c.raw)
+		c.raw = nil
+	})
+	return c.own
+}
+
+// envelope is the envelope decoded by go-imap (SORT and THREAD look at
+// decoded subjects and addresses).
 func (c *cachedHeader) envelope() *imap.Envelope {
 	c.once.Do(func() { c.env = imapserver.ExtractEnvelope(c.hdr) })
 	return c.env

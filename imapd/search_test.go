@@ -3,6 +3,7 @@ package imapd
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -121,4 +122,98 @@ func FuzzFold(f *testing.F) {
 			t.Fatalf("%q holds %q, folded %q does not hold %q", a, b, fa, fb)
 		}
 	})
+}
+
+// TestSearchKeys: SEARCH keys, CHARSET, RETURN, ESEARCH, SEARCHRES and
+// MODSEQ over a socket (RFC 9051 §6.4.4, RFC 4731, RFC 5182, RFC 7162
+// §3.1.5).
+func TestSearchKeys(t *testing.T) {
+	t.Parallel()
+	ts, c := fetchServer(t, true)
+	// A third message, from an encoded-word name, seen and small.
+	if _, err := ts.acct.Deliver(context.Background(), "INBOX", strings.NewReader(
+		"From: =?utf-8?q?J=C3=BCrgen?= <jg@example.com>\r\nSubject: third\r\nDate: Tue, 05 Mar 2024 10:00:00 +0000\r\n\r\nx\r\n"),
+		storage.DeliverOptions{Flags: []string{`\Seen`}}); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd("S", "EXAMINE INBOX")
+	m3, _ := ts.acct.Message(context.Background(), "INBOX", 3)
+	ms := strconv.FormatUint(m3.ModSeq, 10)
+	cases := []struct{ cmd, want string }{
+		{"SEARCH ALL", "* SEARCH 1 2 3"},
+		{"SEARCH FROM ann", "* SEARCH 1 2"},
+		{"SEARCH FROM \"Ann Example\"", "* SEARCH 1"},
+		{"SEARCH FROM example.net", "* SEARCH 1 2"},
+		{"SEARCH FROM jürgen", "* SEARCH 3"},
+		{"SEARCH FROM JG@EXAMPLE.COM", "* SEARCH 3"},
+		{"SEARCH TO bob", "* SEARCH 1"},
+		{"SEARCH SUBJECT PARTS", "* SEARCH 2"},
+		{"SEARCH HEADER Message-ID p1@", "* SEARCH 1"},
+		{"SEARCH HEADER X-Missing \"\"", "* SEARCH"},
+		{"SEARCH BODY \"au lait\"", "* SEARCH 2"},
+		{"SEARCH TEXT inner", "* SEARCH 2"},
+		{"SEARCH KEYWORD $work", "* SEARCH 1"},
+		{"SEARCH UNKEYWORD $Work", "* SEARCH 2 3"},
+		{"SEARCH FLAGGED", "* SEARCH 1"},
+		{"SEARCH UNSEEN", "* SEARCH 1 2"},
+		{"SEARCH NOT SEEN OR FLAGGED SUBJECT parts", "* SEARCH 1 2"},
+		{"SEARCH 2:*", "* SEARCH 2 3"},
+		{"SEARCH *", "* SEARCH 3"},
+		{"SEARCH UID 2:*", "* SEARCH 2 3"},
+		{"UID SEARCH UID 9:*", "* SEARCH 3"},
+		{"SEARCH SMALLER 150", "* SEARCH 3"},
+		{"SEARCH LARGER 150 SMALLER 300", "* SEARCH 1"},
+		{"SEARCH SENTON 5-Mar-2024", "* SEARCH 3"},
+		{"SEARCH SENTBEFORE 1-Jan-2007", "* SEARCH 1"},
+		{"SEARCH SENTON 4-Mar-2024", "* SEARCH 2"}, // no Date: the internal date,
+		{"SEARCH ON 4-Mar-2024 NOT SEEN", "* SEARCH 1 2"},
+		{"SEARCH SINCE 1-Jan-2030", "* SEARCH"},
+		{"SEARCH CHARSET US-ASCII SUBJECT third", "* SEARCH 3"},
+		{"SEARCH MODSEQ " + ms, "* SEARCH 3 (MODSEQ " + ms + ")"},
+		{"SEARCH RETURN (MIN MAX COUNT ALL) ALL", `* ESEARCH (TAG "T") MIN 1 MAX 3 ALL 1:3 COUNT 3`},
+		{"UID SEARCH RETURN () UNSEEN", `* ESEARCH (TAG "T") UID ALL 1:2`},
+		{"SEARCH RETURN (COUNT) SUBJECT nothing-like-it", `* ESEARCH (TAG "T") COUNT 0`},
+		{"SEARCH RETURN (MAX) MODSEQ 1", `* ESEARCH (TAG "T") MAX 3 MODSEQ ` + ms},
+		{"SEARCH RETURN (SAVE MIN) UNSEEN", `* ESEARCH (TAG "T") MIN 1`},
+		{"SEARCH $", "* SEARCH 1"},
+		{"SEARCH RETURN (SAVE) FLAGGED", ""},
+		{"UID SEARCH UID $", "* SEARCH 1"},
+	}
+	for _, tc := range cases {
+		words := strings.Split(tc.cmd, " ")
+		for j, w := range words {
+			if !isASCII(w) {
+				words[j] = fmt.Sprintf("{%d+}\r\n%s", len(w), w)
+			}
+		}
+		untagged, st := c.cmd("T", strings.Join(words, " "))
+		if !strings.HasPrefix(st, "OK") {
+			t.Errorf("%s: %s", tc.cmd, st)
+			continue
+		}
+		got := strings.Join(untagged, "\n")
+		if got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.cmd, got, tc.want)
+		}
+	}
+	for cmd, want := range map[string]string{
+		"SEARCH CHARSET ISO-8859-1 SUBJECT x": "NO [BADCHARSET (UTF-8 US-ASCII)]",
+		"SEARCH FOO":                          "BAD",
+		"SEARCH SUBJECT":                      "BAD",
+		"SEARCH RETURN (FOO) ALL":             "BAD",
+		"SEARCH ON 31-Feb-2024":               "BAD",
+		"SEARCH KEYWORD \\Seen":               "BAD",
+	} {
+		if _, st := c.cmd("E", cmd); !strings.HasPrefix(st, want) {
+			t.Errorf("%s: %s, want %s", cmd, st, want)
+		}
+	}
+	// IMAP4rev2 answers ESEARCH without RETURN (RFC 9051 §6.4.4).
+	c.cmd("N", "ENABLE IMAP4rev2")
+	if untagged, _ := c.cmd("R", "UID SEARCH FLAGGED"); len(untagged) != 1 || untagged[0] != `* ESEARCH (TAG "R") UID ALL 1` {
+		t.Errorf("IMAP4rev2 UID SEARCH: %q", untagged)
+	}
+	if untagged, _ := c.cmd("R", "SEARCH SUBJECT nothing-like-it"); len(untagged) != 1 || untagged[0] != `* ESEARCH (TAG "R")` {
+		t.Errorf("IMAP4rev2 SEARCH without matches: %q", untagged)
+	}
 }

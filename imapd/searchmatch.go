@@ -23,6 +23,7 @@ type searchMessage struct {
 	cache  headerCache // the mailbox's header cache; nil for none
 	meta   *storage.Message
 	seq    uint32
+	recent bool // \Recent in this session (not a stored flag)
 	f      *os.File
 	failed bool
 	header *textproto.Header // the whole header, once read
@@ -105,14 +106,18 @@ func (m *searchMessage) match(c *imap.SearchCriteria) bool {
 		return false
 	}
 	for _, f := range c.Flag {
-		if !containsFold(m.meta.Flags, string(f)) {
+		if !m.hasFlag(f) {
 			return false
 		}
 	}
 	for _, f := range c.NotFlag {
-		if containsFold(m.meta.Flags, string(f)) {
+		if m.hasFlag(f) {
 			return false
 		}
+	}
+	// RFC 7162 §3.1.5: MODSEQ n matches messages changed at or after n.
+	if c.ModSeq != nil && m.meta.ModSeq < c.ModSeq.ModSeq {
+		return false
 	}
 	if c.Larger != 0 && m.meta.Size <= c.Larger {
 		return false
@@ -138,7 +143,12 @@ func (m *searchMessage) match(c *imap.SearchCriteria) bool {
 	}
 	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
 		t, err := (&mail.Header{Header: gomessage.Header{Header: *m.envHdr()}}).Date()
-		if err != nil || !dateInRange(t, c.SentSince, c.SentBefore) {
+		if err != nil || t.IsZero() {
+			// No usable Date field: the internal date stands in, as
+			// RFC 5256 §2.2 has it for SORT DATE and Dovecot does.
+			t = m.meta.InternalDate
+		}
+		if !dateInRange(t, c.SentSince, c.SentBefore) {
 			return false
 		}
 	}
@@ -153,6 +163,15 @@ func (m *searchMessage) match(c *imap.SearchCriteria) bool {
 		}
 	}
 	return true
+}
+
+// hasFlag reports whether the message has flag f; \Recent is the
+// session's, the rest are stored.
+func (m *searchMessage) hasFlag(f imap.Flag) bool {
+	if strings.EqualFold(string(f), `\Recent`) {
+		return m.recent
+	}
+	return containsFold(m.meta.Flags, string(f))
 }
 
 // dateInRange compares dates only, ignoring time and zone (RFC 3501 §6.4.4).
@@ -220,9 +239,10 @@ func entityContains(e *gomessage.Entity, needle searchText, withHeader bool, dep
 		}
 		for {
 			part, err := mr.NextPart()
-			if err != nil {
+			if part == nil {
 				return false
 			}
+			_ = err // an unknown encoding or charset still gives a readable part
 			if entityContains(part, needle, withHeader, depth+1) {
 				return true
 			}

@@ -85,7 +85,9 @@ func imapFolder(t *testing.T, c *imapclient.Client, folder string) []fetched {
 	if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		t.Fatalf("select %s: %v", folder, err)
 	}
-	msgs, err := c.Fetch(imap.SeqSetNum(1, 2, 3, 4, 5, 6, 7, 8, 9), &imap.FetchOptions{Flags: true, InternalDate: true, Envelope: true}).Collect()
+	// 1:*, not 1:9: a sequence number above the message count is BAD
+	// (RFC 9051 §9 seq-number; Dovecot answers so too).
+	msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{Flags: true, InternalDate: true, Envelope: true}).Collect()
 	if err != nil {
 		t.Fatalf("fetch %s: %v", folder, err)
 	}
