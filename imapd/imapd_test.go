@@ -144,14 +144,6 @@ func (ts *testServer) deliver(t *testing.T, mailbox string, n int) []uint32 {
 	return uids
 }
 
-func added(user storage.Address, mailbox string, uid uint32) storage.Change {
-	return storage.Change{User: user, Mailbox: mailbox, Kind: storage.MessageAdded, UID: uid}
-}
-
-func expunged(user storage.Address, mailbox string, uid uint32) storage.Change {
-	return storage.Change{User: user, Mailbox: mailbox, Kind: storage.MessageExpunged, UID: uid}
-}
-
 // events records the unilateral responses a client receives. imapclient
 // calls the FETCH handler on its own goroutine, so a test waits for the
 // events it expects rather than assuming they are in by the tagged OK.
