@@ -21,6 +21,36 @@ func skipOrFail(t testing.TB, format string, args ...any) {
 	t.Skip(msg)
 }
 
+// TestYubinConformance runs the whole suite against the real maild:
+// every check an advertised capability covers must pass (issue 16's gate:
+// Yubin's IMAP server may not regress on any RFC point the suite checks).
+func TestYubinConformance(t *testing.T) {
+	t.Parallel()
+	tg, stop, err := startYubin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	results, err := runTarget(&tg, selectGroups("", false), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.state == stateFail {
+			var ex []string
+			for _, x := range r.exch {
+				ex = append(ex, x.String())
+			}
+			t.Errorf("[%s] %s (%s): %v\n%s", r.group, r.check, r.rfc, r.err, strings.Join(ex, ""))
+		}
+	}
+	s := tallyOf(results, "")
+	t.Logf("yubin: %d pass, %d not advertised", s[statePass], s[stateNA])
+	if s[statePass] < 190 {
+		t.Errorf("only %d checks passed: a capability is no longer advertised, or the suite did not run", s[statePass])
+	}
+}
+
 // TestDovecotReference runs every default group against the reference
 // Dovecot: each check must pass there, be exempt (a documented Dovecot
 // deviation) or not advertised. A failure means the check misreads the
