@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -336,14 +337,16 @@ func (s *session) readError(tag string, err error) bool {
 }
 
 // isIOError reports whether err is the connection failing (the client
-// went away, a deadline passed), not a command's error.
+// went away, a deadline passed), not a command's error. Only errors of
+// the connection count: a storage error such as ENOSPC (a syscall.Errno,
+// which also satisfies net.Error) is the command's, answered with NO.
 func isIOError(err error) bool {
 	if err == nil {
 		return false
 	}
-	var ne net.Error
+	var oe *net.OpError
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne)
+		errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &oe)
 }
 
 func (s *session) stateText() string {
@@ -393,6 +396,10 @@ func mailboxError(err error) error {
 		return no(imap.ResponseCodeAlreadyExists, "Mailbox already exists")
 	case errors.Is(err, storage.ErrQuotaExceeded):
 		return no(imap.ResponseCodeOverQuota, "Over quota")
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
+		// The disk is full (as Dovecot answers it): the client may retry
+		// once space is free; nothing was stored.
+		return no(imap.ResponseCodeOverQuota, "Not enough disk space, try again later")
 	}
 	var ie *imap.Error
 	if errors.As(err, &ie) {
