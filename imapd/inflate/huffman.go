@@ -18,6 +18,7 @@ type code struct {
 	table [1 << tableBits]uint16
 	tbits uint // min(tableBits, longest code length)
 	max   uint // longest code length; 0 for an empty code
+	min   uint // shortest code length
 
 	count [maxCodeBits + 1]uint16
 	syms  [maxLitSyms]uint16 // symbols in canonical order
@@ -30,11 +31,14 @@ type code struct {
 // decoding any symbol with it is an error.
 func (c *code) init(lengths []uint8) bool {
 	c.count = [maxCodeBits + 1]uint16{}
-	c.max = 0
+	c.max, c.min = 0, maxCodeBits
 	for _, l := range lengths {
 		c.count[l]++
 		if uint(l) > c.max {
 			c.max = uint(l)
+		}
+		if l != 0 && uint(l) < c.min {
+			c.min = uint(l)
 		}
 	}
 	c.count[0] = 0

@@ -367,6 +367,11 @@ func (z *Reader) decode(c *code) (int, error) {
 	if c.max == 0 {
 		return 0, z.corrupt("symbol of an empty code")
 	}
+	for z.nb < c.min {
+		if err := z.more(); err != nil {
+			return 0, err
+		}
+	}
 	for {
 		e := c.table[z.b&(1<<c.tbits-1)]
 		if l := uint(e & 15); l != 0 && l <= z.nb {
@@ -507,15 +512,23 @@ func (z *Reader) huffman(limit int) error {
 // the bytes being written, RFC 1951 §3.2.3).
 func (z *Reader) copyMatch(n int) {
 	src := (z.pos - z.copyDist) & windowMask
+	d := z.copyDist // pos - src, a multiple of copyDist
 	for n > 0 {
 		// Copy in runs that wrap neither the source nor the
 		// destination and do not outrun the source.
-		run := min(n, windowSize-src, windowSize-z.pos, z.copyDist)
+		run := min(n, windowSize-src, windowSize-z.pos, d)
 		copy(z.win[z.pos:z.pos+run], z.win[src:src+run])
 		z.pos = (z.pos + run) & windowMask
-		src = (src + run) & windowMask
 		n -= run
 		z.pending += run
 		z.hist = min(z.hist+run, windowSize)
+		if run == d {
+			// The output from src on repeats with period
+			// copyDist, so it may be copied from src again,
+			// twice as far back.
+			d *= 2
+		} else {
+			src = (src + run) & windowMask
+		}
 	}
 }
