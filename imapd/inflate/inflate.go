@@ -467,9 +467,25 @@ func (z *Reader) huffman(limit int) error {
 			limit -= n
 			continue
 		}
-		sym, err := z.decode(z.lit)
-		if err != nil {
-			return err
+		// Fast path: a whole table index at hand and a short code.
+		var sym int
+		if c := z.lit; z.nb >= c.tbits {
+			if e := c.table[z.b&(1<<c.tbits-1)]; e&15 != 0 {
+				z.b >>= e & 15
+				z.nb -= uint(e & 15)
+				sym = int(e >> 4)
+				if sym < endOfBlock {
+					z.put(byte(sym))
+					limit--
+					continue
+				}
+			}
+		}
+		if sym == 0 {
+			var err error
+			if sym, err = z.decode(z.lit); err != nil {
+				return err
+			}
 		}
 		switch {
 		case sym < endOfBlock:

@@ -418,3 +418,41 @@ func BenchmarkInflate(b *testing.B) {
 		})
 	}
 }
+
+// TestInflateBounded: a 64 MiB run compressed to about 64 KiB is read
+// through a small buffer with no allocation beyond the reader itself.
+func TestInflateBounded(t *testing.T) {
+	// Not parallel: AllocsPerRun.
+	var comp bytes.Buffer
+	w, _ := flate.NewWriter(&comp, flate.BestCompression)
+	chunk := make([]byte, 1<<20)
+	for range 64 {
+		w.Write(chunk)
+	}
+	w.Close()
+	in := comp.Bytes()
+	buf := make([]byte, 4096)
+	var total int64
+	allocs := testing.AllocsPerRun(1, func() {
+		z := NewByteReader(bytes.NewReader(in))
+		total = 0
+		for {
+			n, err := z.Read(buf)
+			total += int64(n)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if total != 64<<20 {
+		t.Fatalf("read %d bytes", total)
+	}
+	// The reader and its fixed tables (when a fixed block comes).
+	if allocs > 3 {
+		t.Errorf("%v allocations", allocs)
+	}
+	t.Logf("%d compressed bytes, %d decompressed, %v allocations", len(in), total, allocs)
+}
