@@ -445,3 +445,71 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// partialFlusher writes raw DEFLATE the way zlib's Z_PARTIAL_FLUSH ends
+// each command (isync's mbsync): the command as a fixed-Huffman block of
+// literals, then an empty fixed block, and only the whole bytes are sent;
+// the last bits wait for the next command.
+type partialFlusher struct {
+	b  uint64
+	nb uint
+}
+
+func (w *partialFlusher) bits(out []byte, v uint64, n uint) []byte {
+	w.b |= v << w.nb
+	w.nb += n
+	for w.nb >= 8 {
+		out = append(out, byte(w.b))
+		w.b >>= 8
+		w.nb -= 8
+	}
+	return out
+}
+
+// code appends a Huffman code, first bit first (RFC 1951 §3.1.1).
+func (w *partialFlusher) code(out []byte, v uint64, n uint) []byte {
+	var r uint64
+	for range n {
+		r = r<<1 | v&1
+		v >>= 1
+	}
+	return w.bits(out, r, n)
+}
+
+func (w *partialFlusher) command(s string) []byte {
+	var out []byte
+	out = w.bits(out, 0b010, 3) // not final, fixed codes (RFC 1951 §3.2.6)
+	for _, c := range []byte(s) {
+		if c < 144 {
+			out = w.code(out, 0x30+uint64(c), 8)
+		} else {
+			out = w.code(out, 0x190+uint64(c)-144, 9)
+		}
+	}
+	out = w.code(out, 0, 7)     // end of block
+	out = w.bits(out, 0b010, 3) // the empty fixed block
+	return w.code(out, 0, 7)
+}
+
+// TestDeflateConnPartialFlush is TestDeflateConnPythonPartialFlush
+// without python: commands ended as Z_PARTIAL_FLUSH ends them are
+// answered. With compress/flate's reader the first command got no answer.
+func TestDeflateConnPartialFlush(t *testing.T) {
+	t.Parallel()
+	server, client := tcpPair(t)
+	go echoServer(deflateConn(server))
+	p := newDeflatePeer(client)
+	var pf partialFlusher
+	for i := range 20 {
+		cmd := fmt.Sprintf("m%d UID FETCH 1:* (FLAGS) %s\r\n", i, strings.Repeat("ü", i))
+		if _, err := client.Write(pf.command(cmd)); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.readLine(t); got != "* ECHO "+cmd {
+			t.Fatalf("got %q", got)
+		}
+		if got := p.readLine(t); got != fmt.Sprintf("m%d OK done\r\n", i) {
+			t.Fatalf("got %q", got)
+		}
+	}
+}
