@@ -49,10 +49,9 @@ import (
 // byte-aligned) would never be answered. inflate returns a block's bytes
 // at its end, before it reads the next block's header, and reads input
 // only as the data it decodes needs. Each Read returns at most len(p)
-// bytes, and inflate keeps only its 32 KiB window,
-// so a small input that expands enormously (a decompression bomb) costs
-// memory only for what the caller asks for: it becomes a long stream of
-// command bytes, and the command reader's limits (wire.Options
+// bytes, and inflate keeps only its 32 KiB window, so a small input that
+// expands enormously (a decompression bomb) costs memory only for what
+// the caller asks for: it becomes a long stream of command bytes, and the command reader's limits (wire.Options
 // MaxLineLength, MaxLiteralSize, MaxCommandSize; BAD [TOOBIG], then the
 // connection is closed when Skip gives up) apply to the decompressed
 // bytes exactly as they do to plain ones. Corrupt compressed input is a
@@ -62,8 +61,9 @@ import (
 // # Cost
 //
 // A compressing connection holds flate's compressor, about 0.8 MB at
-// level 5 (1.2 MB at level 1), and its decompressor, about 40 KB (inflate.Reader: 36 KiB): the
-// server should count COMPRESS sessions against its connection limits.
+// level 5 (1.2 MB at level 1), and its decompressor, about 40 KB (the
+// inflate.Reader's 36 KiB and the bufio.Reader under it): the server
+// should count COMPRESS sessions against its connection limits.
 // Compression runs at roughly 30 to 60 MB/s of responses per core here,
 // to about 10% of their size for FETCH ENVELOPE listings
 // (BenchmarkDeflateConn).
