@@ -51,9 +51,10 @@ import (
 // only as the data it decodes needs. Each Read returns at most len(p)
 // bytes, and inflate keeps only its 32 KiB window, so a small input that
 // expands enormously (a decompression bomb) costs memory only for what
-// the caller asks for: it becomes a long stream of command bytes, and the command reader's limits (wire.Options
-// MaxLineLength, MaxLiteralSize, MaxCommandSize; BAD [TOOBIG], then the
-// connection is closed when Skip gives up) apply to the decompressed
+// the caller asks for: it becomes a long stream of command bytes, and
+// the command reader's limits (wire.Options MaxLineLength,
+// MaxLiteralSize, MaxCommandSize; BAD [TOOBIG], then the connection is
+// closed when Skip gives up) apply to the decompressed
 // bytes exactly as they do to plain ones. Corrupt compressed input is a
 // read error (*inflate.CorruptInputError): the server closes the
 // connection.
