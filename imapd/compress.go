@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"sync"
+
+	"yubin/imapd/inflate"
 )
 
 // COMPRESS=DEFLATE (RFC 4978): after the CRLF of the tagged OK to
@@ -39,22 +41,30 @@ import (
 //
 // # Reading and bounds
 //
-// Reads decompress through flate's reader over a bufio.Reader. Each Read
-// returns at most len(p) bytes, and flate keeps only its 32 KiB window,
-// so a small input that expands enormously (a decompression bomb) costs
-// memory only for what the caller asks for: it becomes a long stream of
-// command bytes, and the command reader's limits (wire.Options
-// MaxLineLength, MaxLiteralSize, MaxCommandSize; BAD [TOOBIG], then the
-// connection is closed when Skip gives up) apply to the decompressed
+// Reads decompress through Yubin's own inflate.Reader over a
+// bufio.Reader, not compress/flate's: flate keeps the bytes of a finished
+// Huffman block until its window fills or a stored block arrives, so a
+// client that ends each command with zlib's Z_PARTIAL_FLUSH (isync's
+// mbsync: the end of the block and an empty fixed block, not
+// byte-aligned) would never be answered. inflate returns a block's bytes
+// at its end, before it reads the next block's header, and reads input
+// only as the data it decodes needs. Each Read returns at most len(p)
+// bytes, and inflate keeps only its 32 KiB window, so a small input that
+// expands enormously (a decompression bomb) costs memory only for what
+// the caller asks for: it becomes a long stream of command bytes, and
+// the command reader's limits (wire.Options MaxLineLength,
+// MaxLiteralSize, MaxCommandSize; BAD [TOOBIG], then the connection is
+// closed when Skip gives up) apply to the decompressed
 // bytes exactly as they do to plain ones. Corrupt compressed input is a
-// read error (flate.CorruptInputError): the server closes the
+// read error (*inflate.CorruptInputError): the server closes the
 // connection.
 
 // # Cost
 //
 // A compressing connection holds flate's compressor, about 0.8 MB at
-// level 5 (1.2 MB at level 1), and its decompressor, about 40 KB: the
-// server should count COMPRESS sessions against its connection limits.
+// level 5 (1.2 MB at level 1), and its decompressor, about 40 KB (the
+// inflate.Reader's 36 KiB and the bufio.Reader under it): the server
+// should count COMPRESS sessions against its connection limits.
 // Compression runs at roughly 30 to 60 MB/s of responses per core here,
 // to about 10% of their size for FETCH ENVELOPE listings
 // (BenchmarkDeflateConn).
@@ -67,7 +77,7 @@ const deflateLevel = 5
 // compressConn is a net.Conn carrying RFC 4978 DEFLATE streams.
 type compressConn struct {
 	net.Conn
-	r io.ReadCloser
+	r io.Reader
 
 	mu  sync.Mutex
 	w   *flate.Writer
@@ -93,7 +103,7 @@ func deflateConnBuffered(c net.Conn, br *bufio.Reader) net.Conn {
 func newCompressConn(c net.Conn, br *bufio.Reader, level int) *compressConn {
 	// flate.NewWriter fails only for an invalid level.
 	w, _ := flate.NewWriter(c, level)
-	return &compressConn{Conn: c, r: flate.NewReader(br), w: w}
+	return &compressConn{Conn: c, r: inflate.NewReader(br), w: w}
 }
 
 // Read returns decompressed bytes, at most len(p).
@@ -123,6 +133,5 @@ func (c *compressConn) Write(p []byte) (int, error) {
 // flushed), and the streams need no end marker: the connection's end
 // ends them.
 func (c *compressConn) Close() error {
-	c.r.Close()
 	return c.Conn.Close()
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"yubin/imapd/inflate"
 	imapwire "yubin/imapd/wire"
 )
 
@@ -202,9 +203,9 @@ func TestDeflateConnCorrupt(t *testing.T) {
 	go client.Write(bytes.Repeat([]byte{0xff}, 64))
 	server.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, err := io.ReadAll(dc)
-	var ce flate.CorruptInputError
+	var ce *inflate.CorruptInputError
 	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want flate.CorruptInputError", err)
+		t.Fatalf("err = %v, want *inflate.CorruptInputError", err)
 	}
 }
 
@@ -289,6 +290,39 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 // after each command, as RFC 4978 §4 describes).
 func TestDeflateConnPython(t *testing.T) {
 	t.Parallel()
+	deflatePython(t, "Z_SYNC_FLUSH")
+}
+
+// TestDeflateConnPythonPartialFlush is isync's mbsync: zlib's
+// Z_PARTIAL_FLUSH after each command ends the Huffman block and adds an
+// empty fixed block that is not byte-aligned. compress/flate's reader
+// kept the command and the client got no answer (this test timed out
+// before imapd read through inflate).
+func TestDeflateConnPythonPartialFlush(t *testing.T) {
+	t.Parallel()
+	deflatePython(t, "Z_PARTIAL_FLUSH")
+}
+
+// TestDeflateConnPythonFullFlush: Z_FULL_FLUSH, a sync flush that also
+// resets the compressor's history.
+func TestDeflateConnPythonFullFlush(t *testing.T) {
+	t.Parallel()
+	deflatePython(t, "Z_FULL_FLUSH")
+}
+
+// TestDeflateConnPythonFinish: all commands compressed without a flush,
+// then Z_FINISH ends the stream with a final block; every command is
+// answered.
+func TestDeflateConnPythonFinish(t *testing.T) {
+	t.Parallel()
+	deflatePython(t, "Z_FINISH")
+}
+
+// deflatePython runs a python3 zlib client against echoServer over
+// deflateConn, flushing with the named zlib flush mode after each command
+// (Z_FINISH: no flush between commands, a final block after the last).
+func deflatePython(t *testing.T, flush string) {
+	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		deflateSkipOrFail(t, "python3 not installed: %v", err)
@@ -309,30 +343,37 @@ func TestDeflateConnPython(t *testing.T) {
 	script := `
 import socket, sys, zlib
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+flush = getattr(zlib, sys.argv[2])
 comp = zlib.compressobj(6, zlib.DEFLATED, -15)
 decomp = zlib.decompressobj(-15)
 buf = b""
 def line():
     global buf
     while b"\n" not in buf:
-        data = s.recv(65536)
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            raise SystemExit("no answer within 10s; have %r" % buf)
         if not data:
             raise SystemExit("connection closed; have %r" % buf)
         buf += decomp.decompress(data)
     l, _, buf = buf.partition(b"\n")
     return l + b"\n"
-for i in range(20):
-    cmd = b"p%d NOOP %s\r\n" % (i, b"x" * (i * 500))
-    s.sendall(comp.compress(cmd) + comp.flush(zlib.Z_SYNC_FLUSH))
+cmds = [b"p%d NOOP %s\r\n" % (i, b"x" * (i * 500)) for i in range(20)]
+if flush == zlib.Z_FINISH:
+    s.sendall(b"".join(comp.compress(c) for c in cmds) + comp.flush(zlib.Z_FINISH))
+for i, cmd in enumerate(cmds):
+    if flush != zlib.Z_FINISH:
+        s.sendall(comp.compress(cmd) + comp.flush(flush))
     echo, ok = line(), line()
     assert echo == b"* ECHO " + cmd, (echo[:60], cmd[:60])
     assert ok == b"p%d OK done\r\n" % i, ok
 print("ok")
 `
-	cmd := exec.Command(py, "-c", script, fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
+	cmd := exec.Command(py, "-c", script, fmt.Sprint(ln.Addr().(*net.TCPAddr).Port), flush)
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
-		t.Fatalf("python3 zlib client: %v\n%s", err, out)
+		t.Fatalf("python3 zlib client (%s): %v\n%s", flush, err, out)
 	}
 }
 
@@ -403,4 +444,72 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// partialFlusher writes raw DEFLATE the way zlib's Z_PARTIAL_FLUSH ends
+// each command (isync's mbsync): the command as a fixed-Huffman block of
+// literals, then an empty fixed block, and only the whole bytes are sent;
+// the last bits wait for the next command.
+type partialFlusher struct {
+	b  uint64
+	nb uint
+}
+
+func (w *partialFlusher) bits(out []byte, v uint64, n uint) []byte {
+	w.b |= v << w.nb
+	w.nb += n
+	for w.nb >= 8 {
+		out = append(out, byte(w.b))
+		w.b >>= 8
+		w.nb -= 8
+	}
+	return out
+}
+
+// code appends a Huffman code, first bit first (RFC 1951 §3.1.1).
+func (w *partialFlusher) code(out []byte, v uint64, n uint) []byte {
+	var r uint64
+	for range n {
+		r = r<<1 | v&1
+		v >>= 1
+	}
+	return w.bits(out, r, n)
+}
+
+func (w *partialFlusher) command(s string) []byte {
+	var out []byte
+	out = w.bits(out, 0b010, 3) // not final, fixed codes (RFC 1951 §3.2.6)
+	for _, c := range []byte(s) {
+		if c < 144 {
+			out = w.code(out, 0x30+uint64(c), 8)
+		} else {
+			out = w.code(out, 0x190+uint64(c)-144, 9)
+		}
+	}
+	out = w.code(out, 0, 7)     // end of block
+	out = w.bits(out, 0b010, 3) // the empty fixed block
+	return w.code(out, 0, 7)
+}
+
+// TestDeflateConnPartialFlush is TestDeflateConnPythonPartialFlush
+// without python: commands ended as Z_PARTIAL_FLUSH ends them are
+// answered. With compress/flate's reader the first command got no answer.
+func TestDeflateConnPartialFlush(t *testing.T) {
+	t.Parallel()
+	server, client := tcpPair(t)
+	go echoServer(deflateConn(server))
+	p := newDeflatePeer(client)
+	var pf partialFlusher
+	for i := range 20 {
+		cmd := fmt.Sprintf("m%d UID FETCH 1:* (FLAGS) %s\r\n", i, strings.Repeat("ü", i))
+		if _, err := client.Write(pf.command(cmd)); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.readLine(t); got != "* ECHO "+cmd {
+			t.Fatalf("got %q", got)
+		}
+		if got := p.readLine(t); got != fmt.Sprintf("m%d OK done\r\n", i) {
+			t.Fatalf("got %q", got)
+		}
+	}
 }
