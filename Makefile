@@ -1,7 +1,7 @@
 # Yubin build and test entry points. `make test` is what CI runs.
 GO ?= go
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
-FUZZTIME ?= 10s
+FUZZTIME ?= 8s
 
 .PHONY: all build dev test lint fuzz deps build-deps install-pkgs clean
 
@@ -48,7 +48,7 @@ lint:
 # -fuzztime ends while a worker is busy (go.dev/issue/75804, fixed in Go
 # 1.27): that run found nothing, so it counts as passed once the corpus
 # replays cleanly. Any failing input, panic or other error still fails.
-FUZZ_TARGETS = storage:FuzzParseAddress storage:FuzzMaildirName storage:FuzzCanonical smtpd:FuzzDataGuard imapd:FuzzMessage imapd:FuzzListMatch imapd:FuzzFold imapd/wire:FuzzReadCommand imapd/wire:FuzzSearch imapd/wire:FuzzUTF7 imapd/wire:FuzzExtensions imapd/wire:FuzzListWrite imapd/wire:FuzzThreadWrite cmd/internal/imapconform:FuzzReadResponse imapd/thread:FuzzBaseSubject imapd/thread:FuzzThread imapd/thread:FuzzParseMsgIDs imapd:FuzzEnvelope imapd:FuzzBodyStructure pop3d:FuzzCommand pop3d:FuzzSession pop3d:FuzzMessage admin/config:FuzzLoad admin/web:FuzzAutodiscover delivery:FuzzDSNHeaders delivery:FuzzSpamHeader smtpd/senderauth:FuzzHeaderFrom delivery:FuzzSieve cmd/internal/bench:FuzzStressResponse
+FUZZ_TARGETS = storage:FuzzParseAddress storage:FuzzMaildirName storage:FuzzCanonical smtpd:FuzzDataGuard imapd:FuzzMessage imapd:FuzzListMatch imapd:FuzzFold imapd/wire:FuzzReadCommand imapd/wire:FuzzSearch imapd/wire:FuzzUTF7 imapd/wire:FuzzExtensions imapd/wire:FuzzListWrite imapd/wire:FuzzThreadWrite cmd/internal/imapconform:FuzzReadResponse imapd/thread:FuzzBaseSubject imapd/thread:FuzzThread imapd/thread:FuzzParseMsgIDs imapd:FuzzEnvelope imapd:FuzzBodyStructure imapd:FuzzMailboxCommands imapd:FuzzSelectedCommands imapd:FuzzFetchBody imapd/inflate:FuzzInflate imapd/inflate:FuzzInflateRoundTrip storage:FuzzSetACL pop3d:FuzzCommand pop3d:FuzzSession pop3d:FuzzMessage admin/config:FuzzLoad admin/web:FuzzAutodiscover delivery:FuzzDSNHeaders delivery:FuzzSpamHeader smtpd/senderauth:FuzzHeaderFrom delivery:FuzzSieve cmd/internal/bench:FuzzStressResponse
 
 fuzz:
 	@log=$$(mktemp); trap 'rm -f $$log' EXIT; for t in $(FUZZ_TARGETS); do \

@@ -19,6 +19,7 @@ var authCaps = []string{
 	"MOVE", "STATUS=SIZE", "BINARY", "CHILDREN", "SPECIAL-USE", "UNSELECT",
 	"CONDSTORE", "QRESYNC",
 	"MULTIAPPEND", "QUOTA", "QUOTA=RES-STORAGE",
+	"COMPRESS=DEFLATE",
 	"ACL", "RIGHTS=texk", // RFC 4314 §2.2 and formal syntax: the rights beyond RFC 2086 (acl.go)
 	"SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESORT",
 }
