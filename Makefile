@@ -154,9 +154,11 @@ bench-soak:
 # IMAP conformance (issue 16): checks written from the RFCs, run over raw
 # sockets against the real maild and a private Dovecot as the reference
 # (cmd/internal/imapconform; Dovecot needs root). Prints groups × servers
-# and every failure with its RFC section, command and response. Not part
-# of `make test`: Yubin still fails groups. CONFORM_FLAGS passes options,
-# e.g. CONFORM_FLAGS='-group fetch' or '-addr host:143 -user u -pass p'.
+# and every failure with its RFC section, command and response. `make test`
+# runs the same suite (TestYubinConformance, TestDovecotReference).
+# CONFORM_FLAGS passes options, e.g. CONFORM_FLAGS='-group fetch', '-big'
+# (the 10,000-message CHANGEDSINCE steady state), '-json -', or
+# '-addr host:143 -user u -pass p' for any server.
 
 .PHONY: conformance
 
