@@ -175,18 +175,12 @@ func hasChildren(name string, boxes []storage.MailboxInfo) bool {
 	return i < len(rest) && strings.HasPrefix(rest[i].Name, prefix)
 }
 
-// fail maps a storage error to an IMAP response and logs it: unexpected
-// errors as errors, refusals of what the client asked as info (with the
-// session's conn_id, remote and user, like every line of s.log).
+// fail maps a storage error to an IMAP response (mailboxError) and logs
+// a refusal through refuse; unexpected errors pass to the session, which
+// logs them as faults.
 func (s *session) fail(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	mapped := mailboxError(err)
-	var ie *imap.Error
-	if errors.As(mapped, &ie) {
-		s.log.Info("refused", "op", op, "reply", string(ie.Type), "code", string(ie.Code), "err", err)
-		return mapped
-	}
-	return mapped // logged as a server bug by the session
+	return s.refuse(op, mailboxError(err))
 }

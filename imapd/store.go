@@ -3,7 +3,6 @@ package imapd
 import (
 	"errors"
 	"slices"
-	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -16,30 +15,13 @@ var errReadOnly = no(imap.ResponseCodeCannot, "Mailbox is read-only")
 
 // refuse logs a refusal of what the client asked (at info, with the
 // session's conn_id, remote and user) and returns it; other errors pass
-// unlogged (the session logs server faults). The mailbox branch's fail
-// does the same for its commands.
+// unlogged (the session logs server faults).
 func (s *session) refuse(op string, err error) error {
 	var ie *imap.Error
 	if errors.As(err, &ie) && ie.Type != imap.StatusResponseTypeOK {
 		s.log.Info("refused", "op", op, "reply", string(ie.Type), "code", string(ie.Code), "text", ie.Text)
 	}
 	return err
-}
-
-// checkStoreFlags refuses system flags the server does not know (RFC
-// 9051 §2.3.2: only those defined by a standard; the grammar's
-// flag-extension is for future ones), which storage cannot keep. It is
-// APPEND's checkFlags (mailbox branch); one of the two goes at the merge.
-func checkStoreFlags(flags []imap.Flag) error {
-	for _, f := range flags {
-		if !strings.HasPrefix(string(f), `\`) || strings.EqualFold(string(f), `\Recent`) {
-			continue
-		}
-		if !slices.ContainsFunc(mailboxFlags, func(k imap.Flag) bool { return strings.EqualFold(string(k), string(f)) }) {
-			return bad(imap.ResponseCodeClientBug, "Unknown system flag "+truncate(string(f)))
-		}
-	}
-	return nil
 }
 
 // cmdStore implements STORE and UID STORE (RFC 9051 §6.4.6) with
@@ -69,7 +51,7 @@ func (s *session) cmdStore(r *request) error {
 	if v.readOnly {
 		return s.refuse("store", errReadOnly)
 	}
-	if err := checkStoreFlags(sf.Flags); err != nil {
+	if err := checkFlags(sf.Flags); err != nil {
 		return s.refuse("store", err)
 	}
 	if seqs, ok := set.(imap.SeqSet); ok && !v.seqInRange(seqs) {
