@@ -18,8 +18,10 @@ import (
 //     that is not multipart has only part 1, its body. A part of type
 //     message/rfc822 continues into the message inside: 2.1 is the first
 //     part of that message's body (or the body itself when it is not
-//     multipart). A part that is neither multipart nor message/rfc822
-//     has no sub-parts.
+//     multipart). A non-multipart message body has no sub-parts; a leaf
+//     part of a multipart has only sub-part 1, itself (the RFC gives it
+//     none; Dovecot answers 1.1 of a text part so, and a client asking
+//     gets the part).
 //   - BODY[part] is the part's body (for message/rfc822 the whole
 //     message inside), BODY[part.MIME] the part's own header (for part 1
 //     of a non-multipart message, the message's header),
@@ -30,8 +32,14 @@ import (
 //   - HEADER.FIELDS keeps the fields whose names match one of the list
 //     (case-insensitively), .NOT those that match none, in header order
 //     as written (folding and line ends kept), followed by the blank
-//     line (RFC 9051 §6.4.5: "the subset of the header ... including the
-//     blank line"), even when no field matches.
+//     line even when no field matches, unless the header has none (RFC
+//     3501 §6.4.5: "the blank line is included in all header fetches,
+//     except in the case of a message which has no body and no blank
+//     line").
+//   - A part ends before the line end that precedes the next boundary
+//     delimiter (RFC 2046 §5.1.1: it belongs to the delimiter), also
+//     after the close delimiter of a nested multipart and after a header
+//     without body, so BODY[part] is as long as BODYSTRUCTURE says.
 
 // section is a byte range of the message.
 type section struct {
@@ -41,16 +49,19 @@ type section struct {
 // findPart returns the part section-part names, or nil when the message
 // has none.
 func findPart(root *bodyPart, path []int) *bodyPart {
-	b, p := root, (*bodyPart)(nil)
+	var p *bodyPart
+	b, isBody := root, true // b is a message's body, not a leaf part
 	for i, n := range path {
 		if i > 0 {
 			switch {
 			case p.inner:
-				b = p.Message
+				b, isBody = p.Message, true
 			case p.isMultipart():
-				b = p
+				b, isBody = p, false
+			case p == b && isBody:
+				return nil // a non-multipart message has only part 1
 			default:
-				return nil
+				b, isBody = p, false // a leaf of a multipart: 1 is itself
 			}
 		}
 		switch {
@@ -115,7 +126,7 @@ func span(start, end int64) section {
 // or HEADER.FIELDS.NOT (not) selects, then the blank line.
 func headerFields(header []byte, names []string, not bool) []byte {
 	var out []byte
-	forEachRawField(header, func(name string, raw []byte) {
+	blank := forEachRawField(header, func(name string, raw []byte) {
 		match := false
 		for _, n := range names {
 			if equalFoldASCII(n, name) {
@@ -130,6 +141,9 @@ func headerFields(header []byte, names []string, not bool) []byte {
 			}
 		}
 	})
+	if !blank {
+		return out
+	}
 	return append(out, '\r', '\n')
 }
 
@@ -137,8 +151,9 @@ func headerFields(header []byte, names []string, not bool) []byte {
 // order with its lines as written: the name line and its continuation
 // lines, line ends included. It stops at the first blank line. A line
 // that is neither a field nor a continuation is skipped, and so are
-// continuation lines before the first field.
-func forEachRawField(header []byte, fn func(name string, raw []byte)) {
+// continuation lines before the first field. It reports whether the
+// header ended with a blank line.
+func forEachRawField(header []byte, fn func(name string, raw []byte)) bool {
 	var name string
 	start, have := 0, false
 	flush := func(end int) {
@@ -156,7 +171,7 @@ func forEachRawField(header []byte, fn func(name string, raw []byte)) {
 		switch {
 		case len(line) == 0:
 			flush(pos)
-			return
+			return true
 		case line[0] == ' ' || line[0] == '\t':
 			// A continuation: part of the current field, if any.
 		default:
@@ -169,6 +184,7 @@ func forEachRawField(header []byte, fn func(name string, raw []byte)) {
 		pos = next
 	}
 	flush(len(header))
+	return false
 }
 
 // readSection reads up to max bytes of a section into memory.
