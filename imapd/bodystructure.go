@@ -20,7 +20,12 @@ import (
 //     2046 §5.1.1: that CRLF belongs to the delimiter). Lines
 //     (body-fld-lines, for text/* and message/rfc822) are the line ends
 //     (LF) in that range, so a last line without a line end does not
-//     count, as in Dovecot.
+//     count, as in Dovecot. FETCH parses the message as IMAP sends it
+//     (CRLF line ends, fetchbody.go), so a file stored with LF ends gets
+//     the sizes Dovecot reports for it. Dovecot also counts the CRLF
+//     after a nested multipart's close delimiter into the enclosing
+//     part; by RFC 2046 §5.1.1 it belongs to the next delimiter, and
+//     here it does (section_dovecot_test.go lists the cases).
 //   - Content-Type (RFC 2045 §5): a missing or syntactically invalid one
 //     is text/plain; charset=us-ascii (RFC 2045 §5.2; Dovecot instead
 //     sends an invalid one as it is, e.g. "text" ""). A text/* part

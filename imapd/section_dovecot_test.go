@@ -236,6 +236,9 @@ var lessCRLF = map[string]string{
 	"nested 2": "delimiter", "nested 3": "delimiter", "nested 3.TEXT": "delimiter",
 	"digest 2": "delimiter", "digest 2.TEXT": "delimiter",
 	"rfc822-headeronly 1": "delimiter",
+	// The same CRLF in the sizes and line counts of message/rfc822
+	// parts (bodystructure.go).
+	"nested BODYSTRUCTURE": "delimiter", "digest BODYSTRUCTURE": "delimiter", "rfc822-headeronly BODYSTRUCTURE": "delimiter",
 	// RFC 3501 §6.4.5: "the blank line is included in all header
 	// fetches, except in the case of a message which has no body and no
 	// blank line". Dovecot adds it for HEADER.FIELDS (not for .NOT).
@@ -270,7 +273,7 @@ func TestFetchSectionDovecot(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(box, "cur", "1.m:2,S"), corpusBytes(c.msg, c.lf), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&script, "s%d EXAMINE %s\r\n", i, c.name)
+		fmt.Fprintf(&script, "s%d EXAMINE %s\r\nb%d FETCH 1 (BODYSTRUCTURE)\r\n", i, c.name, i)
 		for j, spec := range sectionSpecs {
 			item := spec + "]"
 			if k := strings.IndexByte(spec, '<'); k >= 0 {
@@ -291,9 +294,17 @@ func TestFetchSectionDovecot(t *testing.T) {
 	// replies last, but EXAMINE waits for them: the answers of mailbox i
 	// follow "s<i> OK", named by the section they echo.
 	theirs := map[string]sectionValue{} // "<i> BODY[...]<o>"
+	structures := map[int]string{}
 	chunks := regexp.MustCompile(`\r\ns(\d+) OK `).Split(string(out), -1)[1:]
 	for i, chunk := range chunks {
 		for _, resp := range strings.Split(chunk, "\r\n* 1 FETCH (")[1:] {
+			if bs, ok := strings.CutPrefix(resp, "BODYSTRUCTURE "); ok {
+				if k := strings.Index(bs, "\r\n"); k >= 0 {
+					bs = bs[:k]
+				}
+				structures[i] = strings.TrimSuffix(bs, ")")
+				continue
+			}
 			end := strings.IndexByte(resp, ']') + 1
 			if strings.HasPrefix(resp[end:], "<") {
 				end += strings.IndexByte(resp[end:], '>') + 1
@@ -309,6 +320,22 @@ func TestFetchSectionDovecot(t *testing.T) {
 		root, err := fm.bodyStructure()
 		if err != nil {
 			t.Fatal(err)
+		}
+		// BODYSTRUCTURE (sizes as IMAP sends the message, also for a
+		// file stored with LF ends) must be Dovecot's too.
+		ref, err := canonicalIMAP(structures[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours := bodyStructureText(root, true)
+		if _, ok := lessCRLF[c.name+" BODYSTRUCTURE"]; ok {
+			// Sizes and lines differ by the delimiter's CRLF; the rest
+			// must not.
+			digits := regexp.MustCompile(`[0-9]+`)
+			ours, ref = digits.ReplaceAllString(ours, "N"), digits.ReplaceAllString(ref, "N")
+		}
+		if ours != ref {
+			t.Errorf("%s BODYSTRUCTURE:\n ours %s\ntheirs %s", c.name, ours, ref)
 		}
 		for _, spec := range sectionSpecs {
 			bs := parseSectionSpec(t, spec)
