@@ -20,7 +20,12 @@ import (
 //     2046 §5.1.1: that CRLF belongs to the delimiter). Lines
 //     (body-fld-lines, for text/* and message/rfc822) are the line ends
 //     (LF) in that range, so a last line without a line end does not
-//     count, as in Dovecot.
+//     count, as in Dovecot. FETCH parses the message as IMAP sends it
+//     (CRLF line ends, fetchbody.go), so a file stored with LF ends gets
+//     the sizes Dovecot reports for it. Dovecot also counts the CRLF
+//     after a nested multipart's close delimiter into the enclosing
+//     part; by RFC 2046 §5.1.1 it belongs to the next delimiter, and
+//     here it does (section_dovecot_test.go lists the cases).
 //   - Content-Type (RFC 2045 §5): a missing or syntactically invalid one
 //     is text/plain; charset=us-ascii (RFC 2045 §5.2; Dovecot instead
 //     sends an invalid one as it is, e.g. "text" ""). A text/* part
@@ -95,6 +100,14 @@ type bodyPart struct {
 	Parts    []*bodyPart // multipart/*
 	Envelope *envelope   // message/rfc822
 	Message  *bodyPart   // message/rfc822: the body of the message inside
+
+	// Where the part is in the message as parsed (section.go): its
+	// header (the MIME header; the message header for the message and
+	// for the body of a message/rfc822 part) is [HeaderOff, BodyOff),
+	// its body [BodyOff, End). inner is set when Message is the parsed
+	// message inside, not a stand-in.
+	HeaderOff, BodyOff, End int64
+	inner                   bool
 }
 
 func (b *bodyPart) isMultipart() bool { return equalFoldASCII(b.Type, "multipart") }
@@ -110,8 +123,14 @@ func (b *bodyPart) isMessage() bool {
 // bytes in r. It fails only when r does; malformed MIME gives a
 // structure as described above.
 func parseBodyStructure(r io.ReaderAt, size int64) (*bodyPart, error) {
+	return parseBodyStructureFrom(io.NewSectionReader(r, 0, size))
+}
+
+// parseBodyStructureFrom is parseBodyStructure over a stream; offsets
+// are of the stream.
+func parseBodyStructureFrom(r io.Reader) (*bodyPart, error) {
 	p := &bsParser{
-		br:        bufio.NewReaderSize(io.NewSectionReader(r, 0, size), bodyReadBuffer),
+		br:        bufio.NewReaderSize(r, bodyReadBuffer),
 		addresses: maxEnvelopeAddresses,
 	}
 	root, _ := p.part(0, nil, false)
@@ -260,11 +279,11 @@ func (p *bsParser) readHeader(bounds []string) (end boundaryEnd, ended bool) {
 // or the end. digest is set for the parts of a multipart/digest.
 func (p *bsParser) part(depth int, bounds []string, digest bool) (*bodyPart, boundaryEnd) {
 	p.parts++
+	b := &bodyPart{HeaderOff: p.off}
 	end, ended := p.readHeader(bounds)
-	b := &bodyPart{}
 	parsePartHeader(b, p.header, digest)
 	if ended {
-		return emptyBody(b), end
+		return emptyBody(headerOnly(b, end)), end
 	}
 	return p.body(b, depth, bounds)
 }
@@ -273,14 +292,26 @@ func (p *bsParser) part(depth int, bounds []string, digest bool) (*bodyPart, bou
 // header gives *env and the header fields of its body part.
 func (p *bsParser) messagePart(depth int, bounds []string, env **envelope) (*bodyPart, boundaryEnd) {
 	p.parts++
+	b := &bodyPart{HeaderOff: p.off}
 	end, ended := p.readHeader(bounds)
 	*env = parseEnvelopeBudget(p.header, &p.addresses)
-	b := &bodyPart{}
 	parsePartHeader(b, p.header, false)
 	if ended {
-		return emptyBody(b), end
+		return emptyBody(headerOnly(b, end)), end
 	}
 	return p.body(b, depth, bounds)
+}
+
+// headerOnly sets the offsets of a part whose header ran into end (a
+// delimiter, whose line end before it belongs to it, or the end of the
+// message): its body is empty.
+func headerOnly(b *bodyPart, end boundaryEnd) *bodyPart {
+	stop := end.off
+	if end.index >= 0 && stop-end.term >= b.HeaderOff {
+		stop -= end.term
+	}
+	b.BodyOff, b.End = stop, stop
+	return b
 }
 
 // emptyBody completes a part whose header ran into a delimiter or the
@@ -308,6 +339,7 @@ func (p *bsParser) body(b *bodyPart, depth int, bounds []string) (*bodyPart, bou
 	case b.isMessage() && plainEncoding(b.Encoding):
 		// RFC 2046 §5.2.1: the body is a message.
 		b.Message, end = p.messagePart(depth+1, bounds, &b.Envelope)
+		b.inner = true
 	default:
 		end = p.scan(bounds)
 		emptyBody(b) // message/rfc822 in base64, say
@@ -320,6 +352,7 @@ func (p *bsParser) body(b *bodyPart, depth int, bounds []string) (*bodyPart, bou
 			lfs--
 		}
 	}
+	b.BodyOff, b.End = start, max(stop, start)
 	b.Size = clampUint32(max(stop-start, 0))
 	b.Lines = clampUint32(max(lfs-lfs0, 0))
 	return b, end

@@ -412,7 +412,11 @@ type fetchMessage struct {
 	s   *session
 	m   *storage.Message
 	f   *os.File
-	hdr []byte // the header section, once read
+	hdr []byte    // the header section, once read
+	bs  *bodyPart // the MIME structure, once parsed
+	// canon is 1 when the file is stored as IMAP sends it, -1 when not,
+	// 0 until known.
+	canon int8
 }
 
 func (fm *fetchMessage) open() error {

@@ -13,8 +13,6 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-message/textproto"
 
 	"yubin/imapd/wire"
 	"yubin/storage"
@@ -118,9 +116,6 @@ func (fm *fetchMessage) writeBodySection(bs *imap.FetchItemBodySection) {
 			return
 		}
 	}
-	whole := *bs
-	whole.Partial = nil
-	var buf []byte
 	if len(bs.Part) == 0 {
 		// HEADER.FIELDS of the top level: the header is enough.
 		hdr, err := fm.header()
@@ -128,18 +123,35 @@ func (fm *fetchMessage) writeBodySection(bs *imap.FetchItemBodySection) {
 			w.Literal(nil)
 			return
 		}
-		buf = imapserver.ExtractBodySection(bytes.NewReader(hdr), &whole)
-	} else {
-		r, done := fm.reader()
-		buf = imapserver.ExtractBodySection(r, &whole)
+		buf := headerFields(hdr, slices.Concat(bs.HeaderFields, bs.HeaderFieldsNot), len(bs.HeaderFieldsNot) > 0)
+		off, n := partial(bs.Partial, int64(len(buf)))
+		w.Literal(buf[off : off+n])
+		return
+	}
+	root, err := fm.bodyStructure()
+	if err != nil {
+		w.Literal(nil)
+		return
+	}
+	sec, ok := sectionRange(root, fm.m.Size, bs)
+	if !ok {
+		w.NIL() // no such part
+		return
+	}
+	if fields {
+		r, done := fm.section(sec)
+		hdr, err := readSection(r, maxHeader)
 		done()
-		if buf == nil {
-			w.NIL() // no such part
+		if err != nil {
+			w.Literal(nil)
 			return
 		}
+		buf := headerFields(hdr, slices.Concat(bs.HeaderFields, bs.HeaderFieldsNot), len(bs.HeaderFieldsNot) > 0)
+		off, n := partial(bs.Partial, int64(len(buf)))
+		w.Literal(buf[off : off+n])
+		return
 	}
-	off, n := partial(bs.Partial, int64(len(buf)))
-	w.Literal(buf[off : off+n])
+	fm.stream(w, sec.off, sec.size, bs.Partial)
 }
 
 // reader returns the message from its start as IMAP sends it, and the
@@ -170,23 +182,57 @@ func (fm *fetchMessage) writeText(w *wire.Writer, p *imap.SectionPartial) {
 // stream writes size bytes from offset start of the message, cut to p.
 func (fm *fetchMessage) stream(w *wire.Writer, start, size int64, p *imap.SectionPartial) {
 	off, n := partial(p, size)
-	r, done := fm.reader()
+	r, done := fm.section(section{start + off, n})
 	defer done()
-	if _, err := io.CopyN(io.Discard, r, start+off); err != nil {
-		n = 0
-	}
 	w.LiteralFrom(r, n, false)
 }
 
-// bodyStructure parses the message's MIME structure (bodystructure.go).
-// Sizes are of the file as stored, which is the wire form for every
-// message Yubin wrote.
-func (fm *fetchMessage) bodyStructure() (*bodyPart, error) {
-	st, err := fm.f.Stat()
-	if err != nil {
-		return nil, err
+// section returns a reader of sec, a range of the message as IMAP sends
+// it, and the function that gives the reader back. A file in that form
+// (every file Yubin wrote) is read at the range; another (LF line ends)
+// is read through the canonical reader from its start. A message
+// shorter than the range reads short (LiteralFrom then fails the
+// connection rather than send a wrong literal).
+func (fm *fetchMessage) section(sec section) (io.Reader, func()) {
+	if fm.canonical() {
+		return io.NewSectionReader(fm.f, sec.off, sec.size), func() {}
 	}
-	return parseBodyStructure(fm.f, st.Size())
+	r, done := fm.reader()
+	if _, err := io.CopyN(io.Discard, r, sec.off); err != nil {
+		done()
+		return bytes.NewReader(nil), func() {}
+	}
+	return io.LimitReader(r, sec.size), done
+}
+
+// canonical reports whether the file is stored as IMAP sends it: the
+// canonical form only ever adds bytes, so equal sizes mean equal forms.
+func (fm *fetchMessage) canonical() bool {
+	if fm.canon == 0 {
+		fm.canon = -1
+		if st, err := fm.f.Stat(); err == nil && st.Size() == fm.m.Size {
+			fm.canon = 1
+		}
+	}
+	return fm.canon > 0
+}
+
+// bodyStructure parses the message's MIME structure (bodystructure.go)
+// once per FETCH of the message, as IMAP sends the message: offsets and
+// sizes agree with BODY[] and RFC822.SIZE.
+func (fm *fetchMessage) bodyStructure() (*bodyPart, error) {
+	if fm.bs != nil {
+		return fm.bs, nil
+	}
+	var err error
+	if fm.canonical() {
+		fm.bs, err = parseBodyStructure(fm.f, fm.m.Size)
+	} else {
+		r, done := fm.reader()
+		fm.bs, err = parseBodyStructureFrom(r)
+		done()
+	}
+	return fm.bs, err
 }
 
 // fetchBinary is a decoded BINARY part, or nil data for a missing part.
@@ -228,25 +274,25 @@ func (fm *fetchMessage) binaries(o *imap.FetchOptions) ([]fetchBinary, error) {
 // (RFC 3516 §4.2): base64 and quoted-printable are decoded, 7bit, 8bit
 // and binary are as they are; any other is UNKNOWN-CTE.
 func (fm *fetchMessage) decodePart(part []int) (fetchBinary, error) {
-	r, done := fm.reader()
-	mimeHdr := imapserver.ExtractBodySection(r, &imap.FetchItemBodySection{Part: part, Specifier: imap.PartSpecifierMIME})
-	done()
-	if mimeHdr == nil {
+	root, err := fm.bodyStructure()
+	if err != nil {
+		return fetchBinary{}, err
+	}
+	p := findPart(root, part)
+	if p == nil {
 		return fetchBinary{missing: true}, nil
 	}
-	r, done = fm.reader()
-	body := imapserver.ExtractBodySection(r, &imap.FetchItemBodySection{Part: part})
-	done()
-	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(mimeHdr)))
-	enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding")))
+	r, done := fm.section(span(p.BodyOff, p.End))
+	defer done()
+	enc := strings.ToLower(strings.TrimSpace(p.Encoding))
 	var dec io.Reader
 	switch enc {
 	case "", "7bit", "8bit", "binary":
-		return fetchBinary{data: body}, nil
+		dec = r
 	case "base64":
-		dec = base64.NewDecoder(base64.StdEncoding, &base64Filter{r: bytes.NewReader(body)})
+		dec = base64.NewDecoder(base64.StdEncoding, &base64Filter{r: r})
 	case "quoted-printable":
-		dec = quotedprintable.NewReader(bytes.NewReader(body))
+		dec = quotedprintable.NewReader(r)
 	default:
 		return fetchBinary{}, fmt.Errorf("%w %q", errUnknownCTE, enc)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -173,15 +174,75 @@ func FuzzFetchBody(f *testing.F) {
 			section(&imap.FetchItemBodySection{Part: part, Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Subject"}})
 			if b, err := fm.decodePart(part); err == nil {
 				fm.writeBinary(&imap.FetchItemBinarySection{Part: part}, b)
+				if err := s.w.Flush(); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
-		if _, err := fm.bodyStructure(); err != nil {
+		root, err := fm.bodyStructure()
+		if err != nil {
 			t.Fatal(err)
+		}
+		// Every part: BODY[part] is as long as BODYSTRUCTURE says, and
+		// a message/rfc822 part's HEADER + TEXT is its BODY[part].
+		var paths [][]int
+		partPaths(root, nil, &paths, 50)
+		for _, path := range paths {
+			p := findPart(root, path)
+			if p == nil {
+				t.Fatalf("part %v listed but not found", path)
+			}
+			whole := section(&imap.FetchItemBodySection{Part: path})
+			body := literalData(t, whole[strings.Index(whole, "] ")+2:])
+			if !p.isMultipart() && int64(len(body)) != int64(p.Size) {
+				t.Fatalf("BODY[%v] has %d bytes, BODYSTRUCTURE says %d", path, len(body), p.Size)
+			}
+			if p.inner {
+				h := section(&imap.FetchItemBodySection{Part: path, Specifier: imap.PartSpecifierHeader})
+				x := section(&imap.FetchItemBodySection{Part: path, Specifier: imap.PartSpecifierText})
+				h, x = h[strings.Index(h, "] ")+2:], x[strings.Index(x, "] ")+2:]
+				if got := literalData(t, h) + literalData(t, x); got != body {
+					t.Fatalf("BODY[%v.HEADER] + BODY[%v.TEXT] = %q, want BODY[%v] %q", path, path, got, path, body)
+				}
+			}
 		}
 		if _, err := fm.f.Seek(0, io.SeekStart); err != nil {
 			t.Fatal(err)
 		}
 	})
+}
+
+// partPaths appends to out the numbers of the parts inside b, whose
+// own number is path (nil for the message), at most limit in all.
+func partPaths(b *bodyPart, path []int, out *[][]int, limit int) {
+	container := b // what the next level numbers the parts of
+	if len(path) > 0 {
+		switch {
+		case b.inner:
+			container = b.Message
+		case !b.isMultipart():
+			return
+		}
+	}
+	if !container.isMultipart() {
+		// A message's body that is not multipart is its part 1.
+		if len(*out) < limit {
+			p := append(slices.Clone(path), 1)
+			*out = append(*out, p)
+			if container.inner {
+				partPaths(container, p, out, limit)
+			}
+		}
+		return
+	}
+	for i, c := range container.Parts {
+		if len(*out) >= limit {
+			return
+		}
+		p := append(slices.Clone(path), i+1)
+		*out = append(*out, p)
+		partPaths(c, p, out, limit)
+	}
 }
 
 // literalData returns the data of a response "{n}\r\n" data, checking n.

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-message/textproto"
 )
 
@@ -28,9 +26,7 @@ const maxCachedHeaders = 100_000
 // cachedHeader is the envelope fields of one message. It is not changed
 // once stored.
 type cachedHeader struct {
-	hdr  textproto.Header
-	once sync.Once
-	env  *imap.Envelope
+	hdr textproto.Header
 	// raw is the envelope fields as written, in header order, until
 	// imapEnvelope parses them into own.
 	raw     []byte
@@ -62,20 +58,14 @@ func newCachedHeader(full *textproto.Header) *cachedHeader {
 }
 
 // imapEnvelope is the message's ENVELOPE as FETCH sends it
-// (envelope.go: the fields' text as written), parsed once.
+// (envelope.go: the fields' text as written), parsed once. SORT and
+// THREAD take their fields from it too (sortthread.go).
 func (c *cachedHeader) imapEnvelope() *envelope {
 	c.ownOnce.Do(func() {
 		c.own = parseEnvelope(c.raw)
 		c.raw = nil
 	})
 	return c.own
-}
-
-// envelope is the envelope decoded by go-imap (SORT and THREAD look at
-// decoded subjects and addresses).
-func (c *cachedHeader) envelope() *imap.Envelope {
-	c.once.Do(func() { c.env = imapserver.ExtractEnvelope(c.hdr) })
-	return c.env
 }
 
 // isEnvelopeField reports whether SEARCH HEADER key can use the cache.

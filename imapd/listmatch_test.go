@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/emersion/go-imap/v2/imapserver"
 )
 
 // refListMatch is the reference: the pattern as an anchored regexp
@@ -121,19 +119,15 @@ func FuzzListMatch(f *testing.F) {
 	})
 }
 
+// BenchmarkListMatch: a pathological pattern over a long name. (go-imap's
+// imapserver.MatchList, which this replaced, was benchmarked beside it
+// on a 40-byte name until the package stopped importing imapserver.)
 func BenchmarkListMatch(b *testing.B) {
 	name := strings.Repeat("a", 255)
 	b.Run("ours", func(b *testing.B) {
 		p := compileList("", "*a*a*a*a*b", '/')
 		for b.Loop() {
 			p.match(name)
-		}
-	})
-	b.Run("go-imap", func(b *testing.B) {
-		short := strings.Repeat("a", 40)
-		b.ReportMetric(float64(len(short)), "name-bytes")
-		for b.Loop() {
-			imapserver.MatchList(short, '/', "", "*a*a*a*a*b")
 		}
 	})
 }

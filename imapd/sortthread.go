@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"net/mail"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -165,18 +166,52 @@ func (s *session) threadMessages(res *searchResult, uid, header, refs bool) ([]t
 				}
 			}
 		}
-		env := c.envelope()
-		tm.Date, tm.Subject, tm.MessageID = env.Date, env.Subject, env.MessageID
-		tm.From, tm.To, tm.Cc = threadAddrs(env.From), threadAddrs(env.To), threadAddrs(env.Cc)
-		tm.InReplyTo = env.InReplyTo
+		envelopeThread(tm, c.imapEnvelope())
 	}
 	return out, nil
 }
 
-func threadAddrs(list []imap.Address) []thread.Address {
+// envelopeThread fills m's envelope fields from env (envelope.go, the
+// fields as written): package thread decodes RFC 2047 words itself. A
+// Date that net/mail cannot parse is zero, so the message sorts by its
+// arrival (RFC 5256 §2.2).
+func envelopeThread(m *thread.Message, env *envelope) {
+	if env.Date.Valid {
+		if d, err := mail.ParseDate(env.Date.Value); err == nil {
+			m.Date = d
+		}
+	}
+	m.Subject = env.Subject.Value
+	if ids := thread.ParseMsgIDs(env.MessageID.Value); len(ids) > 0 {
+		m.MessageID = ids[0]
+	}
+	m.InReplyTo = thread.ParseMsgIDs(env.InReplyTo.Value)
+	m.From, m.To, m.Cc = threadAddrs(env.From), threadAddrs(env.To), threadAddrs(env.Cc)
+}
+
+// threadAddrs converts an envelope's address list: groups as ENVELOPE
+// gives them (the start with the group name as mailbox and no host, the
+// end all empty), MISSING_MAILBOX and MISSING_DOMAIN as empty.
+func threadAddrs(list []address) []thread.Address {
+	if len(list) == 0 {
+		return nil
+	}
 	out := make([]thread.Address, len(list))
 	for i, a := range list {
-		out[i] = thread.Address(a)
+		switch a.Group {
+		case groupStart:
+			out[i] = thread.Address{Mailbox: a.Mailbox}
+		case groupEnd:
+		default:
+			t := thread.Address{Name: a.Name, Mailbox: a.Mailbox, Host: a.Host}
+			if t.Mailbox == missingMailbox {
+				t.Mailbox = ""
+			}
+			if t.Host == missingDomain {
+				t.Host = ""
+			}
+			out[i] = t
+		}
 	}
 	return out
 }

@@ -66,3 +66,34 @@ func TestSortThread(t *testing.T) {
 		}
 	}
 }
+
+// TestSortFromGroup: SORT (FROM) takes the addr-mailbox of the first
+// address of From as ENVELOPE gives it (RFC 5256 §3), which for group
+// syntax is the group's name, as Dovecot sorts (go-imap's envelope
+// skipped groups); and a Date in obsolete syntax still sorts
+// by that date (RFC 5256 §2.2).
+func TestSortFromGroup(t *testing.T) {
+	t.Parallel()
+	ts := startTestServer(t)
+	msgs := []string{
+		"From: Zeta: amy@example.net;\r\nSubject: 1\r\nDate: 03 Jan 2024 10:00 GMT\r\n\r\n1\r\n",
+		"From: bob@example.net\r\nSubject: 2\r\nDate: Mon, 01 Jan 2024 10:00:00 +0000\r\n\r\n2\r\n",
+		"From: <carl@example.net>\r\nSubject: 3\r\nDate: Tue, 02 Jan 2024 10:00:00 +0000\r\n\r\n3\r\n",
+	}
+	for _, m := range msgs {
+		if _, err := ts.acct.Deliver(context.Background(), "INBOX", strings.NewReader(m), storage.DeliverOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := ts.loginWire(t)
+	c.cmd("S", "EXAMINE INBOX")
+	for cmd, want := range map[string]string{
+		"SORT (FROM) UTF-8 ALL": "* SORT 2 3 1",
+		"SORT (DATE) UTF-8 ALL": "* SORT 2 3 1",
+	} {
+		untagged, st := c.cmd("T", cmd)
+		if got := strings.Join(untagged, "\n"); !strings.HasPrefix(st, "OK") || got != want {
+			t.Errorf("%s = %q %s, want %q", cmd, got, st, want)
+		}
+	}
+}
