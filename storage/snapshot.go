@@ -51,6 +51,7 @@ const defaultSnapshotMessages = 1_000_000
 type snapshots struct {
 	budget int // messages in all snapshots; < 0 disables them
 	clock  atomic.Uint64
+	loads  atomic.Int64 // reloads from the index (tests)
 
 	mu    sync.Mutex
 	m     map[snapKey]*snapshot
@@ -237,6 +238,7 @@ func (a *Account) catchUp(ctx context.Context, canon, dir string, sn *snapshot, 
 // then the messages, so the content is at least as new as the MODSEQ.
 func (a *Account) reloadSnapshot(ctx context.Context, canon, dir string, sn *snapshot) error {
 	sn.loaded, sn.msgs = false, nil
+	a.store.snaps.loads.Add(1)
 	_, _, s, err := a.mailboxState(ctx, canon)
 	if err != nil {
 		return err
@@ -320,7 +322,9 @@ func applyChanges(msgs []Message, cs []Change) ([]Message, bool) {
 		}
 		out = dedup
 	}
-	clear(msgs[len(out):]) // let dropped paths and flags go
+	if len(out) < len(msgs) {
+		clear(msgs[len(out):]) // let dropped paths and flags go
+	}
 	return out, true
 }
 
