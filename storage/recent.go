@@ -77,3 +77,21 @@ func (a *Account) ClaimRecent(ctx context.Context, mailbox string, upTo uint32) 
 	}
 	return mark + 1, upTo, nil
 }
+
+// Unclaimed counts the messages of mailbox no session has claimed yet
+// (Status.Recent) without the rest of Status: a count over the primary
+// key range above the mark, so EXAMINE of a large mailbox does not scan
+// every row for counts and sizes it does not show.
+func (a *Account) Unclaimed(ctx context.Context, mailbox string) (int, error) {
+	canon, _, err := a.ensureIndexed(ctx, mailbox)
+	if err != nil {
+		return 0, fmt.Errorf("unclaimed: %w", err)
+	}
+	a.idxMu.RLock()
+	defer a.idxMu.RUnlock()
+	var n int
+	if err := a.st.unclaimed.QueryRowContext(ctx, canon).Scan(&n); err != nil {
+		return 0, fmt.Errorf("unclaimed in %q: %w", canon, err)
+	}
+	return n, nil
+}

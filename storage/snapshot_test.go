@@ -370,3 +370,31 @@ func TestMessagePath(t *testing.T) {
 		}
 	}
 }
+
+// TestUnclaimed: Unclaimed is Status.Recent without the rest of Status.
+func TestUnclaimed(t *testing.T) {
+	t.Parallel()
+	_, a := newTestAccount(t, 0)
+	ctx := t.Context()
+	check := func(want int) {
+		t.Helper()
+		n, err := a.Unclaimed(ctx, Inbox)
+		st, serr := a.Status(ctx, Inbox)
+		if err != nil || serr != nil || n != want || st.Recent != want {
+			t.Errorf("Unclaimed = %d, %v; Status.Recent = %d, %v; want %d", n, err, st.Recent, serr, want)
+		}
+	}
+	check(0)
+	mustDeliver(t, a, Inbox)
+	m := mustDeliver(t, a, Inbox)
+	check(2)
+	if _, _, err := a.ClaimRecent(ctx, Inbox, m.UID-1); err != nil {
+		t.Fatal(err)
+	}
+	check(1)
+	mustDeliver(t, a, Inbox)
+	check(2)
+	if _, err := a.Unclaimed(ctx, "NoSuchBox"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Unclaimed of a missing mailbox: %v; want ErrNotFound", err)
+	}
+}
