@@ -35,7 +35,7 @@ type indexStmts struct {
 	setUIDNext  *sql.Stmt // uidnext, name
 	modseqState *sql.Stmt // name → uidvalidity, uidnext, highestmodseq, logfloor
 	status      *sql.Stmt // name → Status columns
-	unclaimed   *sql.Stmt // name → Status.Recent alone (recent.go)
+	recentMark  *sql.Stmt // name → recentuid (recent.go)
 	usage       *sql.Stmt // → bytes, messages of the account
 
 	// Session reads (modseq.go).
@@ -72,8 +72,7 @@ func prepareIndex(db *sql.DB) (*indexStmts, error) {
 			(SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox = m.name),
 			(SELECT COUNT(*) FROM messages WHERE mailbox = m.name AND uid > m.recentuid)
 			FROM mailboxes m WHERE m.name = ?`},
-		{&st.unclaimed, `SELECT COUNT(*) FROM messages WHERE mailbox = ?1
-			AND uid > (SELECT recentuid FROM mailboxes WHERE name = ?1)`},
+		{&st.recentMark, `SELECT recentuid FROM mailboxes WHERE name = ?`},
 		{&st.usage, `SELECT bytes, messages FROM usage WHERE id = 1`},
 		// One statement: the log rows and the messages' state are one snapshot.
 		{&st.changes, `SELECT c.modseq, c.uid, c.kind,
@@ -103,7 +102,7 @@ func (st *indexStmts) close() {
 	}
 	for _, s := range []*sql.Stmt{st.bumpModSeq, st.insertLog, st.trimLog, st.setFloor,
 		st.message, st.messageByKey, st.messageRange, st.messagesByUID, st.insertMessage, st.updateFlags, st.deleteMessage,
-		st.mailboxRow, st.setUIDNext, st.modseqState, st.status, st.unclaimed, st.usage, st.changes, st.changedSince} {
+		st.mailboxRow, st.setUIDNext, st.modseqState, st.status, st.recentMark, st.usage, st.changes, st.changedSince} {
 		if s != nil {
 			s.Close()
 		}
