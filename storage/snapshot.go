@@ -44,7 +44,8 @@ import (
 // flag change (no MODSEQ, only Message.Path differs) drops its mailbox's.
 
 // defaultSnapshotMessages bounds the messages held in snapshots per Store
-// (about 150 MB at ~150 bytes per Message).
+// (an estimate, not measured: roughly 300 bytes per Message with its
+// path, key and flag strings, so a few hundred MB at the bound).
 const defaultSnapshotMessages = 1_000_000
 
 // snapshots is the Store's set of mailbox snapshots.
