@@ -25,7 +25,6 @@ type indexStmts struct {
 	message       *sql.Stmt // mailbox, uid → messageColumns
 	messageByKey  *sql.Stmt // mailbox, key → uid, flags, modseq
 	messageRange  *sql.Stmt // mailbox, first, last → messageColumns by UID
-	messagesByUID *sql.Stmt // mailbox, JSON array of UIDs → messageColumns by UID
 	insertMessage *sql.Stmt // mailbox, uid, key, filename, flags, internal_date, size, modseq
 	updateFlags   *sql.Stmt // filename, flags, modseq, mailbox, uid
 	deleteMessage *sql.Stmt // mailbox, uid
@@ -57,8 +56,6 @@ func prepareIndex(db *sql.DB) (*indexStmts, error) {
 		{&st.message, `SELECT ` + messageColumns + ` FROM messages WHERE mailbox = ? AND uid = ?`},
 		{&st.messageByKey, `SELECT uid, flags, modseq FROM messages WHERE mailbox = ? AND key = ?`},
 		{&st.messageRange, `SELECT ` + messageColumns + ` FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid`},
-		{&st.messagesByUID, `SELECT ` + messageColumns + ` FROM messages WHERE mailbox = ?
-			AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`},
 		{&st.insertMessage, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size, modseq)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&st.updateFlags, `UPDATE messages SET filename = ?, flags = ?, modseq = ? WHERE mailbox = ? AND uid = ?`},
@@ -101,7 +98,7 @@ func (st *indexStmts) close() {
 		return
 	}
 	for _, s := range []*sql.Stmt{st.bumpModSeq, st.insertLog, st.trimLog, st.setFloor,
-		st.message, st.messageByKey, st.messageRange, st.messagesByUID, st.insertMessage, st.updateFlags, st.deleteMessage,
+		st.message, st.messageByKey, st.messageRange, st.insertMessage, st.updateFlags, st.deleteMessage,
 		st.mailboxRow, st.setUIDNext, st.modseqState, st.status, st.recentMark, st.usage, st.changes, st.changedSince} {
 		if s != nil {
 			s.Close()
