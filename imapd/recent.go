@@ -17,13 +17,13 @@ import (
 func (s *session) selectRecent(v *view) error {
 	ctx := s.ctx()
 	if v.readOnly {
-		st, err := s.acct.Status(ctx, v.name)
+		unclaimed, err := s.acct.Unclaimed(ctx, v.name)
 		if err != nil {
 			return err
 		}
 		// The unclaimed messages are those above the mark: the last
-		// st.Recent of the mailbox.
-		if n := min(st.Recent, len(v.uids)); n > 0 {
+		// unclaimed of the mailbox.
+		if n := min(unclaimed, len(v.uids)); n > 0 {
 			v.recent.AddRange(imap.UID(v.uids[len(v.uids)-n]), imap.UID(v.maxUID()))
 		}
 		return nil

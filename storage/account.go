@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -532,7 +531,7 @@ func scanMessage(sc interface{ Scan(...any) error }, dir string) (Message, strin
 	}
 	m.Flags = splitFlags(flags)
 	m.InternalDate = time.Unix(0, date)
-	m.Path = filepath.Join(dir, rel)
+	m.Path = messagePath(dir, rel)
 	return m, rel, nil
 }
 
@@ -542,54 +541,33 @@ func (a *Account) Messages(ctx context.Context, mailbox string) ([]Message, erro
 }
 
 // MessageRange lists the messages in mailbox with first <= UID <= last,
-// ordered by UID. It reads only those index rows (the primary key), so a
-// client fetching the newest few messages of a large mailbox does not pay
-// for the whole list.
+// ordered by UID. It answers from the mailbox's in-memory snapshot,
+// brought up to the change log's HIGHESTMODSEQ first (snapshot.go), and
+// copies only the range: the caller may keep and modify the slice (not
+// the Flags slices it shares).
 func (a *Account) MessageRange(ctx context.Context, mailbox string, first, last uint32) ([]Message, error) {
-	canon, dir, err := a.ensureIndexed(ctx, mailbox)
+	out, err := a.readMessages(ctx, mailbox, func(msgs []Message) []Message { return uidRange(msgs, first, last) })
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
-	}
-	a.idxMu.RLock()
-	defer a.idxMu.RUnlock()
-	rows, err := a.st.messageRange.QueryContext(ctx, canon, first, last)
-	if err != nil {
-		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
-	}
-	out, err := scanMessages(rows, dir)
-	if err != nil {
-		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
 	}
 	return out, nil
 }
 
 // MessagesByUIDs returns the messages of mailbox with the given UIDs
-// (any order, duplicates allowed), ordered by UID, in one query that
-// reads only those rows: FETCH of a sparse UID set (`UID FETCH
-// 5,900,3000`) without listing the range between. UIDs that do not
-// exist are left out. For a contiguous range MessageRange is the same
-// query without the list.
+// (any order, duplicates allowed), ordered by UID: FETCH of a sparse UID
+// set (`UID FETCH 5,900,3000`) without listing the range between. UIDs
+// that do not exist are left out. It answers from the mailbox's snapshot
+// (snapshot.go) as MessageRange does.
 func (a *Account) MessagesByUIDs(ctx context.Context, mailbox string, uids []uint32) ([]Message, error) {
-	canon, dir, _, err := a.mailboxState(ctx, mailbox)
-	if err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
-	}
 	if len(uids) == 0 {
+		if _, _, _, err := a.mailboxState(ctx, mailbox); err != nil {
+			return nil, fmt.Errorf("list messages: %w", err)
+		}
 		return nil, nil
 	}
-	list, err := json.Marshal(uids)
+	out, err := a.readMessages(ctx, mailbox, func(msgs []Message) []Message { return uidList(msgs, uids) })
 	if err != nil {
-		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
-	}
-	a.idxMu.RLock()
-	defer a.idxMu.RUnlock()
-	rows, err := a.st.messagesByUID.QueryContext(ctx, canon, string(list))
-	if err != nil {
-		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
-	}
-	out, err := scanMessages(rows, dir)
-	if err != nil {
-		return nil, fmt.Errorf("list messages of %q: %w", canon, err)
+		return nil, fmt.Errorf("list messages: %w", err)
 	}
 	return out, nil
 }

@@ -50,7 +50,12 @@
 // with each message's flags, MODSEQ, size, date and path otherwise),
 // ChangedSince (CHANGEDSINCE through the log: only changed rows),
 // MessageRange and MessagesByUIDs. Nobody keeps a second copy of
-// mailbox state (modseq.go). The statements of these paths are
+// mailbox state (modseq.go): MessageRange, Messages and MessagesByUIDs
+// answer from a per-mailbox in-memory snapshot that is derived from the
+// index and the log (snapshot.go: each read checks the mailbox's
+// UIDVALIDITY and HIGHESTMODSEQ, applies the log's changes since the
+// snapshot or reloads it), shared in the process and bounded by
+// Options.SnapshotMessages. The statements of these paths are
 // prepared once per index (stmts.go). Index version 3 added the log;
 // versions 1 and 2 are migrated in place (existing messages get modseq
 // 1). Version 4 added the \Recent mark (recent.go: ClaimRecent gives

@@ -374,7 +374,7 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 		}
 		if changed {
 			m := Message{UID: u.uid, Key: u.key, Flags: u.flags, InternalDate: time.Unix(0, u.r.date), Size: u.r.size,
-				Path: filepath.Join(dir, u.rel), ModSeq: modseq}
+				Path: messagePath(dir, u.rel), ModSeq: modseq}
 			changes = append(changes, Change{Mailbox: name, Kind: MessageFlags, UID: u.uid, ModSeq: modseq, Flags: u.flags, Message: m})
 		}
 	}
@@ -406,7 +406,7 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 			return err
 		}
 		m := Message{UID: uidNext, Key: f.key, Flags: flags, InternalDate: time.Unix(0, f.date.UnixNano()), Size: f.size,
-			Path: filepath.Join(dir, f.rel), ModSeq: modseq}
+			Path: messagePath(dir, f.rel), ModSeq: modseq}
 		changes = append(changes, Change{Mailbox: name, Kind: MessageAdded, UID: uidNext, ModSeq: modseq, Flags: flags, Message: m})
 		uidNext++
 	}
@@ -420,6 +420,13 @@ func (a *Account) rescanLocked(ctx context.Context, name string) error {
 	}
 	if stampErr == nil {
 		a.stamps[name] = stamp
+	}
+	if len(moved) > 0 {
+		// A file moved without a flag change takes no MODSEQ: only
+		// Message.Path differs, so the snapshot cannot learn it from
+		// the log. (Another process's such moves leave a stale Path
+		// there; OpenMessage falls back to Open by UID.)
+		a.dropSnapshot(name)
 	}
 	for _, c := range changes {
 		a.notify(ctx, c)

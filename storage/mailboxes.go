@@ -64,6 +64,7 @@ func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
 	err = forgetMailbox(ctx, a.idx, canon)
 	a.idxMu.RUnlock()
 	delete(a.stamps, canon)
+	a.dropSnapshot(canon)
 	if err != nil {
 		return fmt.Errorf("delete mailbox %q: %w", canon, err)
 	}
@@ -100,6 +101,9 @@ func (a *Account) RenameMailbox(ctx context.Context, from, to string) error {
 	if dst == Inbox {
 		return fmt.Errorf("rename mailbox to INBOX: %w", ErrExists)
 	}
+	// Snapshots of the names involved (subfolders too) go; they are
+	// derived data and reload at the next read.
+	defer a.dropSnapshots()
 	if src == Inbox {
 		return a.renameInbox(ctx, dst)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 )
 
@@ -337,7 +336,7 @@ func (a *Account) changes(ctx context.Context, canon, dir string, since, highest
 			fl := splitFlags(flags.String)
 			e.c.Flags = fl
 			e.c.Message = Message{UID: e.c.UID, Key: key.String, Flags: fl, InternalDate: time.Unix(0, date.Int64),
-				Size: size.Int64, Path: filepath.Join(dir, rel.String), ModSeq: uint64(modseq.Int64)}
+				Size: size.Int64, Path: messagePath(dir, rel.String), ModSeq: uint64(modseq.Int64)}
 		}
 		last[e.c.UID] = e.c.ModSeq
 		highest = max(highest, e.c.ModSeq)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 )
 
 // \Recent (RFC 3501 §2.3.2): a message is recent in exactly one session,
@@ -76,4 +77,36 @@ func (a *Account) ClaimRecent(ctx context.Context, mailbox string, upTo uint32) 
 		return 0, 0, fmt.Errorf("claim recent in %q: %w", canon, err)
 	}
 	return mark + 1, upTo, nil
+}
+
+// Unclaimed counts the messages of mailbox no session has claimed yet
+// (Status.Recent) without the rest of Status: it reads the mark (one
+// row) and counts the UIDs above it in the mailbox's snapshot
+// (snapshot.go), so EXAMINE of a large mailbox does not scan every row
+// for counts and sizes it does not show.
+func (a *Account) Unclaimed(ctx context.Context, mailbox string) (int, error) {
+	canon, _, err := a.ensureIndexed(ctx, mailbox)
+	if err != nil {
+		return 0, fmt.Errorf("unclaimed: %w", err)
+	}
+	var mark uint32
+	a.idxMu.RLock()
+	err = a.st.recentMark.QueryRowContext(ctx, canon).Scan(&mark)
+	a.idxMu.RUnlock()
+	if err != nil {
+		return 0, fmt.Errorf("unclaimed in %q: %w", canon, err)
+	}
+	var n int
+	_, err = a.readMessages(ctx, canon, func(msgs []Message) []Message {
+		i, found := slices.BinarySearchFunc(msgs, mark, byUID)
+		if found {
+			i++
+		}
+		n = len(msgs) - i
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("unclaimed: %w", err)
+	}
+	return n, nil
 }

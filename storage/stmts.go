@@ -25,7 +25,6 @@ type indexStmts struct {
 	message       *sql.Stmt // mailbox, uid → messageColumns
 	messageByKey  *sql.Stmt // mailbox, key → uid, flags, modseq
 	messageRange  *sql.Stmt // mailbox, first, last → messageColumns by UID
-	messagesByUID *sql.Stmt // mailbox, JSON array of UIDs → messageColumns by UID
 	insertMessage *sql.Stmt // mailbox, uid, key, filename, flags, internal_date, size, modseq
 	updateFlags   *sql.Stmt // filename, flags, modseq, mailbox, uid
 	deleteMessage *sql.Stmt // mailbox, uid
@@ -35,6 +34,7 @@ type indexStmts struct {
 	setUIDNext  *sql.Stmt // uidnext, name
 	modseqState *sql.Stmt // name → uidvalidity, uidnext, highestmodseq, logfloor
 	status      *sql.Stmt // name → Status columns
+	recentMark  *sql.Stmt // name → recentuid (recent.go)
 	usage       *sql.Stmt // → bytes, messages of the account
 
 	// Session reads (modseq.go).
@@ -56,8 +56,6 @@ func prepareIndex(db *sql.DB) (*indexStmts, error) {
 		{&st.message, `SELECT ` + messageColumns + ` FROM messages WHERE mailbox = ? AND uid = ?`},
 		{&st.messageByKey, `SELECT uid, flags, modseq FROM messages WHERE mailbox = ? AND key = ?`},
 		{&st.messageRange, `SELECT ` + messageColumns + ` FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid`},
-		{&st.messagesByUID, `SELECT ` + messageColumns + ` FROM messages WHERE mailbox = ?
-			AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`},
 		{&st.insertMessage, `INSERT INTO messages (mailbox, uid, key, filename, flags, internal_date, size, modseq)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&st.updateFlags, `UPDATE messages SET filename = ?, flags = ?, modseq = ? WHERE mailbox = ? AND uid = ?`},
@@ -71,6 +69,7 @@ func prepareIndex(db *sql.DB) (*indexStmts, error) {
 			(SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox = m.name),
 			(SELECT COUNT(*) FROM messages WHERE mailbox = m.name AND uid > m.recentuid)
 			FROM mailboxes m WHERE m.name = ?`},
+		{&st.recentMark, `SELECT recentuid FROM mailboxes WHERE name = ?`},
 		{&st.usage, `SELECT bytes, messages FROM usage WHERE id = 1`},
 		// One statement: the log rows and the messages' state are one snapshot.
 		{&st.changes, `SELECT c.modseq, c.uid, c.kind,
@@ -99,8 +98,8 @@ func (st *indexStmts) close() {
 		return
 	}
 	for _, s := range []*sql.Stmt{st.bumpModSeq, st.insertLog, st.trimLog, st.setFloor,
-		st.message, st.messageByKey, st.messageRange, st.messagesByUID, st.insertMessage, st.updateFlags, st.deleteMessage,
-		st.mailboxRow, st.setUIDNext, st.modseqState, st.status, st.usage, st.changes, st.changedSince} {
+		st.message, st.messageByKey, st.messageRange, st.insertMessage, st.updateFlags, st.deleteMessage,
+		st.mailboxRow, st.setUIDNext, st.modseqState, st.status, st.recentMark, st.usage, st.changes, st.changedSince} {
 		if s != nil {
 			s.Close()
 		}

@@ -49,6 +49,12 @@ type Options struct {
 	// that has no postmaster user or alias: a full address. "" sends it
 	// to the domain's first user. See Resolve.
 	Postmaster string
+	// SnapshotMessages bounds the messages held in memory by the
+	// mailbox snapshots that answer message-metadata reads (snapshot.go),
+	// across the Store: the least recently read are dropped first. 0
+	// means 1,000,000; negative disables snapshots (every read goes to
+	// the index).
+	SnapshotMessages int
 }
 
 // Store is the directory database plus the Maildir tree under one data
@@ -71,6 +77,8 @@ type Store struct {
 	closed   bool
 
 	observer atomic.Pointer[Observer]
+
+	snaps *snapshots // mailbox snapshots of every account (snapshot.go)
 }
 
 // Open opens (creating if needed) the data directory dataDir: it creates
@@ -105,6 +113,7 @@ func Open(dataDir string, opts Options) (*Store, error) {
 		hostname:   sanitizeHostname(),
 		pid:        os.Getpid(),
 		accounts:   make(map[string]*Account),
+		snaps:      newSnapshots(opts.SnapshotMessages),
 	}
 	if err := own.mkdir(s.mailRoot); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -170,6 +179,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	var errs []error
 	for k, a := range s.accounts {
+		a.dropSnapshots()
 		errs = append(errs, a.close())
 		delete(s.accounts, k)
 	}
