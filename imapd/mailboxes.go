@@ -18,9 +18,8 @@ import (
 // cmdCreate implements CREATE (RFC 9051 §6.3.4). A trailing delimiter
 // only says the client means to create children (it is dropped), and
 // intermediate levels need no folder of their own in Maildir++. The USE
-// parameter (RFC 6154 §3) is accepted only for the special use storage
-// gives the name; storage cannot record another, so CREATE-SPECIAL-USE is
-// not advertised.
+// parameter (RFC 6154 §3, CREATE-SPECIAL-USE) records the mailbox's
+// special use in storage.
 func (s *session) cmdCreate(r *request) error {
 	name, params, err := s.r.ReadCreateArgs()
 	if err != nil {
@@ -30,14 +29,18 @@ func (s *session) cmdCreate(r *request) error {
 		return err
 	}
 	name = strings.TrimSuffix(name, string(delim))
+	use := ""
 	if params.UseGiven {
-		want := ""
-		if len(params.SpecialUse) == 1 {
-			want = string(params.SpecialUse[0])
+		// RFC 6154 §3: one use per mailbox here; a use Yubin does not
+		// support (\All, \Flagged: virtual mailboxes) is USEATTR.
+		if len(params.SpecialUse) != 1 {
+			return s.fail("create", no(imap.ResponseCode("USEATTR"), "Give exactly one special use"))
 		}
-		if len(params.SpecialUse) > 1 || !strings.EqualFold(want, specialUseOf(name)) {
-			return s.fail("create", no(imap.ResponseCode("USEATTR"), "Special use is given by the mailbox name here"))
+		u, err := storage.CanonicalSpecialUse(string(params.SpecialUse[0]))
+		if err != nil {
+			return s.fail("create", no(imap.ResponseCode("USEATTR"), "Unsupported special use"))
 		}
+		use = u
 	}
 	// An account that never changed its subscriptions is subscribed to
 	// every mailbox (storage's default); the list is written out before
@@ -54,18 +57,17 @@ func (s *session) cmdCreate(r *request) error {
 			return s.fail("create", err)
 		}
 	}
-	return s.fail("create", s.acct.CreateMailbox(s.ctx(), name))
-}
-
-// specialUseOf is the special-use attribute storage gives a name (RFC
-// 6154), or "".
-func specialUseOf(name string) string {
-	for _, n := range []string{"Sent", "Drafts", "Trash", "Junk", "Archive"} {
-		if n == name {
-			return `\` + n
+	if err := s.acct.CreateMailbox(s.ctx(), name); err != nil {
+		return s.fail("create", err)
+	}
+	if use != "" {
+		if err := s.acct.SetSpecialUse(s.ctx(), name, use); err != nil {
+			// All or nothing (RFC 6154 §3): the mailbox goes again.
+			s.acct.DeleteMailbox(s.ctx(), name)
+			return s.fail("create", err)
 		}
 	}
-	return ""
+	return nil
 }
 
 // cmdDelete implements DELETE (RFC 9051 §6.3.5). Children stay: the

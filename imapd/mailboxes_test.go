@@ -57,18 +57,36 @@ func TestCreateDeleteRename(t *testing.T) {
 	c.must(`CREATE "bad%name"`, "NO [CANNOT]")
 }
 
-// TestCreateSpecialUse: CREATE's USE parameter (RFC 6154 §3) is accepted
-// only for the use storage gives the name; any other is NO [USEATTR]
-// and nothing is created.
+// TestCreateSpecialUse: CREATE's USE parameter (RFC 6154 §3,
+// CREATE-SPECIAL-USE) records the use: LIST shows it, RENAME carries it,
+// DELETE drops it; an unsupported use (\All: a virtual mailbox) or two
+// uses are NO [USEATTR] and nothing is created.
 func TestCreateSpecialUse(t *testing.T) {
 	t.Parallel()
 	ts := startTestServer(t)
 	c := ts.loginWire(t)
-	c.must(`DELETE Drafts`, "OK")
-	c.must(`CREATE Drafts (USE (\Drafts))`, "OK")
-	c.must(`CREATE Notes (USE (\Drafts))`, "NO [USEATTR]")
-	if u := c.must(`LIST "" Notes`, "OK"); len(u) != 0 {
-		t.Errorf("Notes created anyway: %q", u)
+	c.must(`CREATE Notes (USE (\Archive))`, "OK")
+	if u := c.must(`LIST "" Notes`, "OK"); len(u) != 1 || !strings.Contains(u[0], `\Archive`) {
+		t.Errorf("LIST Notes after CREATE (USE (\\Archive)): %q", u)
+	}
+	if u := c.must(`LIST (SPECIAL-USE) "" "*"`, "OK"); !slices.ContainsFunc(u, func(l string) bool { return strings.Contains(l, `"Notes"`) || strings.HasSuffix(l, " Notes") }) {
+		t.Errorf("LIST (SPECIAL-USE) lacks Notes: %q", u)
+	}
+	c.must(`RENAME Notes Old/Notes`, "OK")
+	if u := c.must(`LIST "" Old/Notes`, "OK"); len(u) != 1 || !strings.Contains(u[0], `\Archive`) {
+		t.Errorf("LIST after RENAME: %q", u)
+	}
+	c.must(`DELETE Old/Notes`, "OK")
+	c.must(`CREATE Old/Notes`, "OK")
+	if u := c.must(`LIST "" Old/Notes`, "OK"); len(u) != 1 || strings.Contains(u[0], `\Archive`) {
+		t.Errorf("a mailbox created again kept the deleted one's use: %q", u)
+	}
+	c.must(`CREATE Everything (USE (\All))`, "NO [USEATTR]")
+	c.must(`CREATE Two (USE (\Sent \Drafts))`, "NO [USEATTR]")
+	for _, n := range []string{"Everything", "Two"} {
+		if u := c.must(`LIST "" `+n, "OK"); len(u) != 0 {
+			t.Errorf("%s created anyway: %q", n, u)
+		}
 	}
 	c.must(`CREATE Notes (FOO (\Drafts))`, "BAD")
 }

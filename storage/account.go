@@ -210,9 +210,13 @@ func (a *Account) Mailboxes(ctx context.Context) ([]MailboxInfo, error) {
 		names = append(names, imapName)
 	}
 	slices.Sort(names)
+	uses, err := a.specialUses()
+	if err != nil {
+		return nil, err
+	}
 	out := []MailboxInfo{{Name: Inbox}}
 	for _, n := range names {
-		out = append(out, MailboxInfo{Name: n, SpecialUse: specialUse(n)})
+		out = append(out, MailboxInfo{Name: n, SpecialUse: specialUseOf(uses, n)})
 	}
 	return out, nil
 }

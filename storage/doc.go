@@ -109,6 +109,9 @@
 // Subscriptions live in the Maildir root's "subscriptions" file, as
 // Dovecot keeps them; a name stays subscribed when its mailbox is
 // deleted (RFC 3501 §6.3.6) and moves with RenameMailbox.
+// Special uses (RFC 6154) a client gave with CREATE (USE (...)) live in
+// the Maildir root's "yubin-specialuse" file (specialuse.go); the five
+// default folders carry theirs by name.
 //
 // Removing a user removes only its directory entry; its Maildir stays on
 // disk until an operator deletes it, and adding the same user again

@@ -68,6 +68,9 @@ func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete mailbox %q: %w", canon, err)
 	}
+	if err := a.moveSpecialUsesLocked(map[string]string{canon: ""}); err != nil {
+		return fmt.Errorf("delete mailbox %q: %w", canon, err)
+	}
 	// The subscription stays: RFC 3501 §6.3.6, the server must not
 	// remove a name from the subscription list because its mailbox is
 	// gone (LSUB lists it, LIST-EXTENDED marks it \NonExistent, RFC
@@ -164,6 +167,13 @@ func (a *Account) RenameMailbox(ctx context.Context, from, to string) error {
 		delete(a.stamps, m.toName)
 	}
 	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("rename mailbox %q: %w", src, err)
+	}
+	renamed := map[string]string{}
+	for _, m := range moves {
+		renamed[m.fromName] = m.toName
+	}
+	if err := a.moveSpecialUsesLocked(renamed); err != nil {
 		return fmt.Errorf("rename mailbox %q: %w", src, err)
 	}
 	subs, err := a.subscriptionsLocked()
