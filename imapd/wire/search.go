@@ -126,6 +126,12 @@ func isLetter(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
 
 func (r *Reader) readSearchReturn(s *Search) error {
 	s.ESearch = true
+	return r.readReturnOptions(&s.Return, true, "search") // RFC 4731 §3.1
+}
+
+// readReturnOptions reads a RETURN option list of SEARCH (RFC 4731 §3.1)
+// or of SORT (RFC 5267 §3.1, which has no SAVE). An empty list means ALL.
+func (r *Reader) readReturnOptions(ret *imap.SearchOptions, saveOK bool, what string) error {
 	n := 0
 	err := r.ReadList(func() error {
 		n++
@@ -135,22 +141,25 @@ func (r *Reader) readSearchReturn(s *Search) error {
 		}
 		switch strings.ToUpper(a) {
 		case "MIN":
-			s.Return.ReturnMin = true
+			ret.ReturnMin = true
 		case "MAX":
-			s.Return.ReturnMax = true
+			ret.ReturnMax = true
 		case "ALL":
-			s.Return.ReturnAll = true
+			ret.ReturnAll = true
 		case "COUNT":
-			s.Return.ReturnCount = true
+			ret.ReturnCount = true
 		case "SAVE":
-			s.Return.ReturnSave = true
+			if !saveOK {
+				return syntaxErr("unknown %s return option %q", what, truncate(a))
+			}
+			ret.ReturnSave = true
 		default:
-			return syntaxErr("unknown search return option %q", truncate(a))
+			return syntaxErr("unknown %s return option %q", what, truncate(a))
 		}
 		return nil
 	})
 	if err == nil && n == 0 {
-		s.Return.ReturnAll = true // RFC 4731 §3.1
+		ret.ReturnAll = true
 	}
 	return err
 }

@@ -125,31 +125,7 @@ func (r *Reader) ReadSort() (*Sort, error) {
 
 func (r *Reader) readSortReturn(s *Sort) error {
 	s.ESearch = true
-	n := 0
-	err := r.ReadList(func() error {
-		n++
-		a, err := r.ReadAtom()
-		if err != nil {
-			return err
-		}
-		switch strings.ToUpper(a) {
-		case "MIN":
-			s.Return.ReturnMin = true
-		case "MAX":
-			s.Return.ReturnMax = true
-		case "ALL":
-			s.Return.ReturnAll = true
-		case "COUNT":
-			s.Return.ReturnCount = true
-		default:
-			return syntaxErr("unknown sort return option %q", truncate(a))
-		}
-		return nil
-	})
-	if err == nil && n == 0 {
-		s.Return.ReturnAll = true // RFC 5267 §3.3
-	}
-	return err
+	return r.readReturnOptions(&s.Return, false, "sort") // RFC 5267 §3.1
 }
 
 // readSearchCriteria reads RFC 5256 search-criteria after its SP:
